@@ -1,0 +1,524 @@
+//! Value types of the assignment domain ("parse, don't validate").
+//!
+//! Every constructor here takes raw input as received (a string from a gRPC request or a TOML
+//! file), normalises it, and either returns a value that is known to be well formed or says
+//! precisely what is wrong. Free text is trimmed and NFC-normalised (Vietnamese text arrives in
+//! both composed and decomposed forms depending on the keyboard and the operating system) and its
+//! length is counted in characters, never bytes.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
+
+/// Maximum length (characters) of a task title (tên nhiệm vụ).
+pub const TITLE_MAX: usize = 500;
+/// Maximum length (characters) of a task's content (nội dung).
+pub const CONTENT_MAX: usize = 20_000;
+/// Maximum length (characters) of a source document summary (trích yếu).
+pub const SUMMARY_MAX: usize = 1_000;
+/// Maximum length (characters) of a source document number (số).
+pub const NUMBER_MAX: usize = 20;
+/// Maximum length (characters) of a source document symbol (ký hiệu).
+pub const SYMBOL_MAX: usize = 50;
+/// Maximum length (characters) of a reason (lý do).
+pub const REASON_MAX: usize = 2_000;
+/// Maximum length (characters) of a leader's display name.
+pub const LEADER_NAME_MAX: usize = 200;
+/// Maximum length (characters) of a leader's stable identifier.
+pub const LEADER_ID_MAX: usize = 100;
+/// Maximum length (characters) of a unit code.
+pub const UNIT_CODE_MAX: usize = 32;
+
+/// One thing wrong with one field of a request, in the shape of `google.rpc.BadRequest`.
+///
+/// `field` is a path in proto field names with zero-based indices, e.g. `source_document.date`,
+/// `coordinating_units[1]` or `directory[1].units[3].code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// A raw value that could not be parsed; the caller attaches the field path with [`Self::at`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+impl InvalidValue {
+    pub fn new(description: impl Into<String>) -> Self {
+        Self(description.into())
+    }
+
+    /// Names the field the value came from.
+    pub fn at(self, field: impl Into<String>) -> FieldViolation {
+        FieldViolation::new(field, self.0)
+    }
+}
+
+/// Free-text helpers: trim, NFC-normalise, check length in characters.
+pub mod text {
+    use super::InvalidValue;
+    use unicode_normalization::UnicodeNormalization;
+
+    /// Trims and NFC-normalises a free text.
+    pub fn normalize(raw: &str) -> String {
+        raw.trim().nfc().collect()
+    }
+
+    /// A text that must be present and at most `max` characters long.
+    pub fn required(raw: &str, max: usize) -> Result<String, InvalidValue> {
+        let text = normalize(raw);
+        if text.is_empty() {
+            return Err(InvalidValue::new("is required and must not be blank"));
+        }
+        check_length(text, max)
+    }
+
+    /// A text that may be blank (→ `None`) and is otherwise at most `max` characters long.
+    pub fn optional(raw: &str, max: usize) -> Result<Option<String>, InvalidValue> {
+        let text = normalize(raw);
+        if text.is_empty() {
+            return Ok(None);
+        }
+        check_length(text, max).map(Some)
+    }
+
+    fn check_length(text: String, max: usize) -> Result<String, InvalidValue> {
+        let chars = text.chars().count();
+        if chars > max {
+            return Err(InvalidValue::new(format!(
+                "must be at most {max} characters (got {chars})"
+            )));
+        }
+        Ok(text)
+    }
+}
+
+/// Parses an ISO calendar date, strictly `YYYY-MM-DD`.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, InvalidValue> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(InvalidValue::new("a date (YYYY-MM-DD) is required"));
+    }
+    let well_shaped = raw.len() == 10
+        && raw.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    let parsed = well_shaped
+        .then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
+        .flatten();
+    parsed.ok_or_else(|| {
+        InvalidValue::new(format!(
+            "{raw:?} is not a valid calendar date in the form YYYY-MM-DD"
+        ))
+    })
+}
+
+/// Formats a date as ISO `YYYY-MM-DD`, the form every proto message uses.
+pub fn format_date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// Identifier of a task, also its event stream id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// Parses the hyphenated UUID form.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        Uuid::try_parse(raw.trim())
+            .map(Self)
+            .map_err(|_| InvalidValue::new(format!("{raw:?} is not a valid task id (a UUID)")))
+    }
+}
+
+impl From<Uuid> for TaskId {
+    fn from(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Code of a unit in the unit directory, e.g. `SKHDT` or `Q-HONGBANG`: upper-case ASCII
+/// letters, digits and `-`, 1 to 32 characters. Lower-case input is upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitCode(String);
+
+impl UnitCode {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.is_empty() {
+            return Err(InvalidValue::new("a unit code is required"));
+        }
+        let chars = code.chars().count();
+        if chars > UNIT_CODE_MAX {
+            return Err(InvalidValue::new(format!(
+                "a unit code is at most {UNIT_CODE_MAX} characters (got {chars})"
+            )));
+        }
+        if !code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(InvalidValue::new(format!(
+                "{:?} is not a unit code: only letters A-Z, digits and '-' are allowed",
+                raw.trim()
+            )));
+        }
+        Ok(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UnitCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who issued a task (cơ quan/người giao nhiệm vụ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IssuerKind {
+    /// Chính phủ.
+    Government,
+    /// Thủ tướng Chính phủ.
+    PrimeMinister,
+    /// Ủy ban nhân dân thành phố, as a collective.
+    CityPeoplesCommittee,
+    /// Chủ tịch UBND thành phố.
+    Chairman,
+    /// A named Phó Chủ tịch UBND thành phố.
+    ViceChairman,
+}
+
+impl IssuerKind {
+    pub const ALL: [IssuerKind; 5] = [
+        IssuerKind::Government,
+        IssuerKind::PrimeMinister,
+        IssuerKind::CityPeoplesCommittee,
+        IssuerKind::Chairman,
+        IssuerKind::ViceChairman,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssuerKind::Government => "government",
+            IssuerKind::PrimeMinister => "prime_minister",
+            IssuerKind::CityPeoplesCommittee => "city_peoples_committee",
+            IssuerKind::Chairman => "chairman",
+            IssuerKind::ViceChairman => "vice_chairman",
+        }
+    }
+
+    /// The Vietnamese label used on documents.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            IssuerKind::Government => "Chính phủ",
+            IssuerKind::PrimeMinister => "Thủ tướng Chính phủ",
+            IssuerKind::CityPeoplesCommittee => "UBND thành phố",
+            IssuerKind::Chairman => "Chủ tịch UBND thành phố",
+            IssuerKind::ViceChairman => "Phó Chủ tịch UBND thành phố",
+        }
+    }
+
+    /// Tasks from the central level (Government, Prime Minister), reported as a separate block.
+    pub fn is_central(self) -> bool {
+        matches!(self, IssuerKind::Government | IssuerKind::PrimeMinister)
+    }
+}
+
+/// The issuer of a task. A Vice-Chairman is always named by `leader_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    pub kind: IssuerKind,
+    pub leader_id: Option<String>,
+    pub leader_name: Option<String>,
+}
+
+impl Issuer {
+    /// Builds an issuer from raw input; violations name `issuer.kind`, `issuer.leader_id` and
+    /// `issuer.leader_name`.
+    pub fn parse(
+        kind: Option<IssuerKind>,
+        leader_id: &str,
+        leader_name: &str,
+    ) -> Result<Self, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let leader_id = text::optional(leader_id, LEADER_ID_MAX)
+            .map_err(|e| violations.push(e.at("issuer.leader_id")))
+            .ok()
+            .flatten();
+        let leader_name = text::optional(leader_name, LEADER_NAME_MAX)
+            .map_err(|e| violations.push(e.at("issuer.leader_name")))
+            .ok()
+            .flatten();
+        match kind {
+            None => violations.push(FieldViolation::new(
+                "issuer.kind",
+                "the issuer is required: Government, Prime Minister, City People's Committee, \
+                 Chairman or a named Vice-Chairman",
+            )),
+            Some(IssuerKind::ViceChairman) if leader_id.is_none() => {
+                violations.push(FieldViolation::new(
+                    "issuer.leader_id",
+                    "a task issued by a Vice-Chairman (Phó Chủ tịch) must name the \
+                     Vice-Chairman: leader_id is required",
+                ));
+            }
+            Some(_) => {}
+        }
+        match kind {
+            Some(kind) if violations.is_empty() => Ok(Self {
+                kind,
+                leader_id,
+                leader_name,
+            }),
+            _ => Err(violations),
+        }
+    }
+}
+
+/// Độ khẩn of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Priority {
+    /// Thường.
+    #[default]
+    Normal,
+    /// Khẩn.
+    Urgent,
+    /// Thượng khẩn.
+    VeryUrgent,
+    /// Hỏa tốc.
+    Flash,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Urgent => "urgent",
+            Priority::VeryUrgent => "very_urgent",
+            Priority::Flash => "flash",
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Priority::Normal => "Thường",
+            Priority::Urgent => "Khẩn",
+            Priority::VeryUrgent => "Thượng khẩn",
+            Priority::Flash => "Hỏa tốc",
+        }
+    }
+}
+
+/// The document a task comes from (văn bản giao nhiệm vụ): số, ký hiệu, ngày, trích yếu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDocument {
+    pub number: String,
+    pub symbol: String,
+    pub date: NaiveDate,
+    pub summary: String,
+}
+
+impl SourceDocument {
+    /// Builds a source document from raw input; violations name `source_document.<field>`.
+    pub fn parse(
+        number: &str,
+        symbol: &str,
+        date: &str,
+        summary: &str,
+    ) -> Result<Self, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let mut field = |name: &str, result: Result<String, InvalidValue>| {
+            result
+                .map_err(|e| violations.push(e.at(format!("source_document.{name}"))))
+                .ok()
+        };
+        let number = field("number", text::required(number, NUMBER_MAX));
+        let symbol = field("symbol", text::required(symbol, SYMBOL_MAX));
+        let summary = field("summary", text::required(summary, SUMMARY_MAX));
+        let date = parse_date(date)
+            .map_err(|e| violations.push(e.at("source_document.date")))
+            .ok();
+        match (number, symbol, date, summary) {
+            (Some(number), Some(symbol), Some(date), Some(summary)) if violations.is_empty() => {
+                Ok(Self {
+                    number,
+                    symbol,
+                    date,
+                    summary,
+                })
+            }
+            _ => Err(violations),
+        }
+    }
+
+    /// "Số 1234/UBND-VP ngày 2025-03-01" style reference: number and symbol joined by `/`.
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.number, self.symbol)
+    }
+}
+
+/// Strips Vietnamese diacritics and lower-cases: "Phó Chủ tịch" → "pho chu tich". Used to
+/// match loosely typed legacy text, never to store anything.
+pub fn fold_diacritics(raw: &str) -> String {
+    raw.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .collect()
+}
+
+/// A stable ASCII slug of a name: "Nguyễn Văn A" → "nguyen-van-a".
+pub fn slug(raw: &str) -> String {
+    let folded = fold_diacritics(raw);
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_nfc_normalised() {
+        let decomposed = "  Sở Kế hoạch  ".nfd().collect::<String>();
+
+        let text = text::required(&decomposed, 100).expect("valid");
+
+        assert_eq!(text, "Sở Kế hoạch");
+        assert_eq!(text.chars().count(), 11);
+    }
+
+    #[test]
+    fn text_length_is_counted_in_characters_not_bytes() {
+        let twenty_vietnamese_chars = "ệ".repeat(20);
+
+        assert!(text::required(&twenty_vietnamese_chars, 20).is_ok());
+        assert!(text::required(&format!("{twenty_vietnamese_chars}ệ"), 20).is_err());
+    }
+
+    #[test]
+    fn blank_required_text_is_refused_and_blank_optional_text_is_none() {
+        assert!(text::required("   ", 10).is_err());
+        assert_eq!(text::optional("  ", 10), Ok(None));
+    }
+
+    #[test]
+    fn dates_must_be_strict_iso_calendar_dates() {
+        assert_eq!(
+            parse_date("2025-07-01"),
+            Ok(NaiveDate::from_ymd_opt(2025, 7, 1).expect("date"))
+        );
+        for bad in ["2025-7-1", "2025-02-30", "01/07/2025", "", "2025-07-01T00:00"] {
+            assert!(parse_date(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn unit_codes_are_trimmed_and_upper_cased() {
+        let code = UnitCode::parse(" q-hongbang ").expect("valid");
+
+        assert_eq!(code.as_str(), "Q-HONGBANG");
+    }
+
+    #[test]
+    fn unit_codes_refuse_other_characters_and_excess_length() {
+        assert!(UnitCode::parse("SỞ").is_err());
+        assert!(UnitCode::parse("S KHDT").is_err());
+        assert!(UnitCode::parse("").is_err());
+        assert!(UnitCode::parse(&"A".repeat(33)).is_err());
+        assert!(UnitCode::parse(&"A".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn a_vice_chairman_issuer_needs_a_leader_id() {
+        let violations =
+            Issuer::parse(Some(IssuerKind::ViceChairman), "", "Nguyễn Văn A").expect_err("refused");
+
+        assert_eq!(violations[0].field, "issuer.leader_id");
+    }
+
+    #[test]
+    fn a_missing_issuer_kind_is_a_violation() {
+        let violations = Issuer::parse(None, "", "").expect_err("refused");
+
+        assert_eq!(violations[0].field, "issuer.kind");
+    }
+
+    #[test]
+    fn source_document_violations_name_each_field() {
+        let violations = SourceDocument::parse("", &"x".repeat(51), "2025-13-01", "  ")
+            .expect_err("refused");
+
+        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "source_document.number",
+                "source_document.symbol",
+                "source_document.summary",
+                "source_document.date"
+            ]
+        );
+    }
+
+    #[test]
+    fn slugs_strip_diacritics_and_punctuation() {
+        assert_eq!(slug("Nguyễn Văn Đức, "), "nguyen-van-duc");
+        assert_eq!(fold_diacritics("Phó Chủ tịch"), "pho chu tich");
+    }
+
+    #[test]
+    fn task_ids_round_trip_through_their_text_form() {
+        let id = TaskId::from_uuid(Uuid::from_u128(42));
+
+        assert_eq!(TaskId::parse(&id.to_string()), Ok(id));
+        assert!(TaskId::parse("not-a-uuid").is_err());
+    }
+}

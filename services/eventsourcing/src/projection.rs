@@ -1,0 +1,163 @@
+//! Read models: tables derived from events, fed either from the service's own log
+//! ([`LocalProjector`]) or from other services over NATS ([`crate::consumer`]).
+//!
+//! A projection only records what events say; it never re-derives business rules. It must be
+//! a pure function of the events it has seen, which is what makes a rebuild (drop the tables,
+//! replay everything) produce exactly the live result.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::{AnyConnection, Row};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::Database;
+use crate::event::RecordedEvent;
+use crate::store::{EventStore, StoreError, from_i64, to_i64};
+
+pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        projection TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
+    )"];
+
+/// A projection could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("cannot decode event: {0}")]
+    Decode(#[from] crate::DecodeError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A read model.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// Stable name; also the durable consumer name when fed from NATS.
+    fn name(&self) -> &'static str;
+    /// Portable DDL for its tables (`IF NOT EXISTS`).
+    fn schema(&self) -> &'static [&'static str];
+    /// Statements that empty its tables, for a rebuild.
+    fn reset(&self) -> &'static [&'static str];
+    /// Applies one event inside the caller's transaction. Events it does not care about are
+    /// ignored (Ok).
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError>;
+}
+
+/// Runs a projection over the service's own event log, checkpointed in the same transaction as
+/// its effects (so a crash never applies an event twice or skips one).
+pub struct LocalProjector<P> {
+    store: EventStore,
+    projection: Arc<P>,
+    applied: watch::Sender<u64>,
+}
+
+impl<P: Projection> LocalProjector<P> {
+    pub async fn new(store: EventStore, projection: Arc<P>) -> Result<Self, ProjectionError> {
+        let db = store.database().clone();
+        db.run_schema(SCHEMA).await?;
+        db.run_schema(projection.schema()).await?;
+        let checkpoint = read_checkpoint(&db, projection.name()).await?;
+        let (applied, _) = watch::channel(checkpoint);
+        Ok(Self {
+            store,
+            projection,
+            applied,
+        })
+    }
+
+    /// The position this projection has applied up to.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    /// Applies everything committed so far. Returns the number of events applied.
+    pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let db = self.store.database();
+        let mut total = 0;
+        loop {
+            let checkpoint = read_checkpoint(db, self.projection.name()).await?;
+            let events = self
+                .store
+                .read_all(checkpoint, 500)
+                .await
+                .map_err(store_err)?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                self.applied.send_replace(checkpoint);
+                return Ok(total);
+            };
+            let mut tx = db.begin_write().await?;
+            for event in &events {
+                self.projection.apply(&mut tx, event).await?;
+            }
+            write_checkpoint(&mut tx, self.projection.name(), last).await?;
+            tx.commit().await?;
+            total += events.len() as u64;
+            self.applied.send_replace(last);
+        }
+    }
+
+    /// Empties the projection and replays the whole log into it.
+    pub async fn rebuild(&self) -> Result<u64, ProjectionError> {
+        let db = self.store.database();
+        let mut tx = db.begin_write().await?;
+        for statement in self.projection.reset() {
+            sqlx::query(*statement).execute(&mut *tx).await?;
+        }
+        write_checkpoint(&mut tx, self.projection.name(), 0).await?;
+        tx.commit().await?;
+        self.catch_up().await
+    }
+
+    /// Keeps the projection current until `shutdown`, waking on every commit.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut head = self.store.subscribe_head();
+        loop {
+            if let Err(error) = self.catch_up().await {
+                tracing::error!(projection = self.projection.name(), error = %error, "projection failed; retrying");
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = head.changed() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+fn store_err(e: StoreError) -> ProjectionError {
+    ProjectionError::Other(e.to_string())
+}
+
+async fn read_checkpoint(db: &Database, projection: &str) -> Result<u64, sqlx::Error> {
+    let row = sqlx::query("SELECT position FROM projection_checkpoints WHERE projection = $1")
+        .bind(projection.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(row) => from_i64(row.try_get::<i64, _>("position")?),
+        None => 0,
+    })
+}
+
+async fn write_checkpoint(
+    conn: &mut AnyConnection,
+    projection: &str,
+    position: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (projection, position) VALUES ($1, $2) \
+         ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+    )
+    .bind(projection.to_owned())
+    .bind(to_i64(position))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! The transactional outbox relay: from a service's SQL event log to NATS JetStream.
+//!
+//! The events table *is* the outbox: an event and its "to be published" mark commit in the same
+//! transaction because they are the same row, and the relay's checkpoint (last position
+//! acknowledged by JetStream) says what is still pending. Because positions are gap-free and
+//! appear in commit order (see [`crate::store`]), publishing `position > checkpoint` in order
+//! never skips an event.
+//!
+//! Delivery is at-least-once by construction: the checkpoint moves only after JetStream's
+//! PubAck, so a crash between publish and checkpoint republishes. `Nats-Msg-Id` is the event id,
+//! so the server drops such repeats inside its duplicate window, and consumers' inboxes drop
+//! the rest. While NATS is down, commands keep committing; the relay retries with backoff and
+//! catches up when NATS returns.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use prost::Message as _;
+use sqlx::Row;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::RecordedEvent;
+use crate::store::{EventStore, StoreError, from_i64, to_i64};
+
+pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS relay_checkpoints (
+        name TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
+    )"];
+
+/// How long JetStream remembers message ids: longer than any retry span of the relay, so a
+/// republish after a short outage is deduplicated by the server.
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Header naming the event type, so consumers can route without decoding the body.
+pub const EVENT_TYPE_HEADER: &str = "Dondoc-Event-Type";
+
+/// Where a service publishes.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// JetStream stream, e.g. `DONDOC_ASSIGNMENT`.
+    pub stream_name: String,
+    /// Subject prefix, e.g. `dondoc.assignment`; events go to `<prefix>.<stream_type>.<id>`.
+    pub subject_prefix: String,
+    /// Events read and published per round.
+    pub batch_size: u32,
+}
+
+impl RelayConfig {
+    /// The conventional names for a service: stream `DONDOC_<SERVICE>`, subjects
+    /// `dondoc.<service>.>`.
+    pub fn for_service(service: &str) -> Self {
+        Self {
+            stream_name: format!("DONDOC_{}", service.to_ascii_uppercase()),
+            subject_prefix: format!("dondoc.{service}"),
+            batch_size: 256,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("JetStream: {0}")]
+    JetStream(String),
+}
+
+/// The subject an event is published on. Stream ids are sanitised so they are one token.
+pub fn subject_for(prefix: &str, event: &RecordedEvent) -> String {
+    let token = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '.' | '*' | '>' | ' ' | '\t' | '\r' | '\n' => '_',
+                other => other,
+            })
+            .collect()
+    };
+    format!(
+        "{prefix}.{}.{}",
+        token(&event.stream_type),
+        token(&event.stream_id)
+    )
+}
+
+/// Creates the service's stream if missing (file storage, long duplicate window).
+pub async fn ensure_stream(
+    js: &jetstream::Context,
+    config: &RelayConfig,
+) -> Result<(), RelayError> {
+    js.get_or_create_stream(stream::Config {
+        name: config.stream_name.clone(),
+        subjects: vec![format!("{}.>", config.subject_prefix)],
+        storage: stream::StorageType::File,
+        duplicate_window: DUPLICATE_WINDOW,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| RelayError::JetStream(e.to_string()))?;
+    Ok(())
+}
+
+/// Publishes one service's log to JetStream.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    store: EventStore,
+    js: jetstream::Context,
+    config: RelayConfig,
+}
+
+impl Relay {
+    pub async fn new(
+        store: EventStore,
+        js: jetstream::Context,
+        config: RelayConfig,
+    ) -> Result<Self, RelayError> {
+        store
+            .database()
+            .run_schema(SCHEMA)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(Self { store, js, config })
+    }
+
+    /// The last position JetStream acknowledged.
+    pub async fn checkpoint(&self) -> Result<u64, RelayError> {
+        let row = sqlx::query("SELECT position FROM relay_checkpoints WHERE name = $1")
+            .bind(self.config.stream_name.clone())
+            .fetch_optional(self.store.database().pool())
+            .await
+            .map_err(StoreError::from)?;
+        Ok(match row {
+            Some(row) => from_i64(
+                row.try_get::<i64, _>("position")
+                    .map_err(StoreError::from)?,
+            ),
+            None => 0,
+        })
+    }
+
+    async fn save_checkpoint(&self, position: u64) -> Result<(), RelayError> {
+        sqlx::query(
+            "INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .bind(self.config.stream_name.clone())
+        .bind(to_i64(position))
+        .execute(self.store.database().pool())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Sets the checkpoint back so that everything after `position` is published again
+    /// (`dondoc replay`). Consumers' inboxes make the repeats harmless.
+    pub async fn rewind_to(&self, position: u64) -> Result<(), RelayError> {
+        self.save_checkpoint(position).await
+    }
+
+    /// One round: publishes up to a batch of pending events in order and moves the checkpoint
+    /// past those JetStream acknowledged. Returns how many were acknowledged.
+    ///
+    /// Publishes are pipelined (all sent, then acks awaited in order); if one fails the
+    /// checkpoint stops before it and the next round resends from there.
+    pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        ensure_stream(&self.js, &self.config).await?;
+        let checkpoint = self.checkpoint().await?;
+        let events = self
+            .store
+            .read_all_stored(checkpoint, self.config.batch_size)
+            .await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut pending = Vec::with_capacity(events.len());
+        for event in &events {
+            let mut headers = HeaderMap::new();
+            headers.insert(EVENT_TYPE_HEADER, event.event_type.as_str());
+            if !event.traceparent.is_empty() {
+                headers.insert("traceparent", event.traceparent.as_str());
+            }
+            let publish = PublishMessage::build()
+                .payload(event.to_envelope().encode_to_vec().into())
+                .message_id(event.event_id.to_string())
+                .headers(headers);
+            match self
+                .js
+                .send_publish(subject_for(&self.config.subject_prefix, event), publish)
+                .await
+            {
+                Ok(ack) => pending.push((event.position, ack)),
+                Err(e) => {
+                    tracing::warn!(error = %e, position = event.position, "publish failed");
+                    break;
+                }
+            }
+        }
+        let mut acknowledged = checkpoint;
+        let mut count = 0;
+        let mut failure = None;
+        for (position, ack) in pending {
+            match ack.await {
+                Ok(_) => {
+                    acknowledged = position;
+                    count += 1;
+                }
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        if acknowledged > checkpoint {
+            self.save_checkpoint(acknowledged).await?;
+        }
+        match failure {
+            Some(error) if count == 0 => Err(RelayError::JetStream(error)),
+            _ => Ok(count),
+        }
+    }
+
+    /// Publishes until `shutdown`: immediately after each commit, and at least every second
+    /// (other replicas' commits are not signalled in-process). Retries with capped exponential
+    /// backoff while NATS is unreachable.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut head = self.store.subscribe_head();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.publish_pending().await {
+                Ok(n) if n > 0 => {
+                    backoff = Duration::from_millis(100);
+                    continue;
+                }
+                Ok(_) => {
+                    backoff = Duration::from_millis(100);
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = head.changed() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, retry_in = ?backoff, "relay cannot publish; will retry");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        tracing::debug!(stream = %self.config.stream_name, "relay stopped");
+    }
+}

@@ -1,0 +1,824 @@
+//! The SQL event store: append with optimistic concurrency, idempotent requests, reads in stream
+//! and global order, and hash-chain verification.
+//!
+//! # Group commit
+//!
+//! All appends of a service go through one writer task. Commands hand their events over a
+//! channel; the writer takes everything that is waiting (up to [`MAX_BATCH`] requests) and
+//! commits it in **one** transaction, so concurrent commands share one fsync instead of paying
+//! one each. The same single writer gives the log its most important property:
+//!
+//! # Gap-free global order
+//!
+//! Positions are drawn from a counter row (`log_head`) inside the write transaction, never from
+//! a sequence. With one writer (SQLite's `BEGIN IMMEDIATE`; PostgreSQL's transaction-level
+//! advisory lock across replicas) a position is only drawn after every lower position has
+//! committed, so a reader tailing `position > checkpoint` can never skip an event that
+//! commits late — the failure that sequences and `BIGSERIAL` columns cause
+//! (research/event-sourcing-anchors.md §4.4). The counter row also holds the last hash, so the
+//! verifier can tell when trailing events were deleted.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::db::{Database, DbError};
+use crate::event::{Actor, EventMetadata, NewEvent, RecordedEvent, format_time, parse_time};
+use crate::hash_chain::{GENESIS_HASH, HashInput, Tampering, VerifyReport};
+use crate::upcast::{UpcastError, Upcasters};
+
+/// Most append requests committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// The schema of the event store; the same statements on both engines (`{blob}` is replaced).
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS events (
+        position BIGINT PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        stream_type TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        stream_version BIGINT NOT NULL,
+        event_type TEXT NOT NULL,
+        schema_version BIGINT NOT NULL,
+        occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        actor_subject TEXT NOT NULL,
+        actor_role TEXT NOT NULL,
+        actor_unit TEXT NOT NULL,
+        actor_leader TEXT NOT NULL,
+        correlation_id TEXT NOT NULL,
+        causation_id TEXT NOT NULL,
+        traceparent TEXT NOT NULL,
+        payload {blob} NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        UNIQUE (stream_id, stream_version)
+    )",
+    "CREATE INDEX IF NOT EXISTS events_by_type ON events (stream_type, stream_id)",
+    "CREATE TABLE IF NOT EXISTS log_head (
+        id BIGINT PRIMARY KEY,
+        position BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    )",
+    "INSERT INTO log_head (id, position, hash)
+        VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+        ON CONFLICT (id) DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS idempotency (
+        request_id TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        status_code BIGINT NOT NULL,
+        message TEXT NOT NULL,
+        body {blob} NOT NULL,
+        recorded_at TEXT NOT NULL
+    )",
+];
+
+/// What the caller expects the stream's version to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// No check (used only for streams that cannot conflict).
+    Any,
+    /// The stream must be at exactly this version; 0 = must not exist yet.
+    Exactly(u64),
+}
+
+/// A client's idempotency key (AIP-155 `request_id`) and a fingerprint of the request body, so
+/// that the same key with a different request is told apart from a retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestKey {
+    pub request_id: String,
+    pub fingerprint: String,
+}
+
+/// The outcome of a command, saved with its events so a retry can return it unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredOutcome {
+    /// gRPC status code; 0 = OK.
+    pub status_code: i32,
+    pub message: String,
+    /// The encoded response message on success.
+    pub body: Vec<u8>,
+}
+
+/// One command's worth of events.
+#[derive(Clone, Debug)]
+pub struct AppendRequest {
+    pub stream_type: String,
+    pub stream_id: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+    pub metadata: EventMetadata,
+    pub idempotency: Option<(RequestKey, StoredOutcome)>,
+}
+
+/// What an append did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Appended {
+    /// The events were committed; `stream_version` is the stream's new version.
+    Committed {
+        stream_version: u64,
+        /// Positions given to the events (empty when the request had no events).
+        positions: Vec<u64>,
+    },
+    /// The request id was seen before with the same request: nothing was written and this is
+    /// the first outcome.
+    Duplicate(StoredOutcome),
+}
+
+/// Why an append was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("stream {stream_id} is at version {actual}, not {expected}")]
+    Conflict {
+        stream_id: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("request_id {request_id} was already used for a different request")]
+    RequestIdReused { request_id: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Failures of the store itself (database unreachable, corrupt rows, shut down).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("event store database error: {0}")]
+    Sql(String),
+    #[error("event store is shut down")]
+    Closed,
+    #[error("stored event at position {position} is unreadable: {reason}")]
+    Corrupt { position: u64, reason: String },
+    #[error(transparent)]
+    Upcast(#[from] UpcastError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sql(e.to_string())
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::Sql(e.to_string())
+    }
+}
+
+struct WriteJob {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<Appended, AppendError>>,
+}
+
+/// A handle to one service's event store. Cheap to clone; the writer task stops when the last
+/// handle is dropped.
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    db: Database,
+    source: String,
+    writer: mpsc::Sender<WriteJob>,
+    head: watch::Receiver<u64>,
+    upcasters: Upcasters,
+    stats: Arc<Counters>,
+}
+
+/// How much the writer batched: `requests / commits` is the group-commit factor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub commits: u64,
+    pub requests: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    requests: AtomicU64,
+    /// Requests taken off the queue and not yet answered.
+    in_flight: AtomicU64,
+}
+
+impl std::fmt::Debug for WriteJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteJob")
+            .field("stream_id", &self.request.stream_id)
+            .finish()
+    }
+}
+
+impl EventStore {
+    /// Prepares the schema and starts the writer. `source` names the producing service and is
+    /// stamped on every event read from this store.
+    pub async fn open(
+        db: Database,
+        source: impl Into<String>,
+        upcasters: Upcasters,
+    ) -> Result<Self, StoreError> {
+        db.run_schema(SCHEMA).await?;
+        let (head_position, _) = read_head(&db).await?;
+        let (head_tx, head_rx) = watch::channel(head_position);
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let stats = Arc::new(Counters::default());
+        tokio::spawn(writer_loop(db.clone(), rx, head_tx, stats.clone()));
+        Ok(Self {
+            db,
+            source: source.into(),
+            writer: tx,
+            head: head_rx,
+            upcasters,
+            stats,
+        })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Append requests handed to the writer and not yet answered (queued or in a commit).
+    pub fn pending_requests(&self) -> usize {
+        self.writer.max_capacity() - self.writer.capacity()
+            + self.stats.in_flight.load(Ordering::Relaxed) as usize
+    }
+
+    /// Commits and requests written so far by this process's writer.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            requests: self.stats.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The registry used when reading.
+    pub fn upcasters(&self) -> &Upcasters {
+        &self.upcasters
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Appends one command's events. Waits for the group commit that includes them.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        let (reply, response) = oneshot::channel();
+        self.writer
+            .send(WriteJob { request, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        response.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The last committed position, updated by the writer after every commit. Relays and local
+    /// projections wait on it instead of polling.
+    pub fn subscribe_head(&self) -> watch::Receiver<u64> {
+        self.head.clone()
+    }
+
+    /// The last committed position, read from the database (sees other replicas' commits).
+    pub async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(read_head(&self.db).await?.0)
+    }
+
+    /// The saved outcome of an earlier request with this id, and its fingerprint.
+    pub async fn find_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<(String, StoredOutcome)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, status_code, message, body FROM idempotency WHERE request_id = $1",
+        )
+        .bind(request_id.to_owned())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|row| outcome_from_row(&row)).transpose()
+    }
+
+    /// Every event of one stream, in order, upcast to current schema versions.
+    pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version")
+            .bind(stream_id.to_owned())
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(|row| self.decode_row(row)).collect()
+    }
+
+    /// Up to `limit` events after `position`, in global order, upcast.
+    pub async fn read_all(
+        &self,
+        after_position: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2")
+                .bind(to_i64(after_position))
+                .bind(i64::from(limit))
+                .fetch_all(self.db.pool())
+                .await?;
+        rows.iter().map(|row| self.decode_row(row)).collect()
+    }
+
+    /// Like [`EventStore::read_all`] but without upcasting: what the relay publishes is exactly
+    /// what was stored, and each consumer upcasts with its own registry.
+    pub async fn read_all_stored(
+        &self,
+        after_position: u64,
+        limit: u32,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2")
+                .bind(to_i64(after_position))
+                .bind(i64::from(limit))
+                .fetch_all(self.db.pool())
+                .await?;
+        rows.iter()
+            .map(|row| self.decode_row_with(row, &Upcasters::new()))
+            .collect()
+    }
+
+    /// Ids of every stream of one aggregate type, in order of first appearance.
+    pub async fn stream_ids(&self, stream_type: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stream_id FROM events WHERE stream_type = $1 AND stream_version = 1 \
+             ORDER BY position",
+        )
+        .bind(stream_type.to_owned())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                row.try_get::<String, _>("stream_id")
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// Walks the whole log and reports the first modified, deleted or reordered event.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        const PAGE: i64 = 1000;
+        let mut expected_position: u64 = 1;
+        let mut previous_hash = GENESIS_HASH.to_owned();
+        let mut checked = 0;
+        loop {
+            // Paging by position (not by OFFSET) so a deleted row shows up as a gap.
+            let rows =
+                sqlx::query("SELECT * FROM events WHERE position >= $1 ORDER BY position LIMIT $2")
+                    .bind(to_i64(expected_position))
+                    .bind(PAGE)
+                    .fetch_all(self.db.pool())
+                    .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let raw = RawRow::read(row)?;
+                if raw.position != expected_position {
+                    return Ok(VerifyReport {
+                        events_checked: checked,
+                        first_problem: Some(Tampering::Deleted {
+                            position: expected_position,
+                        }),
+                    });
+                }
+                if raw.hash_input().digest() != raw.hash {
+                    return Ok(VerifyReport {
+                        events_checked: checked,
+                        first_problem: Some(Tampering::Modified {
+                            position: raw.position,
+                            event_id: raw.event_id,
+                        }),
+                    });
+                }
+                if raw.prev_hash != previous_hash {
+                    return Ok(VerifyReport {
+                        events_checked: checked,
+                        first_problem: Some(Tampering::Reordered {
+                            position: raw.position,
+                            event_id: raw.event_id,
+                        }),
+                    });
+                }
+                previous_hash = raw.hash;
+                expected_position += 1;
+                checked += 1;
+            }
+        }
+        let (head_position, head_hash) = read_head(&self.db).await?;
+        let last_present = expected_position - 1;
+        let problem = if head_position != last_present {
+            Some(Tampering::Truncated {
+                last_present,
+                recorded_head: head_position,
+            })
+        } else if head_hash != previous_hash {
+            // The last event was replaced together with its own hash.
+            Some(Tampering::Modified {
+                position: last_present,
+                event_id: String::new(),
+            })
+        } else {
+            None
+        };
+        Ok(VerifyReport {
+            events_checked: checked,
+            first_problem: problem,
+        })
+    }
+
+    fn decode_row(&self, row: &AnyRow) -> Result<RecordedEvent, StoreError> {
+        self.decode_row_with(row, &self.upcasters)
+    }
+
+    fn decode_row_with(
+        &self,
+        row: &AnyRow,
+        upcasters: &Upcasters,
+    ) -> Result<RecordedEvent, StoreError> {
+        let raw = RawRow::read(row)?;
+        let position = raw.position;
+        let corrupt = |reason: String| StoreError::Corrupt { position, reason };
+        let (schema_version, payload) =
+            upcasters.upcast(&raw.event_type, raw.schema_version, raw.payload)?;
+        Ok(RecordedEvent {
+            position,
+            event_id: Uuid::parse_str(&raw.event_id).map_err(|e| corrupt(e.to_string()))?,
+            stream_type: raw.stream_type,
+            stream_id: raw.stream_id,
+            stream_version: raw.stream_version,
+            event_type: raw.event_type,
+            schema_version,
+            occurred_at: parse_time(&raw.occurred_at).map_err(|e| corrupt(e.to_string()))?,
+            recorded_at: parse_time(&raw.recorded_at).map_err(|e| corrupt(e.to_string()))?,
+            actor: Actor {
+                subject: raw.actor[0].clone(),
+                role: raw.actor[1].clone(),
+                unit_code: raw.actor[2].clone(),
+                leader_id: raw.actor[3].clone(),
+            },
+            correlation_id: raw.correlation_id,
+            causation_id: raw.causation_id,
+            traceparent: raw.traceparent,
+            source: self.source.clone(),
+            payload,
+        })
+    }
+}
+
+/// A row of the events table as stored (before upcasting).
+struct RawRow {
+    position: u64,
+    event_id: String,
+    stream_type: String,
+    stream_id: String,
+    stream_version: u64,
+    event_type: String,
+    schema_version: u32,
+    occurred_at: String,
+    recorded_at: String,
+    actor: [String; 4],
+    correlation_id: String,
+    causation_id: String,
+    traceparent: String,
+    payload: Vec<u8>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl RawRow {
+    fn read(row: &AnyRow) -> Result<Self, StoreError> {
+        let position = from_i64(row.try_get::<i64, _>("position")?);
+        Ok(Self {
+            position,
+            event_id: row.try_get("event_id")?,
+            stream_type: row.try_get("stream_type")?,
+            stream_id: row.try_get("stream_id")?,
+            stream_version: from_i64(row.try_get::<i64, _>("stream_version")?),
+            event_type: row.try_get("event_type")?,
+            schema_version: u32::try_from(row.try_get::<i64, _>("schema_version")?).map_err(
+                |_| StoreError::Corrupt {
+                    position,
+                    reason: "schema_version out of range".into(),
+                },
+            )?,
+            occurred_at: row.try_get("occurred_at")?,
+            recorded_at: row.try_get("recorded_at")?,
+            actor: [
+                row.try_get("actor_subject")?,
+                row.try_get("actor_role")?,
+                row.try_get("actor_unit")?,
+                row.try_get("actor_leader")?,
+            ],
+            correlation_id: row.try_get("correlation_id")?,
+            causation_id: row.try_get("causation_id")?,
+            traceparent: row.try_get("traceparent")?,
+            payload: row.try_get("payload")?,
+            prev_hash: row.try_get("prev_hash")?,
+            hash: row.try_get("hash")?,
+        })
+    }
+
+    fn hash_input(&self) -> HashInput<'_> {
+        HashInput {
+            prev_hash: &self.prev_hash,
+            event_id: &self.event_id,
+            stream_type: &self.stream_type,
+            stream_id: &self.stream_id,
+            stream_version: self.stream_version,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            occurred_at: &self.occurred_at,
+            recorded_at: &self.recorded_at,
+            actor: [
+                &self.actor[0],
+                &self.actor[1],
+                &self.actor[2],
+                &self.actor[3],
+            ],
+            correlation_id: &self.correlation_id,
+            causation_id: &self.causation_id,
+            traceparent: &self.traceparent,
+            payload: &self.payload,
+        }
+    }
+}
+
+fn outcome_from_row(row: &AnyRow) -> Result<(String, StoredOutcome), StoreError> {
+    Ok((
+        row.try_get("fingerprint")?,
+        StoredOutcome {
+            status_code: i32::try_from(row.try_get::<i64, _>("status_code")?).unwrap_or(2),
+            message: row.try_get("message")?,
+            body: row.try_get("body")?,
+        },
+    ))
+}
+
+async fn read_head(db: &Database) -> Result<(u64, String), StoreError> {
+    let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+        .fetch_one(db.pool())
+        .await?;
+    Ok((
+        from_i64(row.try_get::<i64, _>("position")?),
+        row.try_get("hash")?,
+    ))
+}
+
+/// Positions and versions are u64 in Rust and BIGINT in SQL; they never approach i64::MAX.
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn from_i64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// The group-commit loop: one transaction per batch of waiting requests.
+async fn writer_loop(
+    db: Database,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    head: watch::Sender<u64>,
+    stats: Arc<Counters>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        stats.in_flight.store(batch.len() as u64, Ordering::Relaxed);
+        let requests: Vec<&AppendRequest> = batch.iter().map(|job| &job.request).collect();
+        let result = write_batch(&db, &requests).await;
+        stats.in_flight.store(0, Ordering::Relaxed);
+        match result {
+            Ok((outcomes, new_head)) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .requests
+                    .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
+                head.send_replace(new_head);
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    // The caller may have given up waiting; the commit stands either way.
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, batch = requests.len(), "group commit failed");
+                for job in batch {
+                    let _ = job
+                        .reply
+                        .send(Err(AppendError::Store(StoreError::Sql(error.to_string()))));
+                }
+            }
+        }
+    }
+    tracing::debug!("event store writer stopped: every handle was dropped");
+}
+
+type BatchOutcome = (Vec<Result<Appended, AppendError>>, u64);
+
+async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOutcome, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    if let Some(lock) = db.dialect().lock_event_log_statement() {
+        sqlx::query(lock).execute(&mut *tx).await?;
+    }
+    let head = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut position = from_i64(head.try_get::<i64, _>("position")?);
+    let mut last_hash: String = head.try_get("hash")?;
+    // One timestamp per commit: every event of the batch was recorded by the same commit.
+    let recorded_at = format_time(Utc::now());
+
+    let mut stream_versions: HashMap<&str, u64> = HashMap::new();
+    let mut request_ids_in_batch: HashSet<&str> = HashSet::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+
+    for request in batch {
+        if let Some((key, _)) = &request.idempotency {
+            if let Some(previous) = find_request_in(&mut tx, &key.request_id).await? {
+                outcomes.push(replay_or_refuse(key, previous));
+                continue;
+            }
+            if !request_ids_in_batch.insert(&key.request_id) {
+                // The same request twice in one batch: the first one wins and is what a retry
+                // sees, exactly as if they had arrived in separate batches.
+                let first = batch
+                    .iter()
+                    .filter_map(|r| r.idempotency.as_ref())
+                    .find(|(k, _)| k.request_id == key.request_id);
+                outcomes.push(match first {
+                    Some((first_key, outcome)) => {
+                        replay_or_refuse(key, (first_key.fingerprint.clone(), outcome.clone()))
+                    }
+                    None => Err(AppendError::RequestIdReused {
+                        request_id: key.request_id.clone(),
+                    }),
+                });
+                continue;
+            }
+        }
+
+        let current = match stream_versions.get(request.stream_id.as_str()) {
+            Some(version) => *version,
+            None => current_version(&mut tx, &request.stream_id).await?,
+        };
+        if let ExpectedVersion::Exactly(expected) = request.expected
+            && expected != current
+        {
+            outcomes.push(Err(AppendError::Conflict {
+                stream_id: request.stream_id.clone(),
+                expected,
+                actual: current,
+            }));
+            continue;
+        }
+
+        let mut positions = Vec::with_capacity(request.events.len());
+        let occurred_at = format_time(request.metadata.occurred_at);
+        for (offset, event) in request.events.iter().enumerate() {
+            position += 1;
+            let stream_version = current + offset as u64 + 1;
+            let event_id = event.event_id.to_string();
+            let m = &request.metadata;
+            let hash = HashInput {
+                prev_hash: &last_hash,
+                event_id: &event_id,
+                stream_type: &request.stream_type,
+                stream_id: &request.stream_id,
+                stream_version,
+                event_type: &event.event_type,
+                schema_version: event.schema_version,
+                occurred_at: &occurred_at,
+                recorded_at: &recorded_at,
+                actor: [
+                    &m.actor.subject,
+                    &m.actor.role,
+                    &m.actor.unit_code,
+                    &m.actor.leader_id,
+                ],
+                correlation_id: &m.correlation_id,
+                causation_id: &m.causation_id,
+                traceparent: &m.traceparent,
+                payload: &event.payload,
+            }
+            .digest();
+            sqlx::query(
+                "INSERT INTO events (position, event_id, stream_type, stream_id, stream_version, \
+                 event_type, schema_version, occurred_at, recorded_at, actor_subject, actor_role, \
+                 actor_unit, actor_leader, correlation_id, causation_id, traceparent, payload, \
+                 prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17, $18, $19)",
+            )
+            .bind(to_i64(position))
+            .bind(event_id)
+            .bind(request.stream_type.clone())
+            .bind(request.stream_id.clone())
+            .bind(to_i64(stream_version))
+            .bind(event.event_type.clone())
+            .bind(i64::from(event.schema_version))
+            .bind(occurred_at.clone())
+            .bind(recorded_at.clone())
+            .bind(m.actor.subject.clone())
+            .bind(m.actor.role.clone())
+            .bind(m.actor.unit_code.clone())
+            .bind(m.actor.leader_id.clone())
+            .bind(m.correlation_id.clone())
+            .bind(m.causation_id.clone())
+            .bind(m.traceparent.clone())
+            .bind(event.payload.clone())
+            .bind(last_hash.clone())
+            .bind(hash.clone())
+            .execute(&mut *tx)
+            .await?;
+            last_hash = hash;
+            positions.push(position);
+        }
+        let new_version = current + request.events.len() as u64;
+        stream_versions.insert(&request.stream_id, new_version);
+
+        if let Some((key, outcome)) = &request.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency (request_id, fingerprint, stream_id, status_code, \
+                 message, body, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(key.request_id.clone())
+            .bind(key.fingerprint.clone())
+            .bind(request.stream_id.clone())
+            .bind(i64::from(outcome.status_code))
+            .bind(outcome.message.clone())
+            .bind(outcome.body.clone())
+            .bind(recorded_at.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        outcomes.push(Ok(Appended::Committed {
+            stream_version: new_version,
+            positions,
+        }));
+    }
+
+    sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
+        .bind(to_i64(position))
+        .bind(last_hash)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((outcomes, position))
+}
+
+fn replay_or_refuse(
+    key: &RequestKey,
+    (fingerprint, outcome): (String, StoredOutcome),
+) -> Result<Appended, AppendError> {
+    if fingerprint == key.fingerprint {
+        Ok(Appended::Duplicate(outcome))
+    } else {
+        Err(AppendError::RequestIdReused {
+            request_id: key.request_id.clone(),
+        })
+    }
+}
+
+async fn find_request_in(
+    tx: &mut Transaction<'static, Any>,
+    request_id: &str,
+) -> Result<Option<(String, StoredOutcome)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT fingerprint, status_code, message, body FROM idempotency WHERE request_id = $1",
+    )
+    .bind(request_id.to_owned())
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        Some(row) => outcome_from_row(&row)
+            .map(Some)
+            .map_err(|e| sqlx::Error::Protocol(e.to_string())),
+        None => Ok(None),
+    }
+}
+
+async fn current_version(
+    tx: &mut Transaction<'static, Any>,
+    stream_id: &str,
+) -> Result<u64, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(stream_version), 0) AS version FROM events WHERE stream_id = $1",
+    )
+    .bind(stream_id.to_owned())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(from_i64(row.try_get::<i64, _>("version")?))
+}
+
+/// Truncates a timestamp to what the store keeps (microseconds), so values compared before and
+/// after a round trip are equal.
+pub fn storable_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    parse_time(&format_time(t)).unwrap_or(t)
+}

@@ -1,0 +1,697 @@
+//! The event-store conformance suite: every test runs against SQLite and, when
+//! `DONDOC_TEST_POSTGRES_URL` is set, against PostgreSQL, through the same public API.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use dondoc_eventsourcing::repository::{CommandEnvelope, ExecuteError, Executed, Repository};
+use dondoc_eventsourcing::testing::TestDatabase;
+use dondoc_eventsourcing::{
+    Actor, Aggregate, AppendError, AppendRequest, Appended, DecodeError, DomainEvent,
+    EventMetadata, EventStore, ExpectedVersion, NewEvent, RequestKey, StoredOutcome, Tampering,
+    UpcastError, Upcasters,
+};
+use sqlx::Executor;
+use uuid::Uuid;
+
+fn metadata() -> EventMetadata {
+    EventMetadata {
+        occurred_at: Utc::now(),
+        actor: Actor {
+            subject: "tester".into(),
+            role: "office".into(),
+            ..Actor::default()
+        },
+        correlation_id: Uuid::now_v7().to_string(),
+        causation_id: String::new(),
+        traceparent: String::new(),
+    }
+}
+
+fn event(kind: &str, payload: &[u8]) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: kind.to_owned(),
+        schema_version: 1,
+        payload: payload.to_vec(),
+    }
+}
+
+fn append(stream: &str, expected: u64, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        stream_type: "ledger".into(),
+        stream_id: stream.into(),
+        expected: ExpectedVersion::Exactly(expected),
+        events,
+        metadata: metadata(),
+        idempotency: None,
+    }
+}
+
+async fn open(db: &TestDatabase) -> EventStore {
+    EventStore::open(db.db.clone(), "test", Upcasters::new())
+        .await
+        .expect("open store")
+}
+
+#[tokio::test]
+async fn appended_events_are_read_back_in_stream_order() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+
+        store
+            .append(append(
+                "a",
+                0,
+                vec![event("opened", b"1"), event("noted", b"2")],
+            ))
+            .await
+            .expect("append");
+        store
+            .append(append("a", 2, vec![event("noted", b"3")]))
+            .await
+            .expect("append");
+
+        let events = store.read_stream("a").await.expect("read");
+        let versions: Vec<u64> = events.iter().map(|e| e.stream_version).collect();
+        let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
+        assert_eq!(versions, [1, 2, 3], "{}", db.engine());
+        assert_eq!(payloads, [b"1", b"2", b"3"], "{}", db.engine());
+        assert_eq!(events[0].actor.subject, "tester");
+    }
+}
+
+#[tokio::test]
+async fn an_append_at_a_stale_version_is_a_conflict_and_writes_nothing() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        store
+            .append(append("a", 0, vec![event("opened", b"1")]))
+            .await
+            .expect("append");
+
+        let result = store
+            .append(append("a", 0, vec![event("opened", b"again")]))
+            .await;
+
+        assert!(
+            matches!(
+                result,
+                Err(AppendError::Conflict {
+                    expected: 0,
+                    actual: 1,
+                    ..
+                })
+            ),
+            "{}: {result:?}",
+            db.engine()
+        );
+        assert_eq!(store.read_stream("a").await.expect("read").len(), 1);
+        assert_eq!(store.head_position().await.expect("head"), 1);
+    }
+}
+
+#[tokio::test]
+async fn read_all_returns_every_stream_in_one_global_order() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        store
+            .append(append("a", 0, vec![event("x", b"a1")]))
+            .await
+            .expect("a1");
+        store
+            .append(append("b", 0, vec![event("x", b"b1")]))
+            .await
+            .expect("b1");
+        store
+            .append(append("a", 1, vec![event("x", b"a2")]))
+            .await
+            .expect("a2");
+
+        let all = store.read_all(0, 100).await.expect("read all");
+        let after_first = store.read_all(1, 100).await.expect("read after 1");
+
+        let order: Vec<(u64, &[u8])> = all
+            .iter()
+            .map(|e| (e.position, e.payload.as_slice()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (1, b"a1".as_slice()),
+                (2, b"b1".as_slice()),
+                (3, b"a2".as_slice())
+            ],
+            "{}",
+            db.engine()
+        );
+        assert_eq!(after_first.len(), 2);
+        assert_eq!(store.stream_ids("ledger").await.expect("ids"), ["a", "b"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tiny aggregate to exercise the repository's command path.
+
+#[derive(Clone, Debug, Default)]
+struct Ledger {
+    opened: bool,
+    balance: i64,
+}
+
+#[derive(Clone, Debug)]
+enum LedgerEvent {
+    Opened,
+    Deposited(i64),
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LedgerError {
+    #[error("ledger is not open")]
+    NotOpen,
+}
+
+enum LedgerCommand {
+    Open,
+    Deposit(i64),
+}
+
+impl DomainEvent for LedgerEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            LedgerEvent::Opened => "ledger.opened",
+            LedgerEvent::Deposited(_) => "ledger.deposited",
+        }
+    }
+    fn schema_version(&self) -> u32 {
+        match self {
+            LedgerEvent::Opened => 1,
+            LedgerEvent::Deposited(_) => 2,
+        }
+    }
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            LedgerEvent::Opened => vec![],
+            LedgerEvent::Deposited(n) => n.to_le_bytes().to_vec(),
+        }
+    }
+    fn decode(event_type: &str, version: u32, payload: &[u8]) -> Result<Self, DecodeError> {
+        match (event_type, version) {
+            ("ledger.opened", 1) => Ok(LedgerEvent::Opened),
+            ("ledger.deposited", 2) => {
+                let bytes: [u8; 8] = payload.try_into().map_err(|_| DecodeError::Malformed {
+                    event_type: event_type.into(),
+                    reason: "expected 8 bytes".into(),
+                })?;
+                Ok(LedgerEvent::Deposited(i64::from_le_bytes(bytes)))
+            }
+            _ => Err(DecodeError::UnknownType {
+                event_type: event_type.into(),
+                schema_version: version,
+            }),
+        }
+    }
+}
+
+impl Aggregate for Ledger {
+    const TYPE: &'static str = "ledger";
+    type Command = LedgerCommand;
+    type Event = LedgerEvent;
+    type Error = LedgerError;
+
+    fn decide(&self, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, LedgerError> {
+        match command {
+            LedgerCommand::Open => Ok(vec![LedgerEvent::Opened]),
+            LedgerCommand::Deposit(_) if !self.opened => Err(LedgerError::NotOpen),
+            LedgerCommand::Deposit(n) => Ok(vec![LedgerEvent::Deposited(*n)]),
+        }
+    }
+
+    fn apply(&mut self, event: &LedgerEvent) {
+        match event {
+            LedgerEvent::Opened => self.opened = true,
+            LedgerEvent::Deposited(n) => self.balance += n,
+        }
+    }
+}
+
+/// v1 of `ledger.deposited` stored the amount as text; v2 stores 8 little-endian bytes.
+fn deposited_v1_to_v2(payload: &[u8]) -> Result<Vec<u8>, UpcastError> {
+    let text = std::str::from_utf8(payload).map_err(|e| UpcastError::malformed(e.to_string()))?;
+    let amount: i64 = text.parse().map_err(|_| UpcastError::malformed("amount"))?;
+    Ok(amount.to_le_bytes().to_vec())
+}
+
+fn command(
+    stream: &str,
+    command: LedgerCommand,
+    request: Option<(&str, &str)>,
+) -> CommandEnvelope<LedgerCommand> {
+    CommandEnvelope {
+        stream_id: stream.into(),
+        command,
+        expected_version: None,
+        request: request.map(|(id, fingerprint)| RequestKey {
+            request_id: id.into(),
+            fingerprint: fingerprint.into(),
+        }),
+        metadata: metadata(),
+    }
+}
+
+fn ok_outcome(body: &[u8]) -> StoredOutcome {
+    StoredOutcome {
+        status_code: 0,
+        message: String::new(),
+        body: body.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn a_retried_request_returns_the_first_outcome_and_writes_nothing() {
+    for db in TestDatabase::all().await {
+        let repository = Repository::<Ledger>::new(open(&db).await);
+        repository
+            .execute(command("l", LedgerCommand::Open, None), |_| ok_outcome(b""))
+            .await
+            .expect("open");
+
+        let first = repository
+            .execute(
+                command("l", LedgerCommand::Deposit(5), Some(("r1", "deposit 5"))),
+                |d| ok_outcome(&d.after.balance.to_le_bytes()),
+            )
+            .await
+            .expect("deposit");
+        let retry = repository
+            .execute(
+                command("l", LedgerCommand::Deposit(5), Some(("r1", "deposit 5"))),
+                |d| ok_outcome(&d.after.balance.to_le_bytes()),
+            )
+            .await
+            .expect("retry");
+
+        let Executed::Applied { outcome, .. } = first else {
+            panic!("first call must apply");
+        };
+        let Executed::Replayed(replayed) = retry else {
+            panic!("retry must replay");
+        };
+        assert_eq!(replayed, outcome, "{}", db.engine());
+        let loaded = repository.load("l").await.expect("load");
+        assert_eq!(
+            (loaded.version, loaded.state.balance),
+            (2, 5),
+            "{}",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_request_id_with_a_different_request_is_refused() {
+    for db in TestDatabase::all().await {
+        let repository = Repository::<Ledger>::new(open(&db).await);
+        repository
+            .execute(
+                command("l", LedgerCommand::Open, Some(("r1", "open l"))),
+                |_| ok_outcome(b""),
+            )
+            .await
+            .expect("open");
+
+        let reuse = repository
+            .execute(
+                command("m", LedgerCommand::Open, Some(("r1", "open m"))),
+                |_| ok_outcome(b""),
+            )
+            .await;
+
+        assert!(
+            matches!(reuse, Err(ExecuteError::RequestIdReused { .. })),
+            "{}: {reuse:?}",
+            db.engine()
+        );
+        assert_eq!(repository.store().head_position().await.expect("head"), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_command_writes_nothing() {
+    for db in TestDatabase::all().await {
+        let repository = Repository::<Ledger>::new(open(&db).await);
+
+        let refused = repository
+            .execute(
+                command("l", LedgerCommand::Deposit(1), Some(("r", "f"))),
+                |_| ok_outcome(b""),
+            )
+            .await;
+
+        assert!(matches!(
+            refused,
+            Err(ExecuteError::Domain(LedgerError::NotOpen))
+        ));
+        assert_eq!(repository.store().head_position().await.expect("head"), 0);
+        assert!(
+            repository
+                .store()
+                .find_request("r")
+                .await
+                .expect("find")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_commands_on_one_stream_let_exactly_one_win() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        store
+            .append(append("a", 0, vec![event("opened", b"")]))
+            .await
+            .expect("open");
+
+        let attempts = (0..8).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .append(append(
+                        "a",
+                        1,
+                        vec![event("noted", format!("{i}").as_bytes())],
+                    ))
+                    .await
+            }
+        });
+        let results = futures::future::join_all(attempts).await;
+
+        let winners = results.iter().filter(|r| r.is_ok()).count();
+        let conflicts = results
+            .iter()
+            .filter(|r| matches!(r, Err(AppendError::Conflict { .. })))
+            .count();
+        assert_eq!((winners, conflicts), (1, 7), "{}", db.engine());
+        assert_eq!(store.read_stream("a").await.expect("read").len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn old_schema_versions_are_upcast_when_read() {
+    for db in TestDatabase::all().await {
+        let upcasters = Upcasters::new().register("ledger.deposited", 1, deposited_v1_to_v2);
+        let store = EventStore::open(db.db.clone(), "test", upcasters)
+            .await
+            .expect("store");
+        store
+            .append(append("l", 0, vec![event("ledger.opened", b"")]))
+            .await
+            .expect("open");
+        // A deposit written years ago by the v1 code.
+        store
+            .append(append("l", 1, vec![event("ledger.deposited", b"42")]))
+            .await
+            .expect("v1 deposit");
+
+        let loaded = Repository::<Ledger>::new(store.clone())
+            .load("l")
+            .await
+            .expect("load");
+
+        assert_eq!(loaded.state.balance, 42, "{}", db.engine());
+        assert_eq!(loaded.history[1].schema_version, 2);
+        // The stored row is untouched (the hash chain covers it).
+        assert!(store.verify().await.expect("verify").is_intact());
+        let stored = store.read_all_stored(1, 1).await.expect("stored");
+        assert_eq!(
+            (stored[0].schema_version, stored[0].payload.as_slice()),
+            (1, b"42".as_slice())
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tamper evidence.
+
+async fn store_with_five_events(db: &TestDatabase) -> EventStore {
+    let store = open(db).await;
+    for i in 0..5u64 {
+        store
+            .append(append(
+                "a",
+                i,
+                vec![event("x", format!("payload {i}").as_bytes())],
+            ))
+            .await
+            .expect("append");
+    }
+    assert!(store.verify().await.expect("verify").is_intact());
+    store
+}
+
+async fn tamper(db: &TestDatabase, statements: &[&'static str]) {
+    for statement in statements {
+        db.db.pool().execute(*statement).await.expect("tamper");
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_an_edited_event() {
+    for db in TestDatabase::all().await {
+        let store = store_with_five_events(&db).await;
+
+        tamper(
+            &db,
+            &["UPDATE events SET actor_subject = 'someone else' WHERE position = 3"],
+        )
+        .await;
+
+        let report = store.verify().await.expect("verify");
+        assert!(
+            matches!(
+                report.first_problem,
+                Some(Tampering::Modified { position: 3, .. })
+            ),
+            "{}: {report:?}",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_a_deleted_event() {
+    for db in TestDatabase::all().await {
+        let store = store_with_five_events(&db).await;
+
+        tamper(&db, &["DELETE FROM events WHERE position = 2"]).await;
+
+        let report = store.verify().await.expect("verify");
+        assert_eq!(
+            report.first_problem,
+            Some(Tampering::Deleted { position: 2 }),
+            "{}",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_reordered_events() {
+    for db in TestDatabase::all().await {
+        let store = store_with_five_events(&db).await;
+
+        tamper(
+            &db,
+            &[
+                "UPDATE events SET position = -4 WHERE position = 4",
+                "UPDATE events SET position = 4 WHERE position = 3",
+                "UPDATE events SET position = 3 WHERE position = -4",
+            ],
+        )
+        .await;
+
+        let report = store.verify().await.expect("verify");
+        assert!(
+            matches!(
+                report.first_problem,
+                Some(Tampering::Reordered { position: 3, .. })
+            ),
+            "{}: {report:?}",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_deleted_trailing_events() {
+    for db in TestDatabase::all().await {
+        let store = store_with_five_events(&db).await;
+
+        tamper(&db, &["DELETE FROM events WHERE position >= 4"]).await;
+
+        let report = store.verify().await.expect("verify");
+        assert_eq!(
+            report.first_problem,
+            Some(Tampering::Truncated {
+                last_present: 3,
+                recorded_head: 5
+            }),
+            "{}",
+            db.engine()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Global order and group commit.
+
+#[tokio::test]
+async fn a_tailing_reader_never_skips_an_event_under_concurrent_appends() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        // Two stores on one database stand for two replicas of a service: their writers
+        // contend for the log, which is where commit-order gaps would appear.
+        let replica = EventStore::open(db.reopen().await, "test", Upcasters::new())
+            .await
+            .expect("replica");
+        const WRITERS: u64 = 16;
+        const EVENTS_EACH: u64 = 25;
+
+        let reader = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut checkpoint = 0;
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+                while (seen.len() as u64) < WRITERS * EVENTS_EACH {
+                    assert!(tokio::time::Instant::now() < deadline, "reader timed out");
+                    // The reader tails by position, exactly as the relay does.
+                    for e in store.read_all(checkpoint, 7).await.expect("tail") {
+                        checkpoint = e.position;
+                        seen.push(e.position);
+                    }
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        let writers = (0..WRITERS).map(|w| {
+            let store = if w % 2 == 0 {
+                store.clone()
+            } else {
+                replica.clone()
+            };
+            tokio::spawn(async move {
+                for i in 0..EVENTS_EACH {
+                    store
+                        .append(append(&format!("s{w}"), i, vec![event("x", b"")]))
+                        .await
+                        .expect("append");
+                }
+            })
+        });
+        for writer in futures::future::join_all(writers).await {
+            writer.expect("writer");
+        }
+        let seen = reader.await.expect("reader");
+
+        let expected: Vec<u64> = (1..=WRITERS * EVENTS_EACH).collect();
+        assert_eq!(
+            seen,
+            expected,
+            "{}: the reader skipped or repeated",
+            db.engine()
+        );
+        assert!(store.verify().await.expect("verify").is_intact());
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_share_one_commit() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        // Hold the database's write lock from another connection so the writer's first batch
+        // blocks while the other requests queue up behind it.
+        let mut blocker = db.db.begin_write().await.expect("block");
+        if let Some(lock) = db.db.dialect().lock_event_log_statement() {
+            sqlx::query(lock)
+                .execute(&mut *blocker)
+                .await
+                .expect("lock");
+        }
+        let appends: Vec<_> = (0..20)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .append(append(&format!("s{i}"), 0, vec![event("x", b"")]))
+                        .await
+                })
+            })
+            .collect();
+        // Wait until every request is queued or held by the writer.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while store.pending_requests() < 19 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "requests never queued"
+            );
+            tokio::task::yield_now().await;
+        }
+
+        blocker.rollback().await.expect("release");
+        for append in futures::future::join_all(appends).await {
+            assert!(matches!(
+                append.expect("task"),
+                Ok(Appended::Committed { .. })
+            ));
+        }
+
+        let stats = store.stats();
+        assert_eq!(stats.requests, 20, "{}", db.engine());
+        // At most the batch that was blocked plus one for everything queued behind it.
+        assert!(
+            (1..=2).contains(&stats.commits),
+            "{}: {} commits for 20 concurrent appends",
+            db.engine(),
+            stats.commits
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_same_database_continues_the_log() {
+    for db in TestDatabase::all().await {
+        let first = open(&db).await;
+        first
+            .append(append("a", 0, vec![event("x", b"1")]))
+            .await
+            .expect("first");
+        let second = EventStore::open(db.reopen().await, "test", Upcasters::new())
+            .await
+            .expect("second");
+
+        second
+            .append(append("a", 1, vec![event("x", b"2")]))
+            .await
+            .expect("second");
+        first
+            .append(append("b", 0, vec![event("x", b"3")]))
+            .await
+            .expect("third");
+
+        let positions: BTreeSet<u64> = first
+            .read_all(0, 10)
+            .await
+            .expect("read")
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(positions, BTreeSet::from([1, 2, 3]), "{}", db.engine());
+        assert!(second.verify().await.expect("verify").is_intact());
+        let _ = Arc::new(());
+    }
+}
