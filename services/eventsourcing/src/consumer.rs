@@ -138,8 +138,12 @@ impl<P: Projection> Consumer<P> {
         })
     }
 
-    fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         self.projection.name()
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     async fn durable(&self) -> Result<jetstream::consumer::PullConsumer, ConsumerError> {
@@ -188,7 +192,7 @@ impl<P: Projection> Consumer<P> {
 
     /// Consumes until `shutdown`, recreating the subscription after errors (NATS restarts,
     /// missing stream before the producer's first publish).
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(&self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_cancelled() {
             let messages = match self.durable().await {

@@ -116,7 +116,7 @@ impl<P: Projection> LocalProjector<P> {
     }
 
     /// Keeps the projection current until `shutdown`, waking on every commit.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(&self, shutdown: CancellationToken) {
         let mut head = self.store.subscribe_head();
         loop {
             if let Err(error) = self.catch_up().await {

@@ -16,10 +16,12 @@
 //! - [`grpc`]: serving `Routes` with graceful shutdown, health and reflection services.
 //! - [`config`]: defaults → file → `DONDOC_*` environment layering.
 //! - [`nats`]: locating/installing and launching the pinned `nats-server`.
+//! - [`lifecycle`]: background tasks with graceful stop or crash-like kill; NATS connection.
 
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod lifecycle;
 pub mod nats;
 pub mod telemetry;

@@ -241,11 +241,7 @@ pub fn parse_directory_toml(text: &str) -> Result<Vec<DirectoryVersion>, Vec<Fie
 
 fn period(version: &DirectoryVersion) -> String {
     match version.valid_to {
-        Some(to) => format!(
-            "{} to {}",
-            format_date(version.valid_from),
-            format_date(to)
-        ),
+        Some(to) => format!("{} to {}", format_date(version.valid_from), format_date(to)),
         None => format!("{} onwards", format_date(version.valid_from)),
     }
 }
@@ -355,11 +351,7 @@ fn parse_version(
     })
 }
 
-fn parse_unit(
-    path: &str,
-    raw: &RawUnit,
-    violations: &mut Vec<FieldViolation>,
-) -> Option<Unit> {
+fn parse_unit(path: &str, raw: &RawUnit, violations: &mut Vec<FieldViolation>) -> Option<Unit> {
     let before = violations.len();
     let code = UnitCode::parse(raw.code.as_deref().unwrap_or_default())
         .map_err(|e| violations.push(e.at(format!("{path}.code"))))
@@ -519,7 +511,9 @@ confidence = "known"
 "#;
 
     fn version_toml(name: &str, from: &str, to: Option<&str>) -> String {
-        let to = to.map(|to| format!("valid_to = \"{to}\"\n")).unwrap_or_default();
+        let to = to
+            .map(|to| format!("valid_to = \"{to}\"\n"))
+            .unwrap_or_default();
         format!("[[directory]]\nname = \"{name}\"\nvalid_from = \"{from}\"\n{to}{ONE_UNIT}")
     }
 
@@ -682,8 +676,7 @@ confidence = "maybe"
     #[test]
     fn re_importing_identical_content_is_a_no_op() {
         let version = parse_directory_toml(SEED).expect("seed").remove(0);
-        let directory =
-            UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
+        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
 
         let events = directory
             .decide(&ImportDirectoryVersion(version))
@@ -695,8 +688,7 @@ confidence = "maybe"
     #[test]
     fn importing_changed_content_replaces_the_version() {
         let version = parse_directory_toml(SEED).expect("seed").remove(0);
-        let directory =
-            UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
+        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
         let mut corrected = version;
         corrected.units.pop();
 
@@ -710,8 +702,7 @@ confidence = "maybe"
     #[test]
     fn a_version_with_another_start_date_belongs_to_another_stream() {
         let mut versions = parse_directory_toml(SEED).expect("seed");
-        let directory =
-            UnitDirectory::from_events(&[DirectoryEvent::Imported(versions.remove(0))]);
+        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(versions.remove(0))]);
 
         let error = directory
             .decide(&ImportDirectoryVersion(versions.remove(0)))

@@ -11,8 +11,8 @@ pub use directory::{
     UnitDirectory, UnitKind, parse_directory_toml, version_valid_on,
 };
 pub use task::{
-    AssignTask, AssignTaskInput, HAND_OFF_RULE, Requester, Task, TaskCommand, TaskError,
-    TaskEvent, TaskState, TaskStatus, validate_assignment, validate_extension, validate_reason,
+    AssignTask, AssignTaskInput, HAND_OFF_RULE, Requester, Task, TaskCommand, TaskError, TaskEvent,
+    TaskState, TaskStatus, validate_assignment, validate_extension, validate_reason,
     validate_reassignment,
 };
 pub use values::{

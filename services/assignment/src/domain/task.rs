@@ -22,14 +22,17 @@ use super::values::{
 };
 
 /// The answer to a lead unit that tries to hand its task to another unit (rule 2).
-pub const HAND_OFF_RULE: &str = "Rule 2 of the working regulation: the lead unit (đơn vị chủ \
-trì) may not hand an assigned task to another unit. If the unit meets difficulties or obstacles \
-(khó khăn, vướng mắc), it must report them to the City People's Committee leadership for \
-direction; only the issuing authority, or the Office on its behalf, may reassign the task. The \
-request has been recorded. / Quy định số 2: Đơn vị chủ trì không được chuyển nhiệm vụ đã được \
-giao cho đơn vị khác. Trường hợp có khó khăn, vướng mắc, đơn vị phải báo cáo lãnh đạo Ủy ban \
-nhân dân thành phố để xin ý kiến chỉ đạo; chỉ cơ quan, người giao nhiệm vụ (hoặc Văn phòng thay \
-mặt) mới được giao lại nhiệm vụ. Yêu cầu này đã được ghi nhận.";
+pub const HAND_OFF_RULE: &str = "Refused under the working regulation of the City \
+People's Committee (as restated by UBND thành phố Hải Phòng on 18/09/2019; dondoc rule 2): \
+a unit assigned to lead a task (đơn vị chủ trì) may not propose handing it to another agency or \
+unit. If it meets difficulties \
+or obstacles (khó khăn, vướng mắc), it must report them to the City People's Committee \
+leadership for direction (chỉ đạo); only the issuing authority, or the Office on its behalf, may \
+reassign the task. This request has been recorded. / Từ chối theo Quy chế làm việc của UBND \
+thành phố: khi được giao nhiệm vụ chủ trì, đơn vị không được đề xuất giao lại cho cơ quan, đơn \
+vị khác; nếu có khó khăn, vướng mắc phải đề xuất, báo cáo lãnh đạo UBND thành phố chỉ đạo thực \
+hiện. Chỉ cơ quan, người giao nhiệm vụ (hoặc Văn phòng thay mặt) mới được giao lại nhiệm vụ. Yêu \
+cầu này đã được ghi nhận.";
 
 /// Lifecycle of a task. Only `Assigned` and `Cancelled` are reachable so far; the others are
 /// reached by the progress, review and confirmation commands that come later.
@@ -226,9 +229,7 @@ pub enum TaskError {
     NotLeadUnit { unit: UnitCode },
     #[error("{unit} already leads this task: a reassignment must name a different lead unit")]
     SameLeadUnit { unit: UnitCode },
-    #[error(
-        "the task has no deadline (không thời hạn): there is no deadline to extend"
-    )]
+    #[error("the task has no deadline (không thời hạn): there is no deadline to extend")]
     ExtensionWithoutDeadline,
     #[error(
         "an extension must move the deadline later: the new deadline {requested} is not after \
@@ -646,6 +647,7 @@ fn validate_units(
     };
     let mut coordinating = Vec::with_capacity(coordinating_units.len());
     let mut first_index_of: HashMap<UnitCode, usize> = HashMap::new();
+    let lead_code = UnitCode::parse(lead_unit).ok();
     for (index, raw) in coordinating_units.iter().enumerate() {
         let field = format!("{}[{index}]", fields.coordinating);
         let code = match UnitCode::parse(raw) {
@@ -655,7 +657,6 @@ fn validate_units(
                 continue;
             }
         };
-        let lead_code = UnitCode::parse(lead_unit).ok();
         if lead_code.as_ref() == Some(&code) {
             violations.push(FieldViolation::new(
                 field,
@@ -756,9 +757,7 @@ pub fn validate_reassignment(
         .map_err(|v| violations.extend(v))
         .ok();
     match (units, reason) {
-        (Some((new_lead_unit, new_coordinating_units)), Some(reason))
-            if violations.is_empty() =>
-        {
+        (Some((new_lead_unit, new_coordinating_units)), Some(reason)) if violations.is_empty() => {
             Ok(TaskCommand::Reassign {
                 requested_by,
                 new_lead_unit,
@@ -1000,9 +999,12 @@ mod tests {
 
     #[test]
     fn the_hand_off_rule_cites_the_rule_in_english_and_vietnamese() {
-        assert!(HAND_OFF_RULE.contains("lead unit (đơn vị chủ trì) may not hand"));
-        assert!(HAND_OFF_RULE.contains("khó khăn, vướng mắc"));
-        assert!(HAND_OFF_RULE.contains("Đơn vị chủ trì không được chuyển nhiệm vụ"));
+        assert!(HAND_OFF_RULE.contains("(đơn vị chủ trì) may not propose handing it to another"));
+        assert!(HAND_OFF_RULE.contains("report them to the City People's Committee leadership"));
+        assert!(
+            HAND_OFF_RULE.contains("đơn vị không được đề xuất giao lại cho cơ quan, đơn vị khác")
+        );
+        assert!(HAND_OFF_RULE.contains("khó khăn, vướng mắc phải đề xuất, báo cáo lãnh đạo"));
     }
 
     #[test]
@@ -1248,9 +1250,7 @@ mod tests {
         let task = given(&[assigned()]);
 
         let error = task
-            .decide(&TaskCommand::Cancel {
-                reason: " ".into(),
-            })
+            .decide(&TaskCommand::Cancel { reason: " ".into() })
             .expect_err("refused");
 
         assert_eq!(error, TaskError::ReasonRequired);
@@ -1414,9 +1414,7 @@ mod tests {
             ..valid_input()
         };
 
-        assert!(
-            validate_assignment(&input, Some(&directory_2025()), task_id(), today()).is_ok()
-        );
+        assert!(validate_assignment(&input, Some(&directory_2025()), task_id(), today()).is_ok());
     }
 
     #[test]
@@ -1467,19 +1465,31 @@ mod tests {
         let violations = violations_of(&input);
 
         assert_eq!(fields(&violations), ["lead_unit", "coordinating_units[1]"]);
-        assert!(violations[0].description.contains("unknown unit Q-HONGBANG"));
+        assert!(
+            violations[0]
+                .description
+                .contains("unknown unit Q-HONGBANG")
+        );
     }
 
     #[test]
     fn without_a_directory_every_unit_is_unknown_and_the_message_says_to_import_it() {
-        let violations = validate_assignment(&valid_input(), None, task_id(), today())
-            .expect_err("refused");
+        let violations =
+            validate_assignment(&valid_input(), None, task_id(), today()).expect_err("refused");
 
         assert_eq!(
             fields(&violations),
-            ["lead_unit", "coordinating_units[0]", "coordinating_units[1]"]
+            [
+                "lead_unit",
+                "coordinating_units[0]",
+                "coordinating_units[1]"
+            ]
         );
-        assert!(violations[0].description.contains("import the unit directory"));
+        assert!(
+            violations[0]
+                .description
+                .contains("import the unit directory")
+        );
     }
 
     #[test]
@@ -1642,8 +1652,14 @@ mod tests {
 
     #[test]
     fn a_reason_is_required_and_at_most_2000_characters() {
-        assert_eq!(fields(&validate_reason(" ").expect_err("blank")), ["reason"]);
+        assert_eq!(
+            fields(&validate_reason(" ").expect_err("blank")),
+            ["reason"]
+        );
         assert!(validate_reason(&"r".repeat(2_001)).is_err());
-        assert_eq!(validate_reason(&"r".repeat(2_000)).map(|r| r.len()), Ok(2_000));
+        assert_eq!(
+            validate_reason(&"r".repeat(2_000)).map(|r| r.len()),
+            Ok(2_000)
+        );
     }
 }

@@ -455,7 +455,13 @@ mod tests {
             parse_date("2025-07-01"),
             Ok(NaiveDate::from_ymd_opt(2025, 7, 1).expect("date"))
         );
-        for bad in ["2025-7-1", "2025-02-30", "01/07/2025", "", "2025-07-01T00:00"] {
+        for bad in [
+            "2025-7-1",
+            "2025-02-30",
+            "01/07/2025",
+            "",
+            "2025-07-01T00:00",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad} must be refused");
         }
     }
@@ -493,8 +499,8 @@ mod tests {
 
     #[test]
     fn source_document_violations_name_each_field() {
-        let violations = SourceDocument::parse("", &"x".repeat(51), "2025-13-01", "  ")
-            .expect_err("refused");
+        let violations =
+            SourceDocument::parse("", &"x".repeat(51), "2025-13-01", "  ").expect_err("refused");
 
         let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(

@@ -1,0 +1,175 @@
+//! Wiring the assignment service: event store, local task-list projection, outbox relay to
+//! JetStream and the gRPC server, all stopped through one supervisor.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use dondoc_eventsourcing::projection::LocalProjector;
+use dondoc_eventsourcing::relay::{Relay, RelayConfig};
+use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
+use dondoc_proto::FILE_DESCRIPTOR_SET;
+use dondoc_proto::v1::assignment_service_server::AssignmentServiceServer;
+use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
+use dondoc_runtime::clock::SharedClock;
+use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::service::Assignment;
+use crate::task_list::{TaskListProjection, TaskListReader};
+
+/// The service name: JetStream stream `DONDOC_ASSIGNMENT`, subjects `dondoc.assignment.>`.
+pub const SERVICE: &str = "assignment";
+
+/// Settings of the assignment service (`[assignment]` in the config file,
+/// `DONDOC_ASSIGNMENT__*` in the environment).
+#[derive(Clone, Debug, Deserialize)]
+pub struct AssignmentSettings {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub database_url: String,
+    pub nats_url: String,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+}
+
+/// A running assignment service.
+pub struct Application {
+    port: u16,
+    supervisor: Supervisor,
+    store: EventStore,
+    projector: Arc<LocalProjector<TaskListProjection>>,
+    relay: Relay,
+}
+
+impl Application {
+    /// Binds the listener, opens the store, catches the task list up, starts the relay and
+    /// serves. Returns once the service answers health checks as SERVING.
+    pub async fn build(
+        settings: &AssignmentSettings,
+        verifier: Arc<TokenVerifier>,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let db = Database::connect(&settings.database_url)
+            .await
+            .context("cannot open the assignment database")?;
+        let store = EventStore::open(db, SERVICE, crate::events::upcasters())
+            .await
+            .context("cannot open the assignment event store")?;
+        let projector = Arc::new(
+            LocalProjector::new(
+                store.clone(),
+                Arc::new(TaskListProjection::new(store.clone())),
+            )
+            .await
+            .context("cannot prepare the task list")?,
+        );
+        projector
+            .catch_up()
+            .await
+            .context("cannot catch the task list up")?;
+
+        // NATS may be down: the client connects in the background and the relay waits.
+        let nats = connect_nats(&settings.nats_url, "dondoc-assignment")
+            .await
+            .context("cannot create the NATS client")?;
+        let relay = Relay::new(
+            store.clone(),
+            jetstream(nats),
+            RelayConfig::for_service(SERVICE),
+        )
+        .await
+        .context("cannot prepare the outbox relay")?;
+
+        let mut supervisor = Supervisor::new();
+        let shutdown = supervisor.shutdown_token();
+        {
+            let relay = relay.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn("outbox relay", relay.run(shutdown));
+        }
+        {
+            let projector = projector.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn("task list projection", async move {
+                projector.run(shutdown).await;
+            });
+        }
+
+        let service = Assignment::new(
+            store.clone(),
+            TaskListReader::new(store.clone(), projector.subscribe()),
+            clock,
+        );
+        let (health, routes) = dondoc_runtime::grpc::health_and_reflection(FILE_DESCRIPTOR_SET)
+            .await
+            .context("cannot build health and reflection services")?;
+        let routes = routes.add_service(InterceptedService::new(
+            AssignmentServiceServer::new(service),
+            AuthInterceptor::new(verifier),
+        ));
+        {
+            let shutdown = shutdown.clone();
+            supervisor.spawn("assignment gRPC server", async move {
+                if let Err(error) =
+                    dondoc_runtime::grpc::serve(listener, routes, shutdown.cancelled_owned()).await
+                {
+                    tracing::error!(error = %error, "assignment gRPC server failed");
+                }
+            });
+        }
+        dondoc_runtime::grpc::mark_serving(&health).await;
+        tracing::info!(port, "assignment service ready");
+        Ok(Self {
+            port,
+            supervisor,
+            store,
+            projector,
+            relay,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Checks the hash chain of the whole event log.
+    pub async fn verify(&self) -> anyhow::Result<VerifyReport> {
+        Ok(self.store.verify().await?)
+    }
+
+    /// Empties the task list and replays the log into it.
+    pub async fn rebuild_projections(&self) -> anyhow::Result<u64> {
+        Ok(self.projector.rebuild().await?)
+    }
+
+    /// Republishes every event after `position` to JetStream (`dondoc replay`).
+    pub async fn replay_from(&self, position: u64) -> anyhow::Result<()> {
+        Ok(self.relay.rewind_to(position).await?)
+    }
+
+    /// How many events the relay has had acknowledged by JetStream.
+    pub async fn published_position(&self) -> anyhow::Result<u64> {
+        Ok(self.relay.checkpoint().await?)
+    }
+
+    /// The last committed position of the event log.
+    pub async fn head_position(&self) -> anyhow::Result<u64> {
+        Ok(self.store.head_position().await?)
+    }
+
+    /// Stops gracefully: the relay and projection finish their round, the server drains.
+    pub async fn stop(self) {
+        self.supervisor.stop().await;
+        self.store.database().close().await;
+    }
+
+    /// Stops at once, as a crash would (commits stay, nothing else runs).
+    pub fn kill(self) {
+        self.supervisor.kill();
+    }
+}

@@ -1,0 +1,132 @@
+//! Wiring the reporting service: database, NATS consumer, gRPC server.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use dondoc_eventsourcing::Database;
+use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
+use dondoc_eventsourcing::relay::RelayConfig;
+use dondoc_proto::FILE_DESCRIPTOR_SET;
+use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
+use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
+use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::board::TaskBoardProjection;
+use crate::service::Reporting;
+
+/// Settings of the reporting service (`[reporting]` in the config file, `DONDOC_REPORTING__*`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ReportingSettings {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub database_url: String,
+    pub nats_url: String,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+}
+
+/// A running reporting service.
+pub struct Application {
+    port: u16,
+    supervisor: Supervisor,
+    consumer: Arc<Consumer<TaskBoardProjection>>,
+    db: Database,
+}
+
+impl Application {
+    /// Binds, opens the database, subscribes to the assignment stream and starts serving.
+    pub async fn build(
+        settings: &ReportingSettings,
+        verifier: Arc<TokenVerifier>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let db = Database::connect(&settings.database_url)
+            .await
+            .context("cannot open the reporting database")?;
+        let nats = connect_nats(&settings.nats_url, "dondoc-reporting")
+            .await
+            .context("cannot connect to NATS")?;
+        let assignment = RelayConfig::for_service("assignment");
+        let consumer = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats),
+                ConsumerConfig::new(
+                    assignment.stream_name.clone(),
+                    vec![format!("{}.task.>", assignment.subject_prefix)],
+                ),
+                Arc::new(TaskBoardProjection),
+                dondoc_assignment::events::upcasters(),
+            )
+            .await
+            .context("cannot prepare the task-board consumer")?,
+        );
+
+        let mut supervisor = Supervisor::new();
+        let shutdown = supervisor.shutdown_token();
+        {
+            let consumer = consumer.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn("task-board consumer", async move {
+                consumer.run(shutdown).await;
+            });
+        }
+
+        let (health, routes) = dondoc_runtime::grpc::health_and_reflection(FILE_DESCRIPTOR_SET)
+            .await
+            .context("cannot build health and reflection services")?;
+        let routes = routes.add_service(InterceptedService::new(
+            ReportingServiceServer::new(Reporting::new(db.clone())),
+            AuthInterceptor::new(verifier),
+        ));
+        {
+            let shutdown = shutdown.clone();
+            supervisor.spawn("reporting gRPC server", async move {
+                if let Err(error) =
+                    dondoc_runtime::grpc::serve(listener, routes, shutdown.cancelled_owned()).await
+                {
+                    tracing::error!(error = %error, "reporting gRPC server failed");
+                }
+            });
+        }
+        dondoc_runtime::grpc::mark_serving(&health).await;
+        tracing::info!(port, "reporting service ready");
+        Ok(Self {
+            port,
+            supervisor,
+            consumer,
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Empties the task board and consumes the assignment stream again from the start.
+    pub async fn rebuild_projections(&self) -> anyhow::Result<()> {
+        self.consumer.reset_for_rebuild().await?;
+        Ok(())
+    }
+
+    /// The reporting database (for operator commands such as listing dead letters).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Stops gracefully.
+    pub async fn stop(self) {
+        self.supervisor.stop().await;
+        self.db.close().await;
+    }
+
+    /// Stops abruptly, as a crash would.
+    pub fn kill(self) {
+        self.supervisor.kill();
+    }
+}
