@@ -1,1 +1,280 @@
-//! placeholder
+//! Cross-service test harness: spawns dondoc's services the way `dondoc up` does — each on port
+//! 0, with its own database and a nats-server of its own — and hands out authenticated gRPC
+//! clients for each role. Tests set state up through the public API only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use dondoc_assignment::AssignmentSettings;
+use dondoc_eventsourcing::testing::TestDatabase;
+use dondoc_proto::v1 as pb;
+use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
+use dondoc_reporting::ReportingSettings;
+use dondoc_runtime::auth::{BearerToken, Principal, Role, TokenIssuer, TokenVerifier};
+use dondoc_runtime::clock::{ManualClock, SharedClock};
+use dondoc_runtime::nats::NatsServer;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
+
+/// The unit directory shipped with dondoc (2019 and post-2025 Hải Phòng).
+pub const SEED_UNITS: &str = include_str!("../../services/assignment/seed/haiphong-units.toml");
+
+/// Which database engine the services run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Every service of dondoc, running.
+pub struct TestSystem {
+    pub nats: NatsServer,
+    pub assignment: Option<dondoc_assignment::Application>,
+    pub reporting: Option<dondoc_reporting::Application>,
+    pub clock: Arc<ManualClock>,
+    issuer: TokenIssuer,
+    verifier: Arc<TokenVerifier>,
+    assignment_db: TestDatabase,
+    reporting_db: TestDatabase,
+}
+
+/// 28 November 2026, a Saturday in Hải Phòng.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).expect("valid date")
+}
+
+async fn database(engine: Engine) -> Option<TestDatabase> {
+    match engine {
+        Engine::Sqlite => Some(TestDatabase::sqlite().await),
+        Engine::Postgres => TestDatabase::postgres().await,
+    }
+}
+
+impl TestSystem {
+    /// Starts NATS, the assignment and the reporting service on SQLite, and imports the unit
+    /// directory.
+    pub async fn spawn() -> Self {
+        Self::spawn_on(Engine::Sqlite)
+            .await
+            .expect("SQLite is always available")
+    }
+
+    /// As [`TestSystem::spawn`] on the given engine; `None` when PostgreSQL is not configured.
+    pub async fn spawn_on(engine: Engine) -> Option<Self> {
+        init_test_logging();
+        let assignment_db = database(engine).await?;
+        let reporting_db = database(engine).await?;
+        let nats = NatsServer::start().await.expect("start nats-server");
+        let (private, public) =
+            dondoc_runtime::auth::generate_dev_keypair().expect("generate key pair");
+        // Business time is the manual clock; tokens live in real time, as the verifier does.
+        let clock = Arc::new(ManualClock::on_business_date(today()));
+        let issuer = TokenIssuer::from_private_pem(&private).expect("issuer");
+        let verifier = Arc::new(TokenVerifier::from_public_pem(&public).expect("verifier"));
+        let mut system = Self {
+            nats,
+            assignment: None,
+            reporting: None,
+            clock,
+            issuer,
+            verifier,
+            assignment_db,
+            reporting_db,
+        };
+        system.start_assignment().await;
+        system.start_reporting().await;
+        let response = system
+            .client(Role::Office)
+            .await
+            .import_units(pb::ImportUnitsRequest {
+                request_id: String::new(),
+                toml: SEED_UNITS.to_owned(),
+            })
+            .await
+            .expect("import the unit directory");
+        assert_eq!(response.get_ref().directories_imported, 2);
+        Some(system)
+    }
+
+    fn assignment_settings(&self) -> AssignmentSettings {
+        AssignmentSettings {
+            database_url: self.assignment_db.url.clone(),
+            nats_url: self.nats.url(),
+            listen: "127.0.0.1:0".into(),
+        }
+    }
+
+    /// (Re)starts the assignment service on its database.
+    pub async fn start_assignment(&mut self) {
+        let clock: SharedClock = self.clock.clone();
+        let app = dondoc_assignment::Application::build(
+            &self.assignment_settings(),
+            self.verifier.clone(),
+            clock,
+        )
+        .await
+        .expect("start the assignment service");
+        self.assignment = Some(app);
+    }
+
+    /// (Re)starts the reporting service on its database.
+    pub async fn start_reporting(&mut self) {
+        let app = dondoc_reporting::Application::build(
+            &ReportingSettings {
+                database_url: self.reporting_db.url.clone(),
+                nats_url: self.nats.url(),
+                listen: "127.0.0.1:0".into(),
+            },
+            self.verifier.clone(),
+        )
+        .await
+        .expect("start the reporting service");
+        self.reporting = Some(app);
+    }
+
+    pub fn assignment(&self) -> &dondoc_assignment::Application {
+        self.assignment
+            .as_ref()
+            .expect("assignment service running")
+    }
+
+    pub fn reporting(&self) -> &dondoc_reporting::Application {
+        self.reporting.as_ref().expect("reporting service running")
+    }
+
+    /// A token for a principal of this role (units are the Department of Construction, SXD;
+    /// leaders are Vice-Chairman "pct-tran").
+    pub fn token(&self, role: Role) -> String {
+        let principal = match role {
+            Role::Unit => self.principal_for_unit("SXD"),
+            Role::Leader => Principal {
+                subject: "pct-tran".into(),
+                role,
+                unit_code: None,
+                leader_id: Some("pct-tran".into()),
+            },
+            _ => Principal {
+                subject: format!("{}-user", role.as_str()),
+                role,
+                unit_code: None,
+                leader_id: None,
+            },
+        };
+        self.mint(&principal)
+    }
+
+    pub fn principal_for_unit(&self, unit: &str) -> Principal {
+        Principal {
+            subject: format!("{}-officer", unit.to_lowercase()),
+            role: Role::Unit,
+            unit_code: Some(unit.into()),
+            leader_id: None,
+        }
+    }
+
+    pub fn mint(&self, principal: &Principal) -> String {
+        self.issuer
+            .mint(principal, Duration::from_secs(3600))
+            .expect("mint token")
+    }
+
+    async fn channel(port: u16) -> Channel {
+        Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// An assignment client acting with `role`.
+    pub async fn client(&self, role: Role) -> AssignmentClient {
+        self.client_with_token(&self.token(role)).await
+    }
+
+    pub async fn client_with_token(&self, token: &str) -> AssignmentClient {
+        AssignmentServiceClient::with_interceptor(
+            Self::channel(self.assignment().port()).await,
+            BearerToken::new(token),
+        )
+    }
+
+    pub async fn reporting_client(&self, role: Role) -> ReportingClient {
+        ReportingServiceClient::with_interceptor(
+            Self::channel(self.reporting().port()).await,
+            BearerToken::new(self.token(role)),
+        )
+    }
+
+    /// The task board, read through the reporting API.
+    pub async fn board(&self) -> pb::TaskBoard {
+        self.reporting_client(Role::Office)
+            .await
+            .get_task_board(pb::GetTaskBoardRequest::default())
+            .await
+            .expect("read the task board")
+            .into_inner()
+    }
+
+    /// Polls the board until `done` holds (the path crosses NATS, so it is eventually
+    /// consistent), failing after a deadline.
+    pub async fn board_when(
+        &self,
+        what: &str,
+        done: impl Fn(&pb::TaskBoard) -> bool,
+    ) -> pb::TaskBoard {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let board = self.board().await;
+            if done(&board) {
+                return board;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the board: {what}; last seen {board:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A valid assignment request: Vice-Chairman pct-tran assigns the Department of Construction,
+/// with Finance coordinating, a deadline at the end of the year.
+pub fn assignment_request(title: &str) -> pb::AssignTaskRequest {
+    pb::AssignTaskRequest {
+        request_id: String::new(),
+        issuer: Some(pb::Issuer {
+            kind: pb::IssuerKind::ViceChairman as i32,
+            leader_id: "pct-tran".into(),
+            leader_name: "Trần Văn Minh".into(),
+        }),
+        source_document: Some(pb::SourceDocument {
+            number: "4521".into(),
+            symbol: "UBND-XD".into(),
+            date: "2026-11-20".into(),
+            summary: "Về việc đôn đốc tiến độ giải phóng mặt bằng dự án đường ven biển".into(),
+        }),
+        title: title.to_owned(),
+        content: "Báo cáo tiến độ và đề xuất giải pháp tháo gỡ vướng mắc".into(),
+        lead_unit: "SXD".into(),
+        coordinating_units: vec!["STC".into()],
+        term: Some(pb::assign_task_request::Term::Deadline("2026-12-31".into())),
+        priority: pb::Priority::Urgent as i32,
+    }
+}
+
+fn init_test_logging() {
+    if std::env::var("TEST_LOG").is_ok() {
+        let _ = dondoc_runtime::telemetry::init(
+            "dondoc-tests",
+            &dondoc_runtime::telemetry::TelemetrySettings {
+                log_filter: "debug".into(),
+                ..Default::default()
+            },
+        );
+    }
+}

@@ -1,0 +1,602 @@
+//! dondoc end to end: the services spawned together, driven through their gRPC APIs.
+
+use std::time::Duration;
+
+use dondoc_proto::v1 as pb;
+use dondoc_runtime::auth::Role;
+use dondoc_tests::{Engine, TestSystem, assignment_request};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn violations(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
+
+async fn assign(system: &TestSystem, title: &str) -> pb::Task {
+    system
+        .client(Role::Leader)
+        .await
+        .assign_task(assignment_request(title))
+        .await
+        .expect("assign")
+        .into_inner()
+}
+
+async fn assigned_flows_to_the_board(engine: Engine) {
+    let Some(system) = TestSystem::spawn_on(engine).await else {
+        return;
+    };
+
+    let task = assign(&system, "Đôn đốc giải phóng mặt bằng").await;
+
+    assert_eq!(task.lead_unit, "SXD");
+    assert_eq!(task.status, pb::TaskStatus::Assigned as i32);
+    assert_eq!(task.assigned_by, "pct-tran");
+    let board = system
+        .board_when("one assigned task for SXD", |b| b.total_tasks == 1)
+        .await;
+    assert_eq!(
+        board.rows,
+        [pb::TaskBoardRow {
+            unit: "SXD".into(),
+            status: pb::TaskStatus::Assigned as i32,
+            tasks: 1
+        }]
+    );
+}
+
+#[tokio::test]
+async fn an_assigned_task_reaches_the_reporting_board_through_jetstream() {
+    assigned_flows_to_the_board(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_assigned_task_reaches_the_reporting_board_on_postgres_too() {
+    assigned_flows_to_the_board(Engine::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_retried_assignment_returns_the_same_task_and_writes_nothing() {
+    let system = TestSystem::spawn().await;
+    let mut client = system.client(Role::Office).await;
+    let mut request = assignment_request("Kiểm tra an toàn công trình");
+    request.request_id = "a7f1c2d4-0001".into();
+
+    let first = client
+        .assign_task(request.clone())
+        .await
+        .expect("first")
+        .into_inner();
+    let head = system.assignment().head_position().await.expect("head");
+    let retry = client
+        .assign_task(request.clone())
+        .await
+        .expect("retry")
+        .into_inner();
+
+    assert_eq!(retry, first);
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_a_different_request_is_refused() {
+    let system = TestSystem::spawn().await;
+    let mut client = system.client(Role::Office).await;
+    let mut request = assignment_request("Kiểm tra an toàn công trình");
+    request.request_id = "a7f1c2d4-0002".into();
+    client.assign_task(request.clone()).await.expect("first");
+    let head = system.assignment().head_position().await.expect("head");
+
+    request.title = "Một nhiệm vụ khác".into();
+    let status = client
+        .assign_task(request)
+        .await
+        .expect_err("must be refused");
+
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violations(&status), ["request_id"]);
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
+
+#[tokio::test]
+async fn concurrent_conflicting_commands_let_exactly_one_win() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Rà soát hồ sơ").await;
+    let office = system.client(Role::Office).await;
+
+    let extend = {
+        let mut client = office.clone();
+        let task_id = task.task_id.clone();
+        async move {
+            client
+                .extend_deadline(pb::ExtendDeadlineRequest {
+                    request_id: String::new(),
+                    task_id,
+                    new_deadline: "2027-01-31".into(),
+                    reason: "Chờ ý kiến Bộ Xây dựng".into(),
+                    expected_version: 1,
+                })
+                .await
+        }
+    };
+    let cancel = {
+        let mut client = office.clone();
+        let task_id = task.task_id.clone();
+        async move {
+            client
+                .cancel_task(pb::CancelTaskRequest {
+                    request_id: String::new(),
+                    task_id,
+                    reason: "Nhiệm vụ đã được lồng ghép".into(),
+                    expected_version: 1,
+                })
+                .await
+        }
+    };
+    let (extended, cancelled) = tokio::join!(extend, cancel);
+
+    let codes = [
+        extended
+            .as_ref()
+            .map(|_| Code::Ok)
+            .unwrap_or_else(|s| s.code()),
+        cancelled
+            .as_ref()
+            .map(|_| Code::Ok)
+            .unwrap_or_else(|s| s.code()),
+    ];
+    assert!(
+        codes == [Code::Ok, Code::Aborted] || codes == [Code::Aborted, Code::Ok],
+        "{codes:?}"
+    );
+    let now = office
+        .clone()
+        .get_task(pb::GetTaskRequest {
+            task_id: task.task_id,
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(now.version, 2);
+}
+
+#[tokio::test]
+async fn the_lead_unit_cannot_hand_its_task_to_another_unit_and_the_attempt_is_recorded() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Lập quy hoạch phân khu").await;
+    let mut lead_unit = system.client(Role::Unit).await; // SXD, the lead unit
+
+    let status = lead_unit
+        .reassign_task(pb::ReassignTaskRequest {
+            request_id: String::new(),
+            task_id: task.task_id.clone(),
+            new_lead_unit: "STC".into(),
+            new_coordinating_units: vec![],
+            reason: "Nội dung thuộc lĩnh vực tài chính".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("a hand-off must be refused");
+
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(status.message().contains("chủ trì"), "{}", status.message());
+    assert!(
+        status.message().contains("leadership"),
+        "{}",
+        status.message()
+    );
+    let after = lead_unit
+        .get_task(pb::GetTaskRequest {
+            task_id: task.task_id,
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(after.lead_unit, "SXD");
+    assert_eq!(after.refused_hand_off_attempts, 1);
+    assert_eq!(
+        after.version, 2,
+        "the refusal is an event: evidence for discipline"
+    );
+}
+
+#[tokio::test]
+async fn the_issuing_authority_reassigns_with_a_reason_and_history_keeps_both() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Lập quy hoạch phân khu").await;
+
+    let moved = system
+        .client(Role::Leader)
+        .await
+        .reassign_task(pb::ReassignTaskRequest {
+            request_id: String::new(),
+            task_id: task.task_id.clone(),
+            new_lead_unit: "STC".into(),
+            new_coordinating_units: vec!["SXD".into()],
+            reason: "Điều chỉnh phân công theo chức năng".into(),
+            expected_version: 1,
+        })
+        .await
+        .expect("reassign")
+        .into_inner();
+
+    assert_eq!(moved.lead_unit, "STC");
+    assert_eq!(moved.coordinating_units, ["SXD"]);
+    assert_eq!(moved.reassignments.len(), 1);
+    assert_eq!(moved.reassignments[0].from_lead_unit, "SXD");
+    assert_eq!(moved.reassignments[0].reassigned_by, "pct-tran");
+    system
+        .board_when("the task moved to STC", |b| {
+            b.rows.iter().any(|r| r.unit == "STC" && r.tasks == 1)
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn an_extension_keeps_the_original_and_every_adjusted_deadline() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Báo cáo quyết toán").await;
+    let mut leader = system.client(Role::Leader).await;
+
+    for (deadline, reason) in [
+        ("2027-01-15", "Chờ số liệu"),
+        ("2027-02-28", "Bổ sung hồ sơ"),
+    ] {
+        leader
+            .extend_deadline(pb::ExtendDeadlineRequest {
+                request_id: String::new(),
+                task_id: task.task_id.clone(),
+                new_deadline: deadline.into(),
+                reason: reason.into(),
+                expected_version: 0,
+            })
+            .await
+            .expect("extend");
+    }
+    let extended = leader
+        .get_task(pb::GetTaskRequest {
+            task_id: task.task_id,
+        })
+        .await
+        .expect("get")
+        .into_inner();
+
+    assert_eq!(extended.original_deadline, "2026-12-31");
+    assert_eq!(extended.deadline, "2027-02-28");
+    let history: Vec<&str> = extended
+        .deadline_history
+        .iter()
+        .map(|c| c.deadline.as_str())
+        .collect();
+    assert_eq!(history, ["2026-12-31", "2027-01-15", "2027-02-28"]);
+}
+
+#[tokio::test]
+async fn a_unit_token_cannot_assign_tasks_and_nothing_is_written() {
+    let system = TestSystem::spawn().await;
+    let head = system.assignment().head_position().await.expect("head");
+
+    let status = system
+        .client(Role::Unit)
+        .await
+        .assign_task(assignment_request("Tự giao nhiệm vụ"))
+        .await
+        .expect_err("units do not assign");
+
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
+
+#[tokio::test]
+async fn a_call_without_a_token_is_unauthenticated() {
+    let system = TestSystem::spawn().await;
+
+    let status = system
+        .client_with_token("not-a-jwt")
+        .await
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect_err("must be refused");
+
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn every_invalid_assignment_names_its_fields_and_writes_nothing() {
+    let system = TestSystem::spawn().await;
+    let mut office = system.client(Role::Office).await;
+    let head = system.assignment().head_position().await.expect("head");
+    type Edit = fn(&mut pb::AssignTaskRequest);
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        ("missing lead unit", |r| r.lead_unit.clear(), "lead_unit"),
+        (
+            "unknown unit",
+            |r| r.lead_unit = "SO-KHONG-CO".into(),
+            "lead_unit",
+        ),
+        // The 2019 districts were abolished on 1 July 2025.
+        (
+            "abolished district",
+            |r| r.lead_unit = "Q-LECHAN".into(),
+            "lead_unit",
+        ),
+        (
+            "lead also coordinating",
+            |r| r.coordinating_units.push("SXD".into()),
+            "coordinating_units[1]",
+        ),
+        (
+            "deadline before the document",
+            |r| r.term = Some(pb::assign_task_request::Term::Deadline("2026-11-01".into())),
+            "deadline",
+        ),
+        ("empty title", |r| r.title = "   ".into(), "title"),
+        ("over-long title", |r| r.title = "x".repeat(501), "title"),
+        (
+            "bad document date",
+            |r| {
+                if let Some(d) = r.source_document.as_mut() {
+                    d.date = "20/11/2026".into();
+                }
+            },
+            "source_document.date",
+        ),
+        (
+            "bad deadline",
+            |r| r.term = Some(pb::assign_task_request::Term::Deadline("2026-02-30".into())),
+            "deadline",
+        ),
+        ("no term", |r| r.term = None, "term"),
+        (
+            "vice-chairman without id",
+            |r| {
+                if let Some(i) = r.issuer.as_mut() {
+                    i.leader_id.clear();
+                }
+            },
+            "issuer.leader_id",
+        ),
+    ];
+
+    for (case, edit, field) in cases {
+        let mut request = assignment_request("Nhiệm vụ hợp lệ");
+        edit(&mut request);
+
+        let status = office.assign_task(request).await.expect_err(case);
+
+        assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
+        assert!(
+            violations(&status).iter().any(|f| f == field),
+            "{case}: expected a violation on {field}, got {:?}",
+            violations(&status)
+        );
+    }
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head,
+        "nothing may be written by an invalid request"
+    );
+}
+
+#[tokio::test]
+async fn tasks_are_listed_by_unit_and_status_page_by_page() {
+    let system = TestSystem::spawn().await;
+    for i in 0..5 {
+        assign(&system, &format!("Nhiệm vụ số {i}")).await;
+    }
+    let mut other = assignment_request("Nhiệm vụ của Sở Tài chính");
+    other.lead_unit = "STC".into();
+    other.coordinating_units.clear();
+    system
+        .client(Role::Office)
+        .await
+        .assign_task(other)
+        .await
+        .expect("assign");
+    let mut office = system.client(Role::Office).await;
+
+    let mut titles = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = office
+            .list_tasks(pb::ListTasksRequest {
+                unit: "SXD".into(),
+                status: pb::TaskStatus::Assigned as i32,
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        titles.extend(page.tasks.into_iter().map(|t| t.title));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+
+    assert_eq!(
+        titles,
+        (0..5)
+            .map(|i| format!("Nhiệm vụ số {i}"))
+            .collect::<Vec<_>>()
+    );
+    let coordinating = office
+        .list_tasks(pb::ListTasksRequest {
+            unit: "STC".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        coordinating.tasks.len(),
+        6,
+        "STC leads one and coordinates five"
+    );
+}
+
+#[tokio::test]
+async fn commands_keep_working_while_nats_is_down_and_every_event_arrives_once() {
+    let mut system = TestSystem::spawn().await;
+    assign(&system, "Trước khi NATS dừng").await;
+    system
+        .board_when("the first task", |b| b.total_tasks == 1)
+        .await;
+
+    system.nats.stop().await;
+    for i in 0..5 {
+        assign(&system, &format!("Trong khi NATS dừng {i}")).await;
+    }
+    system.nats.restart().await.expect("restart nats");
+
+    let board = system
+        .board_when("all six tasks", |b| b.total_tasks == 6)
+        .await;
+    assert_eq!(board.events_applied, 6, "each event applied exactly once");
+    // Republishing everything (dondoc replay) changes nothing: the inbox absorbs repeats.
+    system.assignment().replay_from(0).await.expect("replay");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while system
+        .assignment()
+        .published_position()
+        .await
+        .expect("checkpoint")
+        < 6
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replay did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after_replay = system.board().await;
+    assert_eq!(after_replay.events_applied, 6);
+}
+
+#[tokio::test]
+async fn events_committed_before_a_crash_are_published_after_the_restart() {
+    let mut system = TestSystem::spawn().await;
+    // With NATS unreachable the relay cannot publish, so the crash comes between commit and
+    // publish for every one of these events.
+    system.nats.stop().await;
+    for i in 0..3 {
+        assign(&system, &format!("Trước sự cố {i}")).await;
+    }
+    system.assignment.take().expect("running").kill();
+    system.nats.restart().await.expect("restart nats");
+
+    system.start_assignment().await;
+
+    let board = system
+        .board_when("the three tasks committed before the crash", |b| {
+            b.total_tasks == 3
+        })
+        .await;
+    assert_eq!(board.events_applied, 3);
+}
+
+#[tokio::test]
+async fn rebuilt_projections_equal_the_live_ones() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Nhiệm vụ sẽ hủy").await;
+    assign(&system, "Nhiệm vụ còn lại").await;
+    system
+        .client(Role::Office)
+        .await
+        .cancel_task(pb::CancelTaskRequest {
+            request_id: String::new(),
+            task_id: task.task_id,
+            reason: "Không còn phù hợp".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("cancel");
+    let live_board = system
+        .board_when("three events applied", |b| b.events_applied == 3)
+        .await;
+    let mut office = system.client(Role::Office).await;
+    let live_list = office
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+
+    system
+        .assignment()
+        .rebuild_projections()
+        .await
+        .expect("rebuild list");
+    system
+        .reporting()
+        .rebuild_projections()
+        .await
+        .expect("rebuild board");
+
+    let rebuilt_list = office
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(rebuilt_list, live_list);
+    let rebuilt_board = system
+        .board_when("the rebuilt board caught up", |b| b.events_applied == 3)
+        .await;
+    assert_eq!(rebuilt_board, live_board);
+}
+
+#[tokio::test]
+async fn the_event_log_verifies_after_a_working_session() {
+    let system = TestSystem::spawn().await;
+    for i in 0..3 {
+        assign(&system, &format!("Nhiệm vụ {i}")).await;
+    }
+
+    let report = system.assignment().verify().await.expect("verify");
+
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(
+        report.events_checked, 5,
+        "two directory versions and three tasks"
+    );
+}
+
+#[tokio::test]
+async fn every_server_answers_health_checks() {
+    let system = TestSystem::spawn().await;
+    for port in [system.assignment().port(), system.reporting().port()] {
+        let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+
+        let response = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .expect("health")
+            .into_inner();
+
+        assert_eq!(
+            response.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+    }
+}
