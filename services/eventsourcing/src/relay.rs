@@ -179,10 +179,11 @@ impl Relay {
             if !event.traceparent.is_empty() {
                 headers.insert("traceparent", event.traceparent.as_str());
             }
+            // `headers` replaces the whole map, so it must come before `message_id`.
             let publish = PublishMessage::build()
                 .payload(event.to_envelope().encode_to_vec().into())
-                .message_id(event.event_id.to_string())
-                .headers(headers);
+                .headers(headers)
+                .message_id(event.event_id.to_string());
             match self
                 .js
                 .send_publish(subject_for(&self.config.subject_prefix, event), publish)

@@ -1,0 +1,634 @@
+//! The command line: every subcommand, flag and default of `dondoc`, declared with clap derive.
+//!
+//! Only parsing lives here, so the shape of the CLI can be tested with `try_parse_from` without
+//! a server, and the command modules receive typed, already-validated values (dates are
+//! `NaiveDate`, enums are closed sets) instead of re-checking strings.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use dondoc_proto::v1 as pb;
+use dondoc_runtime::auth::Role;
+
+/// Default address of the assignment service started by `dondoc up`.
+pub const DEFAULT_ASSIGNMENT_ENDPOINT: &str = "http://127.0.0.1:50051";
+/// Default address of the reporting service started by `dondoc up`.
+pub const DEFAULT_REPORTING_ENDPOINT: &str = "http://127.0.0.1:50052";
+/// Default data directory, relative to where the operator runs `dondoc`.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
+/// dondoc: task assignment and follow-up for the Hải Phòng City People's Committee Office.
+#[derive(Debug, Parser)]
+#[command(name = "dondoc", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service in this process (single machine; development and small installs).
+    Up(UpArgs),
+    #[command(flatten)]
+    Operator(OperatorCommand),
+}
+
+/// Commands that talk to running services or to the key material of a data directory.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Mint a bearer token with the development key of a data directory; prints only the token.
+    Token(TokenArgs),
+    /// The unit directory (đơn vị).
+    Units {
+        #[command(flatten)]
+        connection: AssignmentConnection,
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+    /// Tasks (nhiệm vụ) assigned by the City People's Committee.
+    Task {
+        #[command(flatten)]
+        connection: AssignmentConnection,
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
+    /// Tasks per lead unit and status, from the reporting service.
+    Board(BoardArgs),
+}
+
+/// `dondoc up`. Every value is optional here because unset flags fall back to the layered
+/// configuration (defaults → `--config` file → `DONDOC_*` environment).
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// TOML configuration file layered over the built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where databases, keys, the admin token and the NATS store live [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// gRPC port of the assignment service; 0 picks a free port [default: 50051].
+    #[arg(long, value_name = "PORT")]
+    pub assignment_port: Option<u16>,
+    /// gRPC port of the reporting service; 0 picks a free port [default: 50052].
+    #[arg(long, value_name = "PORT")]
+    pub reporting_port: Option<u16>,
+    /// Use this NATS server instead of starting the pinned nats-server.
+    #[arg(long, value_name = "URL")]
+    pub nats_url: Option<String>,
+}
+
+/// `dondoc token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// admin, office, leader, unit or home_affairs.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+    /// The user the token names (JWT `sub`) [default: the role name].
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Unit code; required for the unit role.
+    #[arg(long, value_name = "CODE")]
+    pub unit: Option<String>,
+    /// Leader id; required for the leader role.
+    #[arg(long, value_name = "ID")]
+    pub leader: Option<String>,
+    /// Lifetime of the token in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 366))]
+    pub ttl_hours: u64,
+    /// Data directory whose development key signs the token.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+/// How a client command authenticates. `global` lets the flags follow the leaf subcommand
+/// (`dondoc task list --token …`), which is where operators naturally type them.
+#[derive(Debug, Clone, Args)]
+pub struct Credentials {
+    /// Bearer token; when absent, `<data-dir>/admin.token` written by `dondoc up` is used.
+    #[arg(long, global = true, env = "DONDOC_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Data directory holding `admin.token`.
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+/// Where the assignment service is, and how to authenticate to it.
+#[derive(Debug, Clone, Args)]
+pub struct AssignmentConnection {
+    /// gRPC endpoint of the assignment service.
+    #[arg(long, global = true, value_name = "URL", default_value = DEFAULT_ASSIGNMENT_ENDPOINT)]
+    pub endpoint: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UnitsCommand {
+    /// Load (or replace) directory versions from a TOML file such as haiphong-units.toml.
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the units of the directory valid on a day.
+    List {
+        /// The day whose directory to list [default: today in Hải Phòng].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
+        /// Only units of this kind, e.g. department, district, commune.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Assign a task from a directing document.
+    Assign(Box<AssignArgs>),
+    /// Show one task.
+    Get {
+        /// The task id.
+        task_id: String,
+    },
+    /// List tasks, following every page.
+    List(ListTasksArgs),
+}
+
+/// `dondoc task assign`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("term").required(true).args(["deadline", "no_deadline"])))]
+pub struct AssignArgs {
+    /// Who issued the task.
+    #[arg(long, value_enum)]
+    pub issuer_kind: IssuerKindArg,
+    /// Stable id of the issuing leader (required for a vice-chairman).
+    #[arg(long, value_name = "ID")]
+    pub leader_id: Option<String>,
+    /// Display name of the issuing leader.
+    #[arg(long, value_name = "NAME")]
+    pub leader_name: Option<String>,
+    /// Document number (số), e.g. 1234.
+    #[arg(long, value_name = "N")]
+    pub doc_number: String,
+    /// Document symbol (ký hiệu), e.g. UBND-VP.
+    #[arg(long, value_name = "S")]
+    pub doc_symbol: String,
+    /// Date of the document (ngày ban hành).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub doc_date: NaiveDate,
+    /// Summary of the document (trích yếu).
+    #[arg(long, value_name = "TEXT")]
+    pub doc_summary: String,
+    /// Title of the task.
+    #[arg(long)]
+    pub title: String,
+    /// Full content of the task.
+    #[arg(long, default_value = "")]
+    pub content: String,
+    /// Code of the lead unit (đơn vị chủ trì).
+    #[arg(long, value_name = "UNIT")]
+    pub lead: String,
+    /// Code of a coordinating unit (đơn vị phối hợp); repeat for several.
+    #[arg(long = "coordinate", value_name = "UNIT")]
+    pub coordinate: Vec<String>,
+    /// Last day of the term; the task is overdue once this day has ended.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub deadline: Option<NaiveDate>,
+    /// The task has no deadline (không thời hạn).
+    #[arg(long)]
+    pub no_deadline: bool,
+    /// Urgency (độ khẩn).
+    #[arg(long, value_enum, default_value_t = PriorityArg::Normal)]
+    pub priority: PriorityArg,
+    /// Idempotency key; reuse it to retry safely [default: a fresh UUIDv7].
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+}
+
+/// `dondoc task list`.
+#[derive(Debug, Args)]
+pub struct ListTasksArgs {
+    /// Tasks this unit leads or coordinates.
+    #[arg(long, value_name = "UNIT")]
+    pub unit: Option<String>,
+    /// Only tasks in this status.
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only tasks from this kind of issuer.
+    #[arg(long, value_enum)]
+    pub issuer_kind: Option<IssuerKindArg>,
+    /// Earliest deadline, inclusive (tasks without a deadline never match a range).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub deadline_from: Option<NaiveDate>,
+    /// Latest deadline, inclusive.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub deadline_to: Option<NaiveDate>,
+}
+
+/// `dondoc board`.
+#[derive(Debug, Args)]
+pub struct BoardArgs {
+    /// Only this lead unit.
+    #[arg(long, value_name = "UNIT")]
+    pub unit: Option<String>,
+    /// gRPC endpoint of the reporting service.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_REPORTING_ENDPOINT)]
+    pub reporting_endpoint: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// The issuer kinds an operator may type; `Unspecified` is deliberately not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IssuerKindArg {
+    Government,
+    PrimeMinister,
+    CityPeoplesCommittee,
+    Chairman,
+    ViceChairman,
+}
+
+impl From<IssuerKindArg> for pb::IssuerKind {
+    fn from(kind: IssuerKindArg) -> Self {
+        match kind {
+            IssuerKindArg::Government => pb::IssuerKind::Government,
+            IssuerKindArg::PrimeMinister => pb::IssuerKind::PrimeMinister,
+            IssuerKindArg::CityPeoplesCommittee => pb::IssuerKind::CityPeoplesCommittee,
+            IssuerKindArg::Chairman => pb::IssuerKind::Chairman,
+            IssuerKindArg::ViceChairman => pb::IssuerKind::ViceChairman,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    Normal,
+    Urgent,
+    VeryUrgent,
+    Flash,
+}
+
+impl From<PriorityArg> for pb::Priority {
+    fn from(priority: PriorityArg) -> Self {
+        match priority {
+            PriorityArg::Normal => pb::Priority::Normal,
+            PriorityArg::Urgent => pb::Priority::Urgent,
+            PriorityArg::VeryUrgent => pb::Priority::VeryUrgent,
+            PriorityArg::Flash => pb::Priority::Flash,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Assigned,
+    InProgress,
+    AwaitingConfirmation,
+    Completed,
+    ReturnedForRework,
+    Cancelled,
+}
+
+impl From<StatusArg> for pb::TaskStatus {
+    fn from(status: StatusArg) -> Self {
+        match status {
+            StatusArg::Assigned => pb::TaskStatus::Assigned,
+            StatusArg::InProgress => pb::TaskStatus::InProgress,
+            StatusArg::AwaitingConfirmation => pb::TaskStatus::AwaitingConfirmation,
+            StatusArg::Completed => pb::TaskStatus::Completed,
+            StatusArg::ReturnedForRework => pb::TaskStatus::ReturnedForRework,
+            StatusArg::Cancelled => pb::TaskStatus::Cancelled,
+        }
+    }
+}
+
+/// Accepts the wire names (`home_affairs`) and, since every other flag value is kebab-case,
+/// `home-affairs` too.
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.replace('-', "_").parse::<Role>().map_err(|_| {
+        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("unknown role {value:?}; expected one of {}", known.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("dondoc").chain(args.iter().copied()))
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().expect("valid test date")
+    }
+
+    const ASSIGN: &[&str] = &[
+        "task",
+        "assign",
+        "--issuer-kind",
+        "vice-chairman",
+        "--leader-id",
+        "PCT1",
+        "--doc-number",
+        "1234",
+        "--doc-symbol",
+        "UBND-VP",
+        "--doc-date",
+        "2026-11-20",
+        "--doc-summary",
+        "Về việc xử lý ngập úng",
+        "--title",
+        "Báo cáo tình hình",
+        "--lead",
+        "SXD",
+        "--coordinate",
+        "STC",
+        "--coordinate",
+        "SNV",
+    ];
+
+    fn assign_with(extra: &[&str]) -> Result<Cli, clap::Error> {
+        let args: Vec<&str> = ASSIGN.iter().chain(extra).copied().collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn up_without_flags_leaves_everything_to_configuration() {
+        let cli = parse(&["up"]).expect("parses");
+
+        let Command::Up(args) = cli.command else {
+            panic!("expected up, got {:?}", cli.command);
+        };
+        assert_eq!(args.config, None);
+        assert_eq!(args.data_dir, None);
+        assert_eq!(args.assignment_port, None);
+        assert_eq!(args.reporting_port, None);
+        assert_eq!(args.nats_url, None);
+    }
+
+    #[test]
+    fn up_takes_every_override() {
+        let cli = parse(&[
+            "up",
+            "--config",
+            "dondoc.toml",
+            "--data-dir",
+            "/srv/dondoc",
+            "--assignment-port",
+            "6000",
+            "--reporting-port",
+            "0",
+            "--nats-url",
+            "nats://10.0.0.5:4222",
+        ])
+        .expect("parses");
+
+        let Command::Up(args) = cli.command else {
+            panic!("expected up, got {:?}", cli.command);
+        };
+        assert_eq!(args.config, Some(PathBuf::from("dondoc.toml")));
+        assert_eq!(args.data_dir, Some(PathBuf::from("/srv/dondoc")));
+        assert_eq!(args.assignment_port, Some(6000));
+        assert_eq!(args.reporting_port, Some(0));
+        assert_eq!(args.nats_url.as_deref(), Some("nats://10.0.0.5:4222"));
+    }
+
+    #[test]
+    fn up_rejects_a_port_out_of_range() {
+        assert!(parse(&["up", "--assignment-port", "70000"]).is_err());
+    }
+
+    #[test]
+    fn token_parses_role_unit_and_defaults() {
+        let cli = parse(&["token", "--role", "unit", "--unit", "SXD"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Token(args)) = cli.command else {
+            panic!("expected token, got {:?}", cli.command);
+        };
+        assert_eq!(args.role, Role::Unit);
+        assert_eq!(args.unit.as_deref(), Some("SXD"));
+        assert_eq!(args.subject, None);
+        assert_eq!(args.ttl_hours, 12);
+        assert_eq!(args.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn token_accepts_kebab_case_roles_and_rejects_unknown_ones() {
+        let cli = parse(&["token", "--role", "home-affairs", "--ttl-hours", "2"]).expect("parses");
+        let Command::Operator(OperatorCommand::Token(args)) = cli.command else {
+            panic!("expected token, got {:?}", cli.command);
+        };
+        assert_eq!(args.role, Role::HomeAffairs);
+        assert_eq!(args.ttl_hours, 2);
+
+        let error = parse(&["token", "--role", "mayor"]).expect_err("unknown role");
+        assert!(error.to_string().contains("home_affairs"), "{error}");
+    }
+
+    #[test]
+    fn token_requires_a_role_and_a_positive_ttl() {
+        assert!(parse(&["token"]).is_err());
+        assert!(parse(&["token", "--role", "admin", "--ttl-hours", "0"]).is_err());
+    }
+
+    #[test]
+    fn units_import_takes_a_file_and_connection_flags_after_the_leaf() {
+        let cli = parse(&[
+            "units",
+            "import",
+            "units.toml",
+            "--endpoint",
+            "http://10.0.0.1:7000",
+            "--token",
+            "abc",
+        ])
+        .expect("parses");
+
+        let Command::Operator(OperatorCommand::Units {
+            connection,
+            command: UnitsCommand::Import { file },
+        }) = cli.command
+        else {
+            panic!("expected units import, got {:?}", cli.command);
+        };
+        assert_eq!(file, PathBuf::from("units.toml"));
+        assert_eq!(connection.endpoint, "http://10.0.0.1:7000");
+        assert_eq!(connection.credentials.token.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn units_list_parses_filters_and_defaults_the_endpoint() {
+        let cli = parse(&["units", "list", "--as-of", "2025-07-01", "--kind", "commune"])
+            .expect("parses");
+
+        let Command::Operator(OperatorCommand::Units {
+            connection,
+            command: UnitsCommand::List { as_of, kind },
+        }) = cli.command
+        else {
+            panic!("expected units list, got {:?}", cli.command);
+        };
+        assert_eq!(as_of, Some(date("2025-07-01")));
+        assert_eq!(kind.as_deref(), Some("commune"));
+        assert_eq!(connection.endpoint, DEFAULT_ASSIGNMENT_ENDPOINT);
+        assert_eq!(
+            connection.credentials.data_dir,
+            PathBuf::from(DEFAULT_DATA_DIR)
+        );
+    }
+
+    #[test]
+    fn units_list_rejects_a_malformed_date() {
+        assert!(parse(&["units", "list", "--as-of", "01/07/2025"]).is_err());
+    }
+
+    #[test]
+    fn task_assign_parses_every_field() {
+        let cli = assign_with(&[
+            "--deadline",
+            "2026-12-31",
+            "--priority",
+            "very-urgent",
+            "--leader-name",
+            "Nguyễn Văn A",
+            "--content",
+            "Chi tiết",
+            "--request-id",
+            "req-1",
+        ])
+        .expect("parses");
+
+        let Command::Operator(OperatorCommand::Task {
+            command: TaskCommand::Assign(args),
+            ..
+        }) = cli.command
+        else {
+            panic!("expected task assign, got {:?}", cli.command);
+        };
+        assert_eq!(args.issuer_kind, IssuerKindArg::ViceChairman);
+        assert_eq!(args.leader_id.as_deref(), Some("PCT1"));
+        assert_eq!(args.leader_name.as_deref(), Some("Nguyễn Văn A"));
+        assert_eq!(args.doc_number, "1234");
+        assert_eq!(args.doc_symbol, "UBND-VP");
+        assert_eq!(args.doc_date, date("2026-11-20"));
+        assert_eq!(args.lead, "SXD");
+        assert_eq!(args.coordinate, vec!["STC".to_owned(), "SNV".to_owned()]);
+        assert_eq!(args.deadline, Some(date("2026-12-31")));
+        assert!(!args.no_deadline);
+        assert_eq!(args.priority, PriorityArg::VeryUrgent);
+        assert_eq!(args.request_id.as_deref(), Some("req-1"));
+    }
+
+    #[test]
+    fn task_assign_accepts_no_deadline_with_normal_priority_by_default() {
+        let cli = assign_with(&["--no-deadline"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Task {
+            command: TaskCommand::Assign(args),
+            ..
+        }) = cli.command
+        else {
+            panic!("expected task assign, got {:?}", cli.command);
+        };
+        assert!(args.no_deadline);
+        assert_eq!(args.deadline, None);
+        assert_eq!(args.priority, PriorityArg::Normal);
+        assert_eq!(args.request_id, None);
+    }
+
+    #[test]
+    fn task_assign_needs_exactly_one_of_deadline_and_no_deadline() {
+        assert!(assign_with(&[]).is_err());
+        assert!(assign_with(&["--deadline", "2026-12-31", "--no-deadline"]).is_err());
+    }
+
+    #[test]
+    fn task_assign_rejects_an_unknown_issuer_kind() {
+        let mut args: Vec<&str> = ASSIGN.to_vec();
+        args[3] = "mayor";
+        args.extend(["--no-deadline"]);
+
+        assert!(parse(&args).is_err());
+    }
+
+    #[test]
+    fn task_get_takes_the_id() {
+        let cli = parse(&["task", "get", "0193-abc"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Task {
+            command: TaskCommand::Get { task_id },
+            ..
+        }) = cli.command
+        else {
+            panic!("expected task get, got {:?}", cli.command);
+        };
+        assert_eq!(task_id, "0193-abc");
+    }
+
+    #[test]
+    fn task_list_parses_filters() {
+        let cli = parse(&[
+            "task",
+            "list",
+            "--unit",
+            "SXD",
+            "--status",
+            "in-progress",
+            "--deadline-from",
+            "2026-01-01",
+            "--deadline-to",
+            "2026-12-31",
+        ])
+        .expect("parses");
+
+        let Command::Operator(OperatorCommand::Task {
+            command: TaskCommand::List(args),
+            ..
+        }) = cli.command
+        else {
+            panic!("expected task list, got {:?}", cli.command);
+        };
+        assert_eq!(args.unit.as_deref(), Some("SXD"));
+        assert_eq!(args.status, Some(StatusArg::InProgress));
+        assert_eq!(args.issuer_kind, None);
+        assert_eq!(args.deadline_from, Some(date("2026-01-01")));
+        assert_eq!(args.deadline_to, Some(date("2026-12-31")));
+    }
+
+    #[test]
+    fn board_uses_the_reporting_endpoint() {
+        let cli = parse(&["board", "--unit", "SXD", "--data-dir", "/tmp/d"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Board(args)) = cli.command else {
+            panic!("expected board, got {:?}", cli.command);
+        };
+        assert_eq!(args.unit.as_deref(), Some("SXD"));
+        assert_eq!(args.reporting_endpoint, DEFAULT_REPORTING_ENDPOINT);
+        assert_eq!(args.credentials.data_dir, PathBuf::from("/tmp/d"));
+    }
+
+    #[test]
+    fn board_does_not_take_the_assignment_endpoint_flag() {
+        assert!(parse(&["board", "--endpoint", "http://x:1"]).is_err());
+    }
+
+    #[test]
+    fn proto_enums_map_one_to_one() {
+        assert_eq!(
+            pb::IssuerKind::from(IssuerKindArg::CityPeoplesCommittee),
+            pb::IssuerKind::CityPeoplesCommittee
+        );
+        assert_eq!(pb::Priority::from(PriorityArg::Flash), pb::Priority::Flash);
+        assert_eq!(
+            pb::TaskStatus::from(StatusArg::ReturnedForRework),
+            pb::TaskStatus::ReturnedForRework
+        );
+    }
+}

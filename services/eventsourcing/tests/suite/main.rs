@@ -1,0 +1,6 @@
+//! The event-sourcing test suite (one binary): the store conformance tests, run on SQLite and
+//! PostgreSQL, and the JetStream transport tests (relay and consumer) against a real,
+//! pinned nats-server started per test.
+
+mod store;
+mod transport;

@@ -1,0 +1,351 @@
+//! Relay and consumer against a real nats-server: ordering, message ids, outages, duplicates,
+//! per-stream order and dead letters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_trait::async_trait;
+use chrono::Utc;
+use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig, Disposition, dead_letters};
+use dondoc_eventsourcing::projection::{Projection, ProjectionError};
+use dondoc_eventsourcing::relay::{Relay, RelayConfig, ensure_stream};
+use dondoc_eventsourcing::testing::TestDatabase;
+use dondoc_eventsourcing::{
+    Actor, AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    Upcasters,
+};
+use dondoc_runtime::nats::NatsServer;
+use prost::Message as _;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+async fn nats() -> (NatsServer, jetstream::Context) {
+    let server = NatsServer::start().await.expect("nats-server");
+    let client = async_nats::connect(server.url()).await.expect("connect");
+    (server, jetstream::new(client))
+}
+
+fn metadata() -> EventMetadata {
+    EventMetadata {
+        occurred_at: Utc::now(),
+        actor: Actor::default(),
+        correlation_id: String::new(),
+        causation_id: String::new(),
+        traceparent: String::new(),
+    }
+}
+
+async fn store_with(db: &TestDatabase, payloads: &[&[u8]]) -> EventStore {
+    let store = EventStore::open(db.db.clone(), "producer", Upcasters::new())
+        .await
+        .expect("store");
+    for (version, payload) in payloads.iter().enumerate() {
+        store
+            .append(AppendRequest {
+                stream_type: "ledger".into(),
+                stream_id: "l-1".into(),
+                expected: ExpectedVersion::Exactly(version as u64),
+                events: vec![NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: "ledger.noted".into(),
+                    schema_version: 1,
+                    payload: payload.to_vec(),
+                }],
+                metadata: metadata(),
+                idempotency: None,
+            })
+            .await
+            .expect("append");
+    }
+    store
+}
+
+fn config() -> RelayConfig {
+    RelayConfig::for_service("producer")
+}
+
+#[tokio::test]
+async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
+    let (_server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let store = store_with(&db, &[b"a", b"b", b"c"]).await;
+    let relay = Relay::new(store.clone(), js.clone(), config()).await.expect("relay");
+
+    let published = relay.publish_pending().await.expect("publish");
+    let again = relay.publish_pending().await.expect("publish again");
+
+    assert_eq!((published, again), (3, 0));
+    assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
+    let stream = js.get_stream("DONDOC_PRODUCER").await.expect("stream");
+    let events = store.read_all(0, 10).await.expect("events");
+    for (seq, event) in (1u64..).zip(&events) {
+        let message = stream.get_raw_message(seq).await.expect("message");
+        let headers = message.headers;
+        assert_eq!(
+            headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned()),
+            Some(event.event_id.to_string())
+        );
+        assert_eq!(message.subject.as_str(), "dondoc.producer.ledger.l-1");
+        let envelope =
+            dondoc_proto::v1::EventEnvelope::decode(message.payload.as_ref()).expect("envelope");
+        assert_eq!(envelope.stream_version, event.stream_version);
+    }
+}
+
+#[tokio::test]
+async fn the_relay_keeps_events_while_nats_is_down_and_publishes_them_when_it_returns() {
+    let (mut server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let store = store_with(&db, &[b"a"]).await;
+    let relay = Relay::new(store.clone(), js.clone(), config()).await.expect("relay");
+    relay.publish_pending().await.expect("publish");
+    server.stop().await;
+    store_with_more(&store, 1, &[b"b", b"c"]).await;
+
+    let while_down = relay.publish_pending().await;
+    server.restart().await.expect("restart");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut published = 0;
+    while published < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "relay never caught up");
+        published += relay.publish_pending().await.unwrap_or(0);
+    }
+
+    assert!(while_down.is_err(), "publishing without NATS must fail, not lose events");
+    assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
+    let info = js
+        .get_stream("DONDOC_PRODUCER")
+        .await
+        .expect("stream")
+        .info()
+        .await
+        .expect("info")
+        .clone();
+    assert_eq!(info.state.messages, 3);
+}
+
+async fn store_with_more(store: &EventStore, from_version: u64, payloads: &[&[u8]]) {
+    for (i, payload) in payloads.iter().enumerate() {
+        store
+            .append(AppendRequest {
+                stream_type: "ledger".into(),
+                stream_id: "l-1".into(),
+                expected: ExpectedVersion::Exactly(from_version + i as u64),
+                events: vec![NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: "ledger.noted".into(),
+                    schema_version: 1,
+                    payload: payload.to_vec(),
+                }],
+                metadata: metadata(),
+                idempotency: None,
+            })
+            .await
+            .expect("append");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumers.
+
+/// Records what it saw; refuses payloads that say "poison".
+struct Seen;
+
+#[async_trait]
+impl Projection for Seen {
+    fn name(&self) -> &'static str {
+        "seen"
+    }
+    fn schema(&self) -> &'static [&'static str] {
+        &["CREATE TABLE IF NOT EXISTS seen (
+            stream_id TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            payload TEXT NOT NULL
+        )"]
+    }
+    fn reset(&self) -> &'static [&'static str] {
+        &["DELETE FROM seen"]
+    }
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        if event.payload == b"poison" {
+            return Err(ProjectionError::Other("cannot digest poison".into()));
+        }
+        sqlx::query("INSERT INTO seen (stream_id, version, payload) VALUES ($1, $2, $3)")
+            .bind(event.stream_id.clone())
+            .bind(event.stream_version as i64)
+            .bind(String::from_utf8_lossy(&event.payload).into_owned())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn seen(db: &TestDatabase) -> Vec<(String, i64, String)> {
+    sqlx::query("SELECT stream_id, version, payload FROM seen ORDER BY stream_id, version")
+        .fetch_all(db.db.pool())
+        .await
+        .expect("seen")
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("stream_id").expect("stream_id"),
+                r.try_get("version").expect("version"),
+                r.try_get("payload").expect("payload"),
+            )
+        })
+        .collect()
+}
+
+/// Publishes an envelope directly, as a relay of another service would; `message_id` lets a
+/// test send the same event again after the server's duplicate window.
+async fn publish(js: &jetstream::Context, stream_id: &str, version: u64, payload: &[u8], event_id: Uuid, message_id: &str) {
+    let event = RecordedEvent {
+        position: version,
+        event_id,
+        stream_type: "ledger".into(),
+        stream_id: stream_id.into(),
+        stream_version: version,
+        event_type: "ledger.noted".into(),
+        schema_version: 1,
+        occurred_at: Utc::now(),
+        recorded_at: Utc::now(),
+        actor: Actor::default(),
+        correlation_id: String::new(),
+        causation_id: String::new(),
+        traceparent: String::new(),
+        source: "producer".into(),
+        payload: payload.to_vec(),
+    };
+    let publish = jetstream::message::PublishMessage::build()
+        .payload(event.to_envelope().encode_to_vec().into())
+        .message_id(message_id);
+    js.send_publish(format!("dondoc.producer.ledger.{stream_id}"), publish)
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+}
+
+async fn consumer(db: &TestDatabase, js: &jetstream::Context) -> Consumer<Seen> {
+    ensure_stream(js, &config()).await.expect("stream");
+    let mut settings = ConsumerConfig::new("DONDOC_PRODUCER", vec!["dondoc.producer.>".into()]);
+    settings.max_attempts = 3;
+    Consumer::new(db.db.clone(), js.clone(), settings, Arc::new(Seen), Upcasters::new())
+        .await
+        .expect("consumer")
+}
+
+/// Drives the consumer step by step until `done`, failing after a deadline.
+async fn drive_until(consumer: &Consumer<Seen>, what: &str, done: impl AsyncFn() -> bool) -> Vec<Disposition> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut all = Vec::new();
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}; saw {all:?}");
+        all.extend(consumer.process_available(10).await.expect("process"));
+    }
+    all
+}
+
+#[tokio::test]
+async fn an_event_delivered_twice_is_applied_once() {
+    let (_server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let consumer = consumer(&db, &js).await;
+    let id = Uuid::now_v7();
+    publish(&js, "a", 1, b"first", id, "m-1").await;
+    // The same event again under another message id: what a relay republishing after the
+    // server's duplicate window looks like.
+    publish(&js, "a", 1, b"first", id, "m-1-again").await;
+
+    let dispositions = drive_until(&consumer, "both deliveries handled", async || {
+        seen(&db).await.len() == 1
+    })
+    .await;
+    let mut rest = consumer.process_available(10).await.expect("process");
+    rest.extend(dispositions);
+
+    assert!(rest.contains(&Disposition::Applied));
+    assert!(rest.contains(&Disposition::Duplicate), "{rest:?}");
+    assert_eq!(seen(&db).await, [("a".into(), 1, "first".into())]);
+}
+
+#[tokio::test]
+async fn an_event_that_arrives_before_its_predecessor_waits_for_it() {
+    let (_server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let consumer = consumer(&db, &js).await;
+    publish(&js, "a", 2, b"second", Uuid::now_v7(), "m-2").await;
+    publish(&js, "a", 1, b"first", Uuid::now_v7(), "m-1").await;
+
+    let dispositions = drive_until(&consumer, "both applied in order", async || {
+        seen(&db).await.len() == 2
+    })
+    .await;
+
+    assert_eq!(dispositions.first(), Some(&Disposition::Parked));
+    assert_eq!(
+        seen(&db).await,
+        [("a".into(), 1, "first".into()), ("a".into(), 2, "second".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_goes_on() {
+    let (_server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let consumer = consumer(&db, &js).await;
+    let poison = Uuid::now_v7();
+    publish(&js, "a", 1, b"poison", poison, "m-poison").await;
+    publish(&js, "b", 1, b"healthy", Uuid::now_v7(), "m-healthy").await;
+    // The poisoned stream goes on after its dead letter.
+    publish(&js, "a", 2, b"after", Uuid::now_v7(), "m-after").await;
+
+    let dispositions = drive_until(&consumer, "poison dead-lettered, the rest applied", async || {
+        seen(&db).await.len() == 2
+            && !dead_letters(&db.db, "seen").await.expect("dead letters").is_empty()
+    })
+    .await;
+
+    let retries = dispositions
+        .iter()
+        .filter(|d| matches!(d, Disposition::Retried { .. }))
+        .count();
+    assert_eq!(retries, 2, "attempts 1 and 2 are retried, attempt 3 dead-letters");
+    let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].0, poison.to_string());
+    assert_eq!(letters[0].2, 3);
+    assert!(letters[0].3.contains("cannot digest poison"));
+    assert_eq!(
+        seen(&db).await,
+        [("a".into(), 2, "after".into()), ("b".into(), 1, "healthy".into())]
+    );
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_an_event_are_dead_lettered_at_once() {
+    let (_server, js) = nats().await;
+    let db = TestDatabase::sqlite().await;
+    let consumer = consumer(&db, &js).await;
+    js.send_publish(
+        "dondoc.producer.ledger.x",
+        jetstream::message::PublishMessage::build().payload("not protobuf \u{ff}".into()),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("ack");
+
+    let dispositions = consumer.process_available(10).await.expect("process");
+
+    assert!(
+        matches!(dispositions.as_slice(), [Disposition::DeadLettered { .. }]),
+        "{dispositions:?}"
+    );
+    assert_eq!(dead_letters(&db.db, "seen").await.expect("dead letters").len(), 1);
+}
