@@ -106,10 +106,22 @@ pub struct TokenArgs {
 #[derive(Debug, Clone, Args)]
 pub struct Credentials {
     /// Bearer token; when absent, `<data-dir>/admin.token` written by `dondoc up` is used.
-    #[arg(long, global = true, env = "DONDOC_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "DONDOC_TOKEN",
+        hide_env_values = true,
+        help_heading = "Connection"
+    )]
     pub token: Option<String>,
     /// Data directory holding `admin.token`.
-    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = DEFAULT_DATA_DIR,
+        help_heading = "Connection"
+    )]
     pub data_dir: PathBuf,
 }
 
@@ -117,7 +129,13 @@ pub struct Credentials {
 #[derive(Debug, Clone, Args)]
 pub struct AssignmentConnection {
     /// gRPC endpoint of the assignment service.
-    #[arg(long, global = true, value_name = "URL", default_value = DEFAULT_ASSIGNMENT_ENDPOINT)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = DEFAULT_ASSIGNMENT_ENDPOINT,
+        help_heading = "Connection"
+    )]
     pub endpoint: String,
     #[command(flatten)]
     pub credentials: Credentials,
@@ -182,9 +200,9 @@ pub struct AssignArgs {
     /// Title of the task.
     #[arg(long)]
     pub title: String,
-    /// Full content of the task.
-    #[arg(long, default_value = "")]
-    pub content: String,
+    /// Full content of the task [default: the title, as the service requires a content].
+    #[arg(long)]
+    pub content: Option<String>,
     /// Code of the lead unit (đơn vị chủ trì).
     #[arg(long, value_name = "UNIT")]
     pub lead: String,
@@ -232,7 +250,12 @@ pub struct BoardArgs {
     #[arg(long, value_name = "UNIT")]
     pub unit: Option<String>,
     /// gRPC endpoint of the reporting service.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_REPORTING_ENDPOINT)]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = DEFAULT_REPORTING_ENDPOINT,
+        help_heading = "Connection"
+    )]
     pub reporting_endpoint: String,
     #[command(flatten)]
     pub credentials: Credentials,
@@ -307,7 +330,10 @@ impl From<StatusArg> for pb::TaskStatus {
 fn parse_role(value: &str) -> Result<Role, String> {
     value.replace('-', "_").parse::<Role>().map_err(|_| {
         let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
-        format!("unknown role {value:?}; expected one of {}", known.join(", "))
+        format!(
+            "unknown role {value:?}; expected one of {}",
+            known.join(", ")
+        )
     })
 }
 
@@ -465,8 +491,15 @@ mod tests {
 
     #[test]
     fn units_list_parses_filters_and_defaults_the_endpoint() {
-        let cli = parse(&["units", "list", "--as-of", "2025-07-01", "--kind", "commune"])
-            .expect("parses");
+        let cli = parse(&[
+            "units",
+            "list",
+            "--as-of",
+            "2025-07-01",
+            "--kind",
+            "commune",
+        ])
+        .expect("parses");
 
         let Command::Operator(OperatorCommand::Units {
             connection,
@@ -523,6 +556,7 @@ mod tests {
         assert_eq!(args.deadline, Some(date("2026-12-31")));
         assert!(!args.no_deadline);
         assert_eq!(args.priority, PriorityArg::VeryUrgent);
+        assert_eq!(args.content.as_deref(), Some("Chi tiết"));
         assert_eq!(args.request_id.as_deref(), Some("req-1"));
     }
 

@@ -219,10 +219,9 @@ mod tests {
     fn a_token_minted_with_the_loaded_private_key_verifies_with_the_generated_public_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let generated = load_or_generate(dir.path()).expect("generates");
-        let issuer = TokenIssuer::from_private_pem(
-            &load_private(dir.path()).expect("private key is there"),
-        )
-        .expect("parses");
+        let issuer =
+            TokenIssuer::from_private_pem(&load_private(dir.path()).expect("private key is there"))
+                .expect("parses");
         let admin = Principal {
             subject: "admin".to_owned(),
             role: Role::Admin,

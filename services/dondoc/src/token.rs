@@ -129,8 +129,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         keys::load_or_generate(dir.path()).expect("keys");
 
-        let error = run(&token_args(dir.path(), Role::Unit), &mut Vec::new())
-            .expect_err("must be refused");
+        let error =
+            run(&token_args(dir.path(), Role::Unit), &mut Vec::new()).expect_err("must be refused");
 
         assert!(format!("{error:#}").contains("--unit"), "{error:#}");
     }

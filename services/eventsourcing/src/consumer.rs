@@ -22,6 +22,7 @@ use futures::StreamExt;
 use prost::Message as _;
 use sqlx::{AnyConnection, Row};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
@@ -278,6 +279,29 @@ impl<P: Projection> Consumer<P> {
             }
         };
 
+        // The consumer's work joins the trace of the command that caused the event.
+        let span = tracing::info_span!(
+            "consume",
+            consumer = self.name(),
+            event_type = %event.event_type,
+            stream_id = %event.stream_id,
+            stream_version = event.stream_version,
+        );
+        if !event.traceparent.is_empty() {
+            dondoc_runtime::telemetry::set_parent_from_traceparent(&span, &event.traceparent);
+        }
+        self.apply_once(message, &subject, attempts, event)
+            .instrument(span)
+            .await
+    }
+
+    async fn apply_once(
+        &self,
+        message: &jetstream::Message,
+        subject: &str,
+        attempts: i64,
+        event: RecordedEvent,
+    ) -> Result<Disposition, ConsumerError> {
         let mut tx = self.db.begin_write().await?;
         if self.in_inbox(&mut tx, &event).await? {
             tx.rollback().await?;
@@ -313,7 +337,7 @@ impl<P: Projection> Consumer<P> {
                         &mut tx,
                         self.name(),
                         &event.event_id.to_string(),
-                        &subject,
+                        subject,
                         &event.event_type,
                         &event.stream_id,
                         event.stream_version,

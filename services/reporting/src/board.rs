@@ -22,8 +22,8 @@ pub struct BoardRow {
 pub struct Board {
     pub rows: Vec<BoardRow>,
     pub total_tasks: u64,
-    /// Task events applied so far; each event is counted exactly once, which is what the
-    /// delivery tests check.
+    /// Task events applied to the whole projection so far (not only the selected unit's);
+    /// each event is counted exactly once, which is what the delivery tests check.
     pub events_applied: u64,
 }
 
@@ -124,11 +124,10 @@ pub async fn read_board(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // Projection-wide whatever the unit filter: it says how far the projection has got.
     let applied = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(events_applied), 0) AS BIGINT) AS applied FROM task_board \
-         WHERE ($1 = '' OR lead_unit = $1)",
+        "SELECT CAST(COALESCE(SUM(events_applied), 0) AS BIGINT) AS applied FROM task_board",
     )
-    .bind(unit.unwrap_or_default().to_owned())
     .fetch_one(db.pool())
     .await?;
     Ok(Board {

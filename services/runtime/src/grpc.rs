@@ -49,6 +49,19 @@ pub async fn serve(
     let local_addr = listener.local_addr().ok();
     tracing::info!(?local_addr, "gRPC server listening");
     let result = tonic::transport::Server::builder()
+        // One span per call, child of the caller's trace when it sent a `traceparent`, so the
+        // events a command records carry the trace on to NATS and the consumers.
+        .trace_fn(|request| {
+            let span = tracing::info_span!("grpc.request", rpc = %request.uri().path());
+            if let Some(traceparent) = request
+                .headers()
+                .get(crate::telemetry::TRACEPARENT)
+                .and_then(|value| value.to_str().ok())
+            {
+                crate::telemetry::set_parent_from_traceparent(&span, traceparent);
+            }
+            span
+        })
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;

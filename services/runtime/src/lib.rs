@@ -16,6 +16,7 @@
 //! - [`grpc`]: serving `Routes` with graceful shutdown, health and reflection services.
 //! - [`config`]: defaults → file → `DONDOC_*` environment layering.
 //! - [`nats`]: locating/installing and launching the pinned `nats-server`.
+//! - [`service`]: what every service binary's thin `main` shares.
 //! - [`lifecycle`]: background tasks with graceful stop or crash-like kill; NATS connection.
 
 pub mod auth;
@@ -24,4 +25,5 @@ pub mod config;
 pub mod grpc;
 pub mod lifecycle;
 pub mod nats;
+pub mod service;
 pub mod telemetry;

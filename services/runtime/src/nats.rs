@@ -353,7 +353,12 @@ async fn launch(
         .map(|meta| meta.len())
         .unwrap_or(0);
     let port_arg = port.map_or_else(|| "-1".to_owned(), |port| port.to_string());
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    // Its own process group: a Ctrl-C in the operator's terminal goes to `dondoc up`, which
+    // stops the services first and the server last, instead of killing the server under them.
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
         .arg("-js")
         .args(["-a", "127.0.0.1", "-p", &port_arg])
         .arg("-sd")

@@ -70,7 +70,9 @@ async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
     let (_server, js) = nats().await;
     let db = TestDatabase::sqlite().await;
     let store = store_with(&db, &[b"a", b"b", b"c"]).await;
-    let relay = Relay::new(store.clone(), js.clone(), config()).await.expect("relay");
+    let relay = Relay::new(store.clone(), js.clone(), config())
+        .await
+        .expect("relay");
 
     let published = relay.publish_pending().await.expect("publish");
     let again = relay.publish_pending().await.expect("publish again");
@@ -98,7 +100,9 @@ async fn the_relay_keeps_events_while_nats_is_down_and_publishes_them_when_it_re
     let (mut server, js) = nats().await;
     let db = TestDatabase::sqlite().await;
     let store = store_with(&db, &[b"a"]).await;
-    let relay = Relay::new(store.clone(), js.clone(), config()).await.expect("relay");
+    let relay = Relay::new(store.clone(), js.clone(), config())
+        .await
+        .expect("relay");
     relay.publish_pending().await.expect("publish");
     server.stop().await;
     store_with_more(&store, 1, &[b"b", b"c"]).await;
@@ -108,11 +112,17 @@ async fn the_relay_keeps_events_while_nats_is_down_and_publishes_them_when_it_re
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut published = 0;
     while published < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "relay never caught up");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "relay never caught up"
+        );
         published += relay.publish_pending().await.unwrap_or(0);
     }
 
-    assert!(while_down.is_err(), "publishing without NATS must fail, not lose events");
+    assert!(
+        while_down.is_err(),
+        "publishing without NATS must fail, not lose events"
+    );
     assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
     let info = js
         .get_stream("DONDOC_PRODUCER")
@@ -203,7 +213,14 @@ async fn seen(db: &TestDatabase) -> Vec<(String, i64, String)> {
 
 /// Publishes an envelope directly, as a relay of another service would; `message_id` lets a
 /// test send the same event again after the server's duplicate window.
-async fn publish(js: &jetstream::Context, stream_id: &str, version: u64, payload: &[u8], event_id: Uuid, message_id: &str) {
+async fn publish(
+    js: &jetstream::Context,
+    stream_id: &str,
+    version: u64,
+    payload: &[u8],
+    event_id: Uuid,
+    message_id: &str,
+) {
     let event = RecordedEvent {
         position: version,
         event_id,
@@ -235,17 +252,30 @@ async fn consumer(db: &TestDatabase, js: &jetstream::Context) -> Consumer<Seen> 
     ensure_stream(js, &config()).await.expect("stream");
     let mut settings = ConsumerConfig::new("DONDOC_PRODUCER", vec!["dondoc.producer.>".into()]);
     settings.max_attempts = 3;
-    Consumer::new(db.db.clone(), js.clone(), settings, Arc::new(Seen), Upcasters::new())
-        .await
-        .expect("consumer")
+    Consumer::new(
+        db.db.clone(),
+        js.clone(),
+        settings,
+        Arc::new(Seen),
+        Upcasters::new(),
+    )
+    .await
+    .expect("consumer")
 }
 
 /// Drives the consumer step by step until `done`, failing after a deadline.
-async fn drive_until(consumer: &Consumer<Seen>, what: &str, done: impl AsyncFn() -> bool) -> Vec<Disposition> {
+async fn drive_until(
+    consumer: &Consumer<Seen>,
+    what: &str,
+    done: impl AsyncFn() -> bool,
+) -> Vec<Disposition> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut all = Vec::new();
     while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}; saw {all:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out: {what}; saw {all:?}"
+        );
         all.extend(consumer.process_available(10).await.expect("process"));
     }
     all
@@ -290,7 +320,10 @@ async fn an_event_that_arrives_before_its_predecessor_waits_for_it() {
     assert_eq!(dispositions.first(), Some(&Disposition::Parked));
     assert_eq!(
         seen(&db).await,
-        [("a".into(), 1, "first".into()), ("a".into(), 2, "second".into())]
+        [
+            ("a".into(), 1, "first".into()),
+            ("a".into(), 2, "second".into())
+        ]
     );
 }
 
@@ -305,17 +338,27 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_g
     // The poisoned stream goes on after its dead letter.
     publish(&js, "a", 2, b"after", Uuid::now_v7(), "m-after").await;
 
-    let dispositions = drive_until(&consumer, "poison dead-lettered, the rest applied", async || {
-        seen(&db).await.len() == 2
-            && !dead_letters(&db.db, "seen").await.expect("dead letters").is_empty()
-    })
+    let dispositions = drive_until(
+        &consumer,
+        "poison dead-lettered, the rest applied",
+        async || {
+            seen(&db).await.len() == 2
+                && !dead_letters(&db.db, "seen")
+                    .await
+                    .expect("dead letters")
+                    .is_empty()
+        },
+    )
     .await;
 
     let retries = dispositions
         .iter()
         .filter(|d| matches!(d, Disposition::Retried { .. }))
         .count();
-    assert_eq!(retries, 2, "attempts 1 and 2 are retried, attempt 3 dead-letters");
+    assert_eq!(
+        retries, 2,
+        "attempts 1 and 2 are retried, attempt 3 dead-letters"
+    );
     let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].0, poison.to_string());
@@ -323,7 +366,10 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_g
     assert!(letters[0].3.contains("cannot digest poison"));
     assert_eq!(
         seen(&db).await,
-        [("a".into(), 2, "after".into()), ("b".into(), 1, "healthy".into())]
+        [
+            ("a".into(), 2, "after".into()),
+            ("b".into(), 1, "healthy".into())
+        ]
     );
 }
 
@@ -347,5 +393,11 @@ async fn bytes_that_are_not_an_event_are_dead_lettered_at_once() {
         matches!(dispositions.as_slice(), [Disposition::DeadLettered { .. }]),
         "{dispositions:?}"
     );
-    assert_eq!(dead_letters(&db.db, "seen").await.expect("dead letters").len(), 1);
+    assert_eq!(
+        dead_letters(&db.db, "seen")
+            .await
+            .expect("dead letters")
+            .len(),
+        1
+    );
 }

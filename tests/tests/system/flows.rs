@@ -1,4 +1,4 @@
-//! dondoc end to end: the services spawned together, driven through their gRPC APIs.
+//! End to end: the services spawned together, driven through their gRPC APIs.
 
 use std::time::Duration;
 

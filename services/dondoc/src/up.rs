@@ -1,0 +1,432 @@
+//! `dondoc up`: every service in one process, on SQLite files in one data directory.
+//!
+//! This is the single-machine mode (a developer laptop, a demo, a small office install): one
+//! command, no database server, no secrets to provision, and a NATS server started on demand.
+//! The services are wired exactly as their own binaries would wire them (each `Application`
+//! binds its own port, opens its own database and talks to the others only through gRPC and
+//! JetStream), so what works here works when docker-compose runs one container per service.
+//!
+//! Configuration is layered: built-in [`DEFAULTS`], then `--config FILE`, then `DONDOC_*`
+//! environment variables, then command-line flags, each overriding the previous key by key.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use dondoc_assignment::AssignmentSettings;
+use dondoc_reporting::ReportingSettings;
+use dondoc_runtime::clock::SystemClock;
+use dondoc_runtime::nats::NatsServer;
+use dondoc_runtime::telemetry::TelemetrySettings;
+use serde::Deserialize;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::UpArgs;
+use crate::{keys, token};
+
+/// The built-in configuration of `dondoc up`; a `--config` file only needs the keys it changes.
+pub const DEFAULTS: &str = r#"
+# Databases, keys, the admin token and the NATS store; relative to the working directory.
+data_dir = "./data"
+# Loopback by default: the services trust any holder of a token signed by the development key,
+# which is fine on one machine but should be a deliberate choice on a network.
+bind = "127.0.0.1"
+
+[assignment]
+port = 50051
+
+[reporting]
+port = 50052
+
+[nats]
+# Unset: start the pinned nats-server with its store under <data_dir>/nats.
+# url = "nats://127.0.0.1:4222"
+
+[telemetry]
+log_filter = "info"
+json_logs = false
+# otlp_endpoint = "http://127.0.0.1:4317"
+"#;
+
+/// The configuration file's shape (defaults, file and environment merged).
+#[derive(Debug, Deserialize)]
+struct FileConfig {
+    data_dir: PathBuf,
+    bind: String,
+    assignment: PortConfig,
+    reporting: PortConfig,
+    #[serde(default)]
+    nats: NatsConfig,
+    #[serde(default)]
+    telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Deserialize)]
+struct PortConfig {
+    port: u16,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NatsConfig {
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// The settings of one `dondoc up` run, after every layer has been applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpConfig {
+    pub data_dir: PathBuf,
+    /// Host or IP address the gRPC servers listen on.
+    pub bind: String,
+    pub assignment_port: u16,
+    pub reporting_port: u16,
+    /// An external NATS server; `None` starts the pinned one.
+    pub nats_url: Option<String>,
+    pub telemetry: TelemetrySettings,
+}
+
+impl UpConfig {
+    /// Loads the configuration layers and applies the command-line flags on top.
+    pub fn load(args: &UpArgs) -> anyhow::Result<Self> {
+        let file: FileConfig = dondoc_runtime::config::load(args.config.as_deref(), DEFAULTS)
+            .context("cannot load the dondoc configuration")?;
+        Ok(Self::from_layers(file, args))
+    }
+
+    fn from_layers(file: FileConfig, args: &UpArgs) -> Self {
+        // An empty URL (say `DONDOC_NATS__URL=` in a compose file) means "not set", like absence.
+        let nats_url = args
+            .nats_url
+            .clone()
+            .or(file.nats.url)
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty());
+        Self {
+            data_dir: args.data_dir.clone().unwrap_or(file.data_dir),
+            bind: file.bind,
+            assignment_port: args.assignment_port.unwrap_or(file.assignment.port),
+            reporting_port: args.reporting_port.unwrap_or(file.reporting.port),
+            nats_url,
+            telemetry: file.telemetry,
+        }
+    }
+}
+
+/// Starts everything, prints how to reach it, and stops everything on Ctrl-C or SIGTERM.
+pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
+    let data_dir = prepare_data_dir(&config.data_dir)?;
+    let keys = keys::load_or_generate(&data_dir)?;
+    let verifier = Arc::new(keys.verifier()?);
+    let admin_token = keys
+        .issuer()?
+        .mint(&token::admin(), token::ADMIN_TOKEN_TTL)
+        .context("cannot mint the admin token")?;
+    let admin_token_path = token::write_admin_token(&data_dir, &admin_token)?;
+
+    // Kept alive for the whole run: dropping it kills the server.
+    let mut nats = match &config.nats_url {
+        Some(_) => None,
+        None => Some(
+            NatsServer::start_persistent(&data_dir.join("nats"), None)
+                .await
+                .context("cannot start nats-server")?,
+        ),
+    };
+    let nats_url = match (&config.nats_url, &nats) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.url(),
+        (None, None) => bail!("no NATS server: neither a URL nor a started server"),
+    };
+
+    let assignment = dondoc_assignment::Application::build(
+        &AssignmentSettings {
+            database_url: sqlite_url(&data_dir.join("assignment.db"))?,
+            nats_url: nats_url.clone(),
+            listen: listen_address(&config.bind, config.assignment_port),
+        },
+        verifier.clone(),
+        SystemClock::shared(),
+    )
+    .await
+    .context("cannot start the assignment service")?;
+    let reporting = match dondoc_reporting::Application::build(
+        &ReportingSettings {
+            database_url: sqlite_url(&data_dir.join("reporting.db"))?,
+            nats_url: nats_url.clone(),
+            listen: listen_address(&config.bind, config.reporting_port),
+        },
+        verifier,
+    )
+    .await
+    {
+        Ok(reporting) => reporting,
+        Err(error) => {
+            assignment.stop().await;
+            return Err(error.context("cannot start the reporting service"));
+        }
+    };
+
+    // Installed only now so that Ctrl-C during a slow start (installing nats-server, recovering
+    // a large store) still aborts at once instead of waiting for startup to finish.
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+
+    let host = display_host(&config.bind);
+    write_banner(
+        out,
+        &Banner {
+            assignment: format!("{host}:{}", assignment.port()),
+            reporting: format!("{host}:{}", reporting.port()),
+            nats_url: &nats_url,
+            data_dir: &data_dir,
+            admin_token: &admin_token,
+            admin_token_path: &admin_token_path,
+        },
+    )?;
+    tracing::info!(
+        assignment_port = assignment.port(),
+        reporting_port = reporting.port(),
+        nats = %nats_url,
+        data_dir = %data_dir.display(),
+        "dondoc is up"
+    );
+
+    tokio::select! {
+        _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
+        _ = terminate.recv() => tracing::info!("terminated; stopping"),
+    }
+    // The services first, so the relay's last round can still reach NATS; NATS last. A second
+    // signal abandons the graceful stop: an operator pressing Ctrl-C twice wants out now, and
+    // the event log loses nothing (commits are durable; the outbox is relayed on the next run).
+    let graceful = async {
+        tokio::join!(assignment.stop(), reporting.stop());
+    };
+    tokio::select! {
+        () = graceful => {}
+        _ = interrupt.recv() => tracing::warn!("interrupted again; exiting without a graceful stop"),
+        _ = terminate.recv() => tracing::warn!("terminated again; exiting without a graceful stop"),
+    }
+    if let Some(server) = nats.as_mut() {
+        server.stop().await;
+    }
+    tracing::info!("dondoc stopped");
+    Ok(())
+}
+
+/// Creates the data directory and returns its absolute form, so the SQLite URLs and printed
+/// paths stay valid whatever the working directory of a later command.
+fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    std::fs::canonicalize(data_dir)
+        .with_context(|| format!("cannot resolve data directory {}", data_dir.display()))
+}
+
+/// `sqlite://<absolute path>`. Characters that a URL parser would read as query or fragment are
+/// refused rather than escaped, because the database layer appends its own `?mode=rwc`.
+fn sqlite_url(path: &Path) -> anyhow::Result<String> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("{} is not valid UTF-8", path.display()))?;
+    if text.contains(['?', '#']) {
+        bail!("the data directory path {text} must not contain '?' or '#'");
+    }
+    Ok(format!("sqlite://{text}"))
+}
+
+/// `host:port`, bracketing IPv6 addresses as `TcpListener::bind` requires.
+fn listen_address(bind: &str, port: u16) -> String {
+    match bind.parse::<IpAddr>() {
+        Ok(ip) => SocketAddr::new(ip, port).to_string(),
+        Err(_) => format!("{bind}:{port}"),
+    }
+}
+
+/// Where a client on this machine reaches a server bound to `bind`: a wildcard address is not
+/// something to connect to, loopback is.
+fn display_host(bind: &str) -> String {
+    match bind.parse::<IpAddr>() {
+        Ok(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
+        _ => bind.to_owned(),
+    }
+}
+
+struct Banner<'a> {
+    assignment: String,
+    reporting: String,
+    nats_url: &'a str,
+    data_dir: &'a Path,
+    admin_token: &'a str,
+    admin_token_path: &'a Path,
+}
+
+fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()> {
+    let ttl_hours = token::ADMIN_TOKEN_TTL.as_secs() / 3600;
+    writeln!(out, "dondoc is up (all services in this process)")?;
+    writeln!(out, "  assignment gRPC  {}", banner.assignment)?;
+    writeln!(out, "  reporting gRPC   {}", banner.reporting)?;
+    writeln!(out, "  NATS             {}", banner.nats_url)?;
+    writeln!(out, "  data directory   {}", banner.data_dir.display())?;
+    writeln!(
+        out,
+        "  admin token      (valid {ttl_hours} h, also in {})",
+        banner.admin_token_path.display()
+    )?;
+    writeln!(out, "{}", banner.admin_token)?;
+    writeln!(out)?;
+    writeln!(out, "Try:")?;
+    writeln!(
+        out,
+        "  grpcurl -plaintext -H \"authorization: Bearer $(cat '{}')\" -d '{{}}' {} \
+         dondoc.v1.AssignmentService/ListUnits",
+        banner.admin_token_path.display(),
+        banner.assignment
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Press Ctrl-C to stop.")?;
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_flags() -> UpArgs {
+        UpArgs {
+            config: None,
+            data_dir: None,
+            assignment_port: None,
+            reporting_port: None,
+            nats_url: None,
+        }
+    }
+
+    fn file_config() -> FileConfig {
+        FileConfig {
+            data_dir: PathBuf::from("/from/file"),
+            bind: "127.0.0.1".to_owned(),
+            assignment: PortConfig { port: 1 },
+            reporting: PortConfig { port: 2 },
+            nats: NatsConfig {
+                url: Some("nats://file:4222".to_owned()),
+            },
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+
+    #[test]
+    fn built_in_defaults_load() {
+        let file: FileConfig =
+            dondoc_runtime::config::load(None, DEFAULTS).expect("defaults deserialise");
+
+        let config = UpConfig::from_layers(file, &no_flags());
+
+        assert_eq!(config.assignment_port, 50051);
+        assert_eq!(config.reporting_port, 50052);
+        assert_eq!(config.telemetry.log_filter, "info");
+    }
+
+    #[test]
+    fn without_flags_the_configuration_stands() {
+        let config = UpConfig::from_layers(file_config(), &no_flags());
+
+        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(config.assignment_port, 1);
+        assert_eq!(config.reporting_port, 2);
+        assert_eq!(config.nats_url.as_deref(), Some("nats://file:4222"));
+    }
+
+    #[test]
+    fn flags_override_the_configuration() {
+        let args = UpArgs {
+            config: None,
+            data_dir: Some(PathBuf::from("/from/flag")),
+            assignment_port: Some(10),
+            reporting_port: Some(0),
+            nats_url: Some("nats://flag:4222".to_owned()),
+        };
+
+        let config = UpConfig::from_layers(file_config(), &args);
+
+        assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(config.assignment_port, 10);
+        assert_eq!(config.reporting_port, 0);
+        assert_eq!(config.nats_url.as_deref(), Some("nats://flag:4222"));
+    }
+
+    #[test]
+    fn an_empty_nats_url_means_start_our_own() {
+        let mut file = file_config();
+        file.nats.url = Some("  ".to_owned());
+
+        let config = UpConfig::from_layers(file, &no_flags());
+
+        assert_eq!(config.nats_url, None);
+    }
+
+    #[test]
+    fn sqlite_urls_use_the_absolute_path() {
+        assert_eq!(
+            sqlite_url(Path::new("/srv/dondoc/assignment.db")).expect("url"),
+            "sqlite:///srv/dondoc/assignment.db"
+        );
+        assert!(sqlite_url(Path::new("/srv/what?/a.db")).is_err());
+    }
+
+    #[test]
+    fn listen_and_display_addresses_handle_ipv4_ipv6_and_names() {
+        assert_eq!(listen_address("127.0.0.1", 50051), "127.0.0.1:50051");
+        assert_eq!(listen_address("::1", 50051), "[::1]:50051");
+        assert_eq!(listen_address("localhost", 1), "localhost:1");
+        assert_eq!(display_host("0.0.0.0"), "127.0.0.1");
+        assert_eq!(display_host("::1"), "[::1]");
+        assert_eq!(display_host("localhost"), "localhost");
+    }
+
+    #[test]
+    fn prepare_data_dir_creates_and_absolutises() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nested = dir.path().join("a").join("..").join("data");
+
+        let prepared = prepare_data_dir(&nested).expect("prepares");
+
+        assert!(prepared.is_absolute());
+        assert!(prepared.is_dir());
+        assert!(!prepared.to_string_lossy().contains(".."));
+    }
+
+    #[test]
+    fn banner_shows_endpoints_token_and_a_grpcurl_line() {
+        let mut out = Vec::new();
+
+        write_banner(
+            &mut out,
+            &Banner {
+                assignment: "127.0.0.1:50051".to_owned(),
+                reporting: "127.0.0.1:50052".to_owned(),
+                nats_url: "nats://127.0.0.1:4222",
+                data_dir: Path::new("/srv/data"),
+                admin_token: "tok.en.value",
+                admin_token_path: Path::new("/srv/data/admin.token"),
+            },
+        )
+        .expect("writes");
+
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("assignment gRPC  127.0.0.1:50051"), "{text}");
+        assert!(text.contains("reporting gRPC   127.0.0.1:50052"), "{text}");
+        assert!(text.contains("nats://127.0.0.1:4222"), "{text}");
+        assert!(text.contains("/srv/data\n"), "{text}");
+        assert!(text.contains("\ntok.en.value\n"), "{text}");
+        assert!(
+            text.contains(
+                "grpcurl -plaintext -H \"authorization: Bearer $(cat '/srv/data/admin.token')\""
+            ),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The operator's path, through the real `dondoc` binary: `dondoc up` on an empty data
+//! directory (keys, token, nats-server and both services), then the client commands against it,
+//! then a graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const DONDOC: &str = env!("CARGO_BIN_EXE_dondoc");
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assignment/seed/haiphong-units.toml"
+);
+
+/// `dondoc up` running in the background; SIGKILLed if a test fails before stopping it.
+struct Up {
+    child: Child,
+    assignment: String,
+    reporting: String,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn start_up(data_dir: &Path) -> Up {
+    let mut child = Command::new(DONDOC)
+        .args([
+            "up",
+            "--assignment-port",
+            "0",
+            "--reporting-port",
+            "0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn dondoc up");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut assignment = None;
+    let mut reporting = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read the banner");
+        let endpoint = |prefix: &str| {
+            line.trim()
+                .strip_prefix(prefix)
+                .map(|rest| format!("http://{}", rest.trim()))
+        };
+        assignment = assignment.or_else(|| endpoint("assignment gRPC"));
+        reporting = reporting.or_else(|| endpoint("reporting gRPC"));
+        if line.contains("Press Ctrl-C to stop") {
+            break;
+        }
+    }
+    Up {
+        child,
+        assignment: assignment.expect("the banner names the assignment endpoint"),
+        reporting: reporting.expect("the banner names the reporting endpoint"),
+    }
+}
+
+fn dondoc(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(DONDOC)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("run dondoc")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().expect("data dir");
+    let mut up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+
+    let imported = dondoc(
+        data.path(),
+        &[&["units", "import", SEED][..], &endpoint].concat(),
+    );
+    let assigned = dondoc(
+        data.path(),
+        &[
+            &[
+                "task",
+                "assign",
+                "--issuer-kind",
+                "vice-chairman",
+                "--leader-id",
+                "pct-tran",
+                "--doc-number",
+                "4521",
+                "--doc-symbol",
+                "UBND-XD",
+                "--doc-date",
+                "2026-11-20",
+                "--doc-summary",
+                "Về việc đôn đốc tiến độ giải phóng mặt bằng",
+                "--title",
+                "Báo cáo tiến độ giải phóng mặt bằng",
+                "--lead",
+                "SXD",
+                "--coordinate",
+                "STC",
+                "--deadline",
+                "2026-12-31",
+            ][..],
+            &endpoint,
+        ]
+        .concat(),
+    );
+    let refused = dondoc(
+        data.path(),
+        &[
+            &[
+                "task",
+                "assign",
+                "--issuer-kind",
+                "chairman",
+                "--doc-number",
+                "1",
+                "--doc-symbol",
+                "UBND",
+                "--doc-date",
+                "2026-11-20",
+                "--doc-summary",
+                "x",
+                "--title",
+                "x",
+                "--lead",
+                "KHONG-CO",
+                "--no-deadline",
+            ][..],
+            &endpoint,
+        ]
+        .concat(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let board = loop {
+        let board = dondoc(
+            data.path(),
+            &["board", "--reporting-endpoint", up.reporting.as_str()],
+        );
+        if stdout(&board).contains("SXD") || Instant::now() > deadline {
+            break board;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stopped = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    let exit = up.child.wait().expect("wait for dondoc up");
+
+    assert!(imported.status.success(), "import: {imported:?}");
+    assert!(assigned.status.success(), "assign: {assigned:?}");
+    assert!(stdout(&assigned).contains("SXD"), "{}", stdout(&assigned));
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let refusal = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        refusal.contains("lead_unit"),
+        "field violation named: {refusal}"
+    );
+    assert!(stdout(&board).contains("SXD"), "board: {}", stdout(&board));
+    assert!(stopped.success());
+    assert!(
+        exit.success(),
+        "dondoc up exits cleanly on SIGTERM: {exit:?}"
+    );
+    for file in [
+        "assignment.db",
+        "reporting.db",
+        "admin.token",
+        "keys/dev-ed25519.pem",
+    ] {
+        assert!(data.path().join(file).exists(), "{file} is created");
+    }
+}

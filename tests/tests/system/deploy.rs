@@ -1,0 +1,1 @@
+//! Placeholder: the deployment checks are being written.

@@ -1,0 +1,6 @@
+//! dondoc's cross-service test binary: the services spawned together with their own
+//! nats-server and driven through their gRPC APIs (`flows`), and the deployment files
+//! validated (`deploy`), since no Docker engine runs where the tests do.
+
+mod deploy;
+mod flows;
