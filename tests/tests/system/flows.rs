@@ -600,3 +600,178 @@ async fn every_server_answers_health_checks() {
         );
     }
 }
+
+#[tokio::test]
+async fn tasks_are_filtered_by_issuer_and_deadline_range() {
+    let system = TestSystem::spawn().await;
+    let mut office = system.client(Role::Office).await;
+    let mut government = assignment_request("Nhiệm vụ Chính phủ giao");
+    government.issuer = Some(pb::Issuer {
+        kind: pb::IssuerKind::Government as i32,
+        ..Default::default()
+    });
+    government.term = Some(pb::assign_task_request::Term::Deadline("2027-03-31".into()));
+    office.assign_task(government).await.expect("assign");
+    assign(&system, "Nhiệm vụ Phó Chủ tịch giao").await; // deadline 2026-12-31
+    let mut open_ended = assignment_request("Nhiệm vụ không thời hạn");
+    open_ended.term = Some(pb::assign_task_request::Term::NoDeadline(true));
+    office.assign_task(open_ended).await.expect("assign");
+
+    let titles = |response: pb::ListTasksResponse| -> Vec<String> {
+        response.tasks.into_iter().map(|t| t.title).collect()
+    };
+    let from_government = office
+        .list_tasks(pb::ListTasksRequest {
+            issuer_kind: pb::IssuerKind::Government as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    let due_this_year = office
+        .list_tasks(pb::ListTasksRequest {
+            deadline_from: "2026-12-01".into(),
+            deadline_to: "2026-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    let backwards = office
+        .list_tasks(pb::ListTasksRequest {
+            deadline_from: "2027-01-01".into(),
+            deadline_to: "2026-01-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("an inverted range is invalid");
+
+    assert_eq!(titles(from_government), ["Nhiệm vụ Chính phủ giao"]);
+    assert_eq!(titles(due_this_year), ["Nhiệm vụ Phó Chủ tịch giao"]);
+    assert_eq!(violations(&backwards), ["deadline_to"]);
+}
+
+#[tokio::test]
+async fn a_unit_reads_only_the_tasks_it_leads_or_coordinates() {
+    let system = TestSystem::spawn().await;
+    let own = assign(&system, "Nhiệm vụ của Sở Xây dựng").await;
+    let mut elsewhere = assignment_request("Nhiệm vụ của Sở Y tế");
+    elsewhere.lead_unit = "SYT".into();
+    elsewhere.coordinating_units.clear();
+    let other = system
+        .client(Role::Office)
+        .await
+        .assign_task(elsewhere)
+        .await
+        .expect("assign")
+        .into_inner();
+    let mut unit = system.client(Role::Unit).await; // SXD
+
+    let listed = unit
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    let foreign = unit
+        .get_task(pb::GetTaskRequest {
+            task_id: other.task_id,
+        })
+        .await
+        .expect_err("another unit's task");
+
+    assert_eq!(
+        listed.tasks.iter().map(|t| &t.task_id).collect::<Vec<_>>(),
+        [&own.task_id]
+    );
+    assert_eq!(foreign.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn the_unit_directory_answers_for_the_date_asked() {
+    let system = TestSystem::spawn().await;
+    let mut office = system.client(Role::Office).await;
+
+    let in_2020 = office
+        .get_unit(pb::GetUnitRequest {
+            code: "Q-LECHAN".into(),
+            as_of: "2020-06-01".into(),
+        })
+        .await
+        .expect("the district existed in 2020")
+        .into_inner();
+    let today = office
+        .get_unit(pb::GetUnitRequest {
+            code: "Q-LECHAN".into(),
+            as_of: String::new(),
+        })
+        .await
+        .expect_err("districts were abolished on 1 July 2025");
+    let departments = office
+        .list_units(pb::ListUnitsRequest {
+            kind: "department".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+
+    assert_eq!(in_2020.name_vi, "Ủy ban nhân dân quận Lê Chân");
+    assert_eq!(in_2020.valid_to, "2025-06-30");
+    assert_eq!(today.code(), Code::NotFound);
+    assert!(departments.units.iter().any(|u| u.code == "SNNMT"));
+    assert!(departments.units.iter().all(|u| u.kind == "department"));
+}
+
+#[tokio::test]
+async fn an_invalid_unit_directory_is_refused_field_by_field_and_nothing_is_written() {
+    let system = TestSystem::spawn().await;
+    let head = system.assignment().head_position().await.expect("head");
+    let broken = r#"
+[[directory]]
+name = "Bản lỗi"
+valid_from = "2027-01-01"
+
+[[directory.units]]
+code = "SXD"
+kind = "ministry"
+name_vi = "Sở Xây dựng"
+name_en = "Department of Construction"
+head_title_vi = "Giám đốc"
+confidence = "known"
+"#;
+
+    let status = system
+        .client(Role::Office)
+        .await
+        .import_units(pb::ImportUnitsRequest {
+            request_id: String::new(),
+            toml: broken.into(),
+        })
+        .await
+        .expect_err("an unknown kind is refused");
+    let re_import = system
+        .client(Role::Office)
+        .await
+        .import_units(pb::ImportUnitsRequest {
+            request_id: String::new(),
+            toml: dondoc_tests::SEED_UNITS.into(),
+        })
+        .await
+        .expect("re-import")
+        .into_inner();
+
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violations(&status), ["directory[0].units[0].kind"]);
+    assert_eq!(
+        (
+            re_import.directories_imported,
+            re_import.directories_unchanged
+        ),
+        (0, 2),
+        "re-importing the same directory changes nothing"
+    );
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
