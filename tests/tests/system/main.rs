@@ -4,3 +4,4 @@
 
 mod deploy;
 mod flows;
+mod tracing;
