@@ -5,7 +5,7 @@
 //! opaque message; everything a caller can fix names the field or the rule.
 
 use dondoc_eventsourcing::repository::ExecuteError;
-use dondoc_eventsourcing::{DecodeError, StoreError};
+use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -77,6 +77,16 @@ where
             ExecuteError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
             ExecuteError::Store(e) => e.into(),
             ExecuteError::Decode(e) => e.into(),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict { .. } => ApiError::Conflict(error.to_string()),
+            AppendError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
+            AppendError::Store(e) => e.into(),
         }
     }
 }

@@ -451,12 +451,9 @@ impl Assignment {
         let key = request_key(&request.request_id, &request, |r| r.request_id.clear())?;
         // A retry returns the first outcome even if the directory changed since.
         if let Some(key) = &key
-            && let Some((fingerprint, outcome)) = self.store.find_request(&key.request_id).await?
+            && let Some(first) = self.store.replay(key).await?
         {
-            if fingerprint != key.fingerprint {
-                return Err(ApiError::RequestIdReused(key.request_id.clone()));
-            }
-            return outcome_to_task(outcome);
+            return outcome_to_task(first);
         }
         let today = self.clock.today();
         let directory = self.directory_on(today).await?;

@@ -112,17 +112,14 @@ impl Application {
             AssignmentServiceServer::new(service),
             AuthInterceptor::new(verifier),
         ));
-        {
-            let shutdown = shutdown.clone();
-            supervisor.spawn("assignment gRPC server", async move {
-                if let Err(error) =
-                    dondoc_runtime::grpc::serve(listener, routes, shutdown.cancelled_owned()).await
-                {
-                    tracing::error!(error = %error, "assignment gRPC server failed");
-                }
-            });
-        }
-        dondoc_runtime::grpc::mark_serving(&health).await;
+        dondoc_runtime::grpc::spawn_serving(
+            &mut supervisor,
+            "assignment gRPC server",
+            listener,
+            routes,
+            &health,
+        )
+        .await;
         tracing::info!(port, "assignment service ready");
         Ok(Self {
             port,

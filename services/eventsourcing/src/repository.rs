@@ -121,15 +121,9 @@ impl<A: Aggregate> Repository<A> {
         respond: impl FnOnce(&Decision<'_, A>) -> StoredOutcome,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         if let Some(key) = &envelope.request
-            && let Some((fingerprint, outcome)) = self.store.find_request(&key.request_id).await?
+            && let Some(first) = self.store.replay(key).await.map_err(from_append)?
         {
-            return if fingerprint == key.fingerprint {
-                Ok(Executed::Replayed(outcome))
-            } else {
-                Err(ExecuteError::RequestIdReused {
-                    request_id: key.request_id.clone(),
-                })
-            };
+            return Ok(Executed::Replayed(first));
         }
 
         let loaded = self.load(&envelope.stream_id).await?;
@@ -188,19 +182,23 @@ impl<A: Aggregate> Repository<A> {
                 outcome,
             }),
             Ok(Appended::Duplicate(first)) => Ok(Executed::Replayed(first)),
-            Err(AppendError::Conflict {
-                stream_id,
-                expected,
-                actual,
-            }) => Err(ExecuteError::Conflict {
-                stream_id,
-                expected,
-                actual,
-            }),
-            Err(AppendError::RequestIdReused { request_id }) => {
-                Err(ExecuteError::RequestIdReused { request_id })
-            }
-            Err(AppendError::Store(e)) => Err(ExecuteError::Store(e)),
+            Err(error) => Err(from_append(error)),
         }
+    }
+}
+
+fn from_append<E: std::error::Error + 'static>(error: AppendError) -> ExecuteError<E> {
+    match error {
+        AppendError::Conflict {
+            stream_id,
+            expected,
+            actual,
+        } => ExecuteError::Conflict {
+            stream_id,
+            expected,
+            actual,
+        },
+        AppendError::RequestIdReused { request_id } => ExecuteError::RequestIdReused { request_id },
+        AppendError::Store(e) => ExecuteError::Store(e),
     }
 }

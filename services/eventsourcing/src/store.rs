@@ -298,6 +298,18 @@ impl EventStore {
         row.map(|row| outcome_from_row(&row)).transpose()
     }
 
+    /// AIP-155 for a request about to run: the first outcome if this request id was seen with
+    /// the same request, a refusal if it was seen with a different one, `None` if it is new.
+    pub async fn replay(&self, key: &RequestKey) -> Result<Option<StoredOutcome>, AppendError> {
+        match self.find_request(&key.request_id).await? {
+            Some(previous) => match replay_or_refuse(key, previous)? {
+                Appended::Duplicate(outcome) => Ok(Some(outcome)),
+                Appended::Committed { .. } => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
     /// Every event of one stream, in order, upcast to current schema versions.
     pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = sqlx::query("SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version")
@@ -313,13 +325,8 @@ impl EventStore {
         after_position: u64,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2")
-                .bind(to_i64(after_position))
-                .bind(i64::from(limit))
-                .fetch_all(self.db.pool())
-                .await?;
-        rows.iter().map(|row| self.decode_row(row)).collect()
+        self.read_after(after_position, limit, &self.upcasters)
+            .await
     }
 
     /// Like [`EventStore::read_all`] but without upcasting: what the relay publishes is exactly
@@ -329,6 +336,16 @@ impl EventStore {
         after_position: u64,
         limit: u32,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_after(after_position, limit, &Upcasters::new())
+            .await
+    }
+
+    async fn read_after(
+        &self,
+        after_position: u64,
+        limit: u32,
+        upcasters: &Upcasters,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows =
             sqlx::query("SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2")
                 .bind(to_i64(after_position))
@@ -336,7 +353,7 @@ impl EventStore {
                 .fetch_all(self.db.pool())
                 .await?;
         rows.iter()
-            .map(|row| self.decode_row_with(row, &Upcasters::new()))
+            .map(|row| self.decode_row_with(row, upcasters))
             .collect()
     }
 

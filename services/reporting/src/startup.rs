@@ -84,17 +84,14 @@ impl Application {
             ReportingServiceServer::new(Reporting::new(db.clone())),
             AuthInterceptor::new(verifier),
         ));
-        {
-            let shutdown = shutdown.clone();
-            supervisor.spawn("reporting gRPC server", async move {
-                if let Err(error) =
-                    dondoc_runtime::grpc::serve(listener, routes, shutdown.cancelled_owned()).await
-                {
-                    tracing::error!(error = %error, "reporting gRPC server failed");
-                }
-            });
-        }
-        dondoc_runtime::grpc::mark_serving(&health).await;
+        dondoc_runtime::grpc::spawn_serving(
+            &mut supervisor,
+            "reporting gRPC server",
+            listener,
+            routes,
+            &health,
+        )
+        .await;
         tracing::info!(port, "reporting service ready");
         Ok(Self {
             port,

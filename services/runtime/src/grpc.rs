@@ -69,6 +69,25 @@ pub async fn serve(
     result
 }
 
+/// Serves `routes` on `listener` as a task of `supervisor`, until the supervisor stops, then
+/// reports the whole server as SERVING. Call it last in a service's `build`, once everything the
+/// handlers rely on (stores caught up, consumers subscribed) is ready.
+pub async fn spawn_serving(
+    supervisor: &mut crate::lifecycle::Supervisor,
+    name: &'static str,
+    listener: TcpListener,
+    routes: Routes,
+    health: &HealthReporter,
+) {
+    let shutdown = supervisor.shutdown_token();
+    supervisor.spawn(name, async move {
+        if let Err(error) = serve(listener, routes, shutdown.cancelled_owned()).await {
+            tracing::error!(server = name, error = %error, "gRPC server failed");
+        }
+    });
+    mark_serving(health).await;
+}
+
 /// Builds the health service (overall status NOT_SERVING) and reflection v1 and v1alpha for
 /// `file_descriptor_set` (an encoded `FileDescriptorSet`, usually the proto crate's constant).
 ///

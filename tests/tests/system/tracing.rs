@@ -15,7 +15,9 @@ const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 #[tokio::test]
 async fn one_trace_follows_a_command_from_grpc_through_nats_to_the_consumer() {
-    // Every service runs on this test's single thread, so a thread-local subscriber sees them all.
+    // A process-wide subscriber: a thread-local one is defeated by tracing's global callsite
+    // cache when other tests hit the same spans first without one. Other tests' spans land in
+    // the exporter too; this test only looks at its own trace id.
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
@@ -23,7 +25,8 @@ async fn one_trace_follows_a_command_from_grpc_through_nats_to_the_consumer() {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("dondoc-tests")));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("only this test installs a global subscriber");
     let system = TestSystem::spawn().await;
     let mut request = tonic::Request::new(assignment_request("Nhiệm vụ có vết"));
     request.metadata_mut().insert(

@@ -40,24 +40,7 @@ async fn store_with(db: &TestDatabase, payloads: &[&[u8]]) -> EventStore {
     let store = EventStore::open(db.db.clone(), "producer", Upcasters::new())
         .await
         .expect("store");
-    for (version, payload) in payloads.iter().enumerate() {
-        store
-            .append(AppendRequest {
-                stream_type: "ledger".into(),
-                stream_id: "l-1".into(),
-                expected: ExpectedVersion::Exactly(version as u64),
-                events: vec![NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: "ledger.noted".into(),
-                    schema_version: 1,
-                    payload: payload.to_vec(),
-                }],
-                metadata: metadata(),
-                idempotency: None,
-            })
-            .await
-            .expect("append");
-    }
+    store_with_more(&store, 0, payloads).await;
     store
 }
 
