@@ -1,1 +1,864 @@
-//! Placeholder: the deployment checks are being written.
+//! The deployment files under `deploy/`, checked without Docker.
+//!
+//! No Docker engine runs where the tests do, so `docker-compose.yml` is never started here.
+//! Instead these tests parse it (YAML merge keys applied, as Compose does) together with the
+//! Dockerfile, `.env.example`, `postgres/init.sql` and `otel/collector.yaml`, and hold them to
+//! the invariants the design asks of a deployment (design §3.2, §3.7): one database per service,
+//! the pinned nats-server with fsync on every write, healthchecks that gate start-up, and every
+//! setting documented. `nats/nats.conf` is also loaded by the pinned `nats-server -t`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use dondoc_runtime::auth::{Principal, Role, TokenIssuer, TokenVerifier};
+use dondoc_runtime::nats::{PINNED_NATS_SERVER_VERSION, locate_or_install};
+use serde_yaml_ng::{Mapping, Value};
+
+/// Every service of the design (§3), each of which gets a database even before it has a
+/// container.
+const DESIGNED_SERVICES: [&str; 5] = [
+    "assignment",
+    "progress",
+    "escalation",
+    "discipline",
+    "reporting",
+];
+
+/// Service-level extension field that states why a long-running service has no healthcheck.
+const HEALTHCHECK_EXEMPT: &str = "x-healthcheck-exempt";
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+fn read(relative: &str) -> String {
+    let path = deploy_dir().join(relative);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+}
+
+/// docker-compose.yml with `<<` merge keys applied, as Compose sees it.
+fn compose() -> Value {
+    let mut value: Value =
+        serde_yaml_ng::from_str(&read("docker-compose.yml")).expect("docker-compose.yml is YAML");
+    value
+        .apply_merge()
+        .expect("docker-compose.yml merge keys are valid");
+    value
+}
+
+fn services(compose: &Value) -> Vec<(String, &Value)> {
+    let services = compose
+        .get("services")
+        .and_then(Value::as_mapping)
+        .expect("docker-compose.yml has a services mapping");
+    services
+        .iter()
+        .map(|(name, service)| {
+            let name = name.as_str().expect("service names are strings").to_owned();
+            (name, service)
+        })
+        .collect()
+}
+
+fn compose_service<'a>(compose: &'a Value, name: &str) -> &'a Value {
+    compose
+        .get("services")
+        .and_then(|services| services.get(name))
+        .unwrap_or_else(|| panic!("docker-compose.yml has no service {name}"))
+}
+
+/// The services built from deploy/Dockerfile: dondoc's own binaries.
+fn dondoc_services(compose: &Value) -> Vec<(String, &Value)> {
+    let built: Vec<_> = services(compose)
+        .into_iter()
+        .filter(|(_, service)| service.get("build").is_some())
+        .collect();
+    let names: BTreeSet<&str> = built.iter().map(|(name, _)| name.as_str()).collect();
+    for expected in ["assignment", "reporting"] {
+        assert!(
+            names.contains(expected),
+            "docker-compose.yml must build and run the {expected} service; built: {names:?}"
+        );
+    }
+    built
+}
+
+/// A service runs until stopped unless its restart policy says it is a one-shot job.
+fn is_long_running(service: &Value) -> bool {
+    !matches!(
+        service.get("restart").and_then(Value::as_str),
+        Some("no" | "on-failure")
+    )
+}
+
+/// The healthcheck command of a service, if it has one that Docker will run.
+fn healthcheck_test(service: &Value) -> Option<Vec<String>> {
+    let healthcheck = service.get("healthcheck")?;
+    if healthcheck.get("disable").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    let test: Vec<String> = match healthcheck.get("test")? {
+        Value::String(shell) => vec!["CMD-SHELL".to_owned(), shell.clone()],
+        Value::Sequence(parts) => parts
+            .iter()
+            .map(|part| {
+                part.as_str()
+                    .expect("healthcheck test parts are strings")
+                    .to_owned()
+            })
+            .collect(),
+        other => panic!("unexpected healthcheck test {other:?}"),
+    };
+    match test.first().map(String::as_str) {
+        Some("CMD" | "CMD-SHELL") if test.len() >= 2 => Some(test),
+        _ => None,
+    }
+}
+
+/// `environment` as a map, whether written as a mapping or as a list of `KEY=VALUE`.
+fn environment(service: &Value) -> BTreeMap<String, String> {
+    match service.get("environment") {
+        None => BTreeMap::new(),
+        Some(Value::Mapping(map)) => map
+            .iter()
+            .map(|(key, value)| {
+                let key = key
+                    .as_str()
+                    .expect("environment keys are strings")
+                    .to_owned();
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(flag) => flag.to_string(),
+                    Value::Null => String::new(),
+                    other => panic!("environment value of {key} is {other:?}"),
+                };
+                (key, value)
+            })
+            .collect(),
+        Some(Value::Sequence(entries)) => entries
+            .iter()
+            .map(|entry| {
+                let entry = entry.as_str().expect("environment entries are strings");
+                let (key, value) = entry.split_once('=').unwrap_or((entry, ""));
+                (key.to_owned(), value.to_owned())
+            })
+            .collect(),
+        Some(other) => panic!("unexpected environment {other:?}"),
+    }
+}
+
+/// The setting of `service` whose name ends with `suffix` (e.g. `__DATABASE_URL`).
+fn setting(name: &str, service: &Value, suffix: &str) -> String {
+    let matches: Vec<_> = environment(service)
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("DONDOC_") && key.ends_with(suffix))
+        .collect();
+    match matches.as_slice() {
+        [(_, value)] => value.clone(),
+        _ => panic!("service {name} must set exactly one DONDOC_*{suffix}, found {matches:?}"),
+    }
+}
+
+/// The binary a service runs: the first word of its `command`.
+fn binary(name: &str, service: &Value) -> String {
+    let first = match service.get("command") {
+        Some(Value::Sequence(parts)) => parts.first().and_then(Value::as_str).map(str::to_owned),
+        Some(Value::String(line)) => line.split_whitespace().next().map(str::to_owned),
+        _ => None,
+    };
+    first.unwrap_or_else(|| panic!("service {name} must choose its binary with `command`"))
+}
+
+/// Names of the variables Compose interpolates in `text`: `${NAME}`, `${NAME:-default}`,
+/// `${NAME:?error}`, … and `$NAME`; `$$` is an escaped dollar and interpolates nothing.
+fn interpolated_variables(text: &str, names: &mut BTreeSet<String>) {
+    let bytes = text.as_bytes();
+    let name_len = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'_')
+            .count()
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'$') => i += 2,
+            Some(b'{') => {
+                let len = name_len(i + 2);
+                assert!(len > 0, "malformed interpolation in {text:?}");
+                names.insert(text[i + 2..i + 2 + len].to_owned());
+                // Continue inside the braces: a default may itself interpolate.
+                i += 2 + len;
+            }
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+                let len = name_len(i + 1);
+                names.insert(text[i + 1..i + 1 + len].to_owned());
+                i += 1 + len;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// Every variable interpolated anywhere in `value` (keys and values; comments are not part of
+/// the parsed document, so prose there is not mistaken for interpolation).
+fn variables_in(value: &Value, names: &mut BTreeSet<String>) {
+    match value {
+        Value::String(text) => interpolated_variables(text, names),
+        Value::Sequence(items) => items.iter().for_each(|item| variables_in(item, names)),
+        Value::Mapping(map) => {
+            for (key, item) in map {
+                variables_in(key, names);
+                variables_in(item, names);
+            }
+        }
+        Value::Tagged(tagged) => variables_in(&tagged.value, names),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Variables `.env.example` documents, as `NAME=value` or as a commented default `# NAME=value`.
+fn documented_variables() -> BTreeSet<String> {
+    read(".env.example")
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = line.strip_prefix('#').map_or(line, str::trim_start);
+            let (name, _) = line.split_once('=')?;
+            let is_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                && !name.starts_with(|c: char| c.is_ascii_digit());
+            is_name.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Databases created by postgres/init.sql.
+fn created_databases() -> BTreeSet<String> {
+    let sql: String = read("postgres/init.sql")
+        .lines()
+        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n");
+    sql.split(';')
+        .filter_map(|statement| {
+            let words: Vec<&str> = statement.split_whitespace().collect();
+            match words.as_slice() {
+                [create, database, name, ..]
+                    if create.eq_ignore_ascii_case("create")
+                        && database.eq_ignore_ascii_case("database") =>
+                {
+                    Some(name.trim_matches('"').to_owned())
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// `text` with each `${…}` interpolation (nested ones included) replaced by `VAR`, so that
+/// defaults and error messages inside them cannot be mistaken for the surrounding text.
+fn without_interpolations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'$') {
+            chars.next();
+            if depth == 0 {
+                out.push_str("$$");
+            }
+        } else if c == '$' && chars.peek() == Some(&'{') {
+            chars.next();
+            if depth == 0 {
+                out.push_str("VAR");
+            }
+            depth += 1;
+        } else if c == '}' && depth > 0 {
+            depth -= 1;
+        } else if depth == 0 {
+            out.push(c);
+        }
+    }
+    assert_eq!(depth, 0, "unbalanced interpolation in {text:?}");
+    out
+}
+
+/// The database name at the end of a `postgres://…/<db>[?…]` URL.
+fn database_name(url: &str) -> String {
+    let url = without_interpolations(url);
+    let without_query = url.split_once('?').map_or(url.as_str(), |(base, _)| base);
+    let (_, name) = without_query
+        .rsplit_once('/')
+        .unwrap_or_else(|| panic!("{url} has no database name"));
+    name.to_owned()
+}
+
+/// nats.conf without comments (`#` and `//` to the end of the line).
+fn nats_conf_code() -> String {
+    read("nats/nats.conf")
+        .lines()
+        .map(|line| {
+            let line = line.split_once('#').map_or(line, |(code, _)| code);
+            line.split_once("//").map_or(line, |(code, _)| code)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The body of the top-level `name { … }` block of a NATS configuration.
+fn nats_block<'a>(code: &'a str, name: &str) -> Option<&'a str> {
+    let mut search_from = 0;
+    while let Some(found) = code[search_from..].find(name) {
+        let start = search_from + found;
+        search_from = start + name.len();
+        let at_word_start = start == 0 || code[..start].ends_with(char::is_whitespace);
+        let rest = code[start + name.len()..].trim_start_matches([' ', '\t', ':', '=']);
+        if !at_word_start || !rest.starts_with('{') {
+            continue;
+        }
+        let body_start = code.len() - rest.len() + 1;
+        let mut depth = 1;
+        for (offset, c) in code[body_start..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(&code[body_start..body_start + offset]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("unterminated {name} block in nats.conf");
+    }
+    None
+}
+
+/// The value of `key` in a NATS configuration block (`key: value`, `key = value` or
+/// `key value`), without quotes.
+fn nats_value<'a>(block: &'a str, key: &str) -> Option<&'a str> {
+    block.lines().find_map(|line| {
+        let line = line.trim();
+        let rest = line.strip_prefix(key)?;
+        if !rest.starts_with([' ', '\t', ':', '=']) {
+            return None;
+        }
+        Some(
+            rest.trim_start_matches([' ', '\t', ':', '='])
+                .trim_end_matches([',', ';'])
+                .trim()
+                .trim_matches('"'),
+        )
+    })
+}
+
+/// The Dockerfile as instructions: continuation lines joined, comments dropped.
+fn dockerfile_instructions() -> Vec<String> {
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in read("Dockerfile").lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(continued) => {
+                current.push_str(continued);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                instructions.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if !current.is_empty() {
+        instructions.push(current);
+    }
+    instructions
+}
+
+/// The port after the last `:` of `address` (`0.0.0.0:50051`, `"${X:-50051}:50051/tcp"`).
+fn port_of(address: &str) -> &str {
+    let address = address.split_once('/').map_or(address, |(port, _)| port);
+    address.rsplit_once(':').map_or(address, |(_, port)| port)
+}
+
+#[test]
+fn every_long_running_service_has_a_healthcheck() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        if !is_long_running(service) {
+            continue;
+        }
+        if let Some(reason) = service.get(HEALTHCHECK_EXEMPT) {
+            let reason = reason.as_str().unwrap_or_default();
+            assert!(
+                reason.split_whitespace().count() >= 8,
+                "service {name} is exempt from a healthcheck but does not say why"
+            );
+            assert!(
+                service.get("healthcheck").is_none(),
+                "service {name} has a healthcheck and an exemption; remove one"
+            );
+            continue;
+        }
+        assert!(
+            healthcheck_test(service).is_some(),
+            "long-running service {name} has no healthcheck (or it is disabled or empty)"
+        );
+    }
+}
+
+#[test]
+fn every_service_waited_on_as_healthy_has_a_healthcheck() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        let Some(depends_on) = service.get("depends_on").and_then(Value::as_mapping) else {
+            continue;
+        };
+        for (dependency, spec) in depends_on {
+            let dependency = dependency.as_str().expect("depends_on keys are strings");
+            if spec.get("condition").and_then(Value::as_str) == Some("service_healthy") {
+                assert!(
+                    healthcheck_test(compose_service(&compose, dependency)).is_some(),
+                    "{name} waits for {dependency} to be healthy, which has no healthcheck: \
+                     it would wait forever"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_dondoc_service_uses_its_own_database_created_by_the_init_script() {
+    let compose = compose();
+    let created = created_databases();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (name, service) in dondoc_services(&compose) {
+        let url = setting(&name, service, "__DATABASE_URL");
+        assert!(
+            url.starts_with("postgres://")
+                && without_interpolations(&url).contains("@postgres:5432/"),
+            "{name} must use the compose postgres service, not {url}"
+        );
+        let database = database_name(&url);
+        assert!(
+            created.contains(&database),
+            "{name} uses database {database}, which postgres/init.sql does not create \
+             (it creates {created:?})"
+        );
+        if let Some(other) = owners.insert(database.clone(), name.clone()) {
+            panic!("{name} and {other} share database {database}; each service owns its data");
+        }
+    }
+}
+
+#[test]
+fn the_init_script_creates_a_database_for_every_designed_service() {
+    let created = created_databases();
+    let expected: BTreeSet<String> = DESIGNED_SERVICES.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(created, expected);
+    let compose = compose();
+    let postgres = compose_service(&compose, "postgres");
+    let mounts_init = postgres
+        .get("volumes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|mount| {
+            mount.starts_with("./postgres/init.sql:/docker-entrypoint-initdb.d/")
+                && mount.contains(".sql")
+        });
+    assert!(
+        mounts_init,
+        "the postgres service must mount postgres/init.sql into /docker-entrypoint-initdb.d"
+    );
+}
+
+#[test]
+fn the_nats_image_is_the_pinned_nats_server_version() {
+    let compose = compose();
+    let image = compose_service(&compose, "nats")
+        .get("image")
+        .and_then(Value::as_str)
+        .expect("the nats service names its image");
+    let (repository, tag) = image
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("the nats image {image} must carry a version tag"));
+    assert_eq!(repository, "nats");
+    // A variant suffix (`-alpine`, `-alpine3.22`) is allowed; the version is not.
+    let version = tag.split_once('-').map_or(tag, |(version, _)| version);
+    assert_eq!(
+        version, PINNED_NATS_SERVER_VERSION,
+        "compose runs nats {tag} but tests and `dondoc up` pin {PINNED_NATS_SERVER_VERSION}"
+    );
+}
+
+#[test]
+fn nats_conf_enables_jetstream_with_sync_interval_always() {
+    let code = nats_conf_code();
+    let jetstream = nats_block(&code, "jetstream").expect("nats.conf has a jetstream { } block");
+    assert_eq!(
+        nats_value(jetstream, "sync_interval"),
+        Some("always"),
+        "JetStream must fsync each message before acknowledging it (Jepsen 2025)"
+    );
+    assert!(
+        nats_value(jetstream, "store_dir").is_some_and(|dir| dir.starts_with("/data")),
+        "the JetStream file store must live on the nats-data volume mounted at /data"
+    );
+    assert_eq!(nats_value(&code, "http_port"), Some("8222"));
+
+    let compose = compose();
+    let nats = compose_service(&compose, "nats");
+    let mounts: Vec<&str> = nats
+        .get("volumes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let target = mounts
+        .iter()
+        .find_map(|mount| mount.strip_prefix("./nats/nats.conf:"))
+        .map(|rest| rest.split(':').next().unwrap_or(rest))
+        .expect("the nats service mounts nats/nats.conf");
+    let command: Vec<&str> = nats
+        .get("command")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        command
+            .windows(2)
+            .any(|pair| matches!(pair[0], "--config" | "-c") && pair[1] == target),
+        "the nats command must load the mounted {target}, runs {command:?}"
+    );
+    assert!(
+        mounts.iter().any(|mount| mount.ends_with(":/data")),
+        "JetStream's /data must be a volume so the store survives the container"
+    );
+}
+
+#[test]
+fn the_pinned_nats_server_accepts_nats_conf() {
+    let server = locate_or_install().expect("the pinned nats-server is available");
+    let conf = deploy_dir().join("nats/nats.conf");
+    let output = Command::new(&server)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-t")
+        .output()
+        .expect("nats-server runs");
+    assert!(
+        output.status.success(),
+        "nats-server {PINNED_NATS_SERVER_VERSION} rejects {}: {}{}",
+        conf.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn each_dondoc_service_waits_for_nats_and_postgres_to_be_healthy() {
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        for dependency in ["nats", "postgres"] {
+            let condition = service
+                .get("depends_on")
+                .and_then(|depends_on| depends_on.get(dependency))
+                .and_then(|spec| spec.get("condition"))
+                .and_then(Value::as_str);
+            assert_eq!(
+                condition,
+                Some("service_healthy"),
+                "{name} must depend on {dependency} with condition service_healthy"
+            );
+        }
+        assert_eq!(
+            service.get("restart").and_then(Value::as_str),
+            Some("unless-stopped"),
+            "{name} must restart unless stopped"
+        );
+    }
+}
+
+#[test]
+fn each_dondoc_service_listens_publishes_and_is_probed_on_one_port() {
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        let listen = setting(&name, service, "__LISTEN");
+        assert!(
+            listen.starts_with("0.0.0.0:"),
+            "{name} must listen on all interfaces of its container, not {listen}"
+        );
+        let port = port_of(&listen);
+        let published: Vec<&str> = service
+            .get("ports")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(port_of)
+            .collect();
+        assert!(
+            published.contains(&port),
+            "{name} listens on {port} but publishes container ports {published:?}"
+        );
+        let probe = healthcheck_test(service)
+            .unwrap_or_else(|| panic!("{name} has no healthcheck"))
+            .join(" ");
+        assert!(
+            probe.contains(&format!("/{port}")) || probe.contains(&format!(":{port}")),
+            "{name}'s healthcheck `{probe}` does not probe its port {port}"
+        );
+    }
+}
+
+#[test]
+fn every_compose_variable_is_documented_in_env_example() {
+    let mut used = BTreeSet::new();
+    variables_in(&compose(), &mut used);
+    assert!(
+        used.contains("POSTGRES_PASSWORD"),
+        "the scan found no variables: {used:?}"
+    );
+    let documented = documented_variables();
+    let undocumented: Vec<_> = used.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "docker-compose.yml uses variables that .env.example does not document: {undocumented:?}"
+    );
+}
+
+#[test]
+fn every_env_example_variable_is_used_by_compose_or_is_a_dondoc_setting() {
+    let mut used = BTreeSet::new();
+    variables_in(&compose(), &mut used);
+    let stray: Vec<_> = documented_variables()
+        .into_iter()
+        .filter(|name| !used.contains(name) && !name.starts_with("DONDOC_"))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        ".env.example documents variables nothing reads (typos?): {stray:?}"
+    );
+}
+
+#[test]
+fn the_dockerfile_builds_and_installs_every_binary_compose_runs() {
+    let instructions = dockerfile_instructions();
+    let mut built = BTreeSet::new();
+    let mut installed = BTreeSet::new();
+    for instruction in &instructions {
+        let words: Vec<&str> = instruction.split_whitespace().collect();
+        match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("RUN") if instruction.contains("cargo build") => {
+                assert!(
+                    words.contains(&"--release") && words.contains(&"--locked"),
+                    "the image must be a --release --locked build: {instruction}"
+                );
+                built.extend(
+                    words
+                        .windows(2)
+                        .filter(|pair| pair[0] == "--bin")
+                        .map(|pair| pair[1].to_owned()),
+                );
+            }
+            Some("COPY") if words.iter().any(|w| w.starts_with("--from=")) => {
+                if let Some((destination, sources)) = words[1..].split_last()
+                    && destination.trim_end_matches('/') == "/usr/local/bin"
+                {
+                    installed.extend(
+                        sources
+                            .iter()
+                            .filter(|source| !source.starts_with("--"))
+                            .filter_map(|source| source.rsplit('/').next())
+                            .map(str::to_owned),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        let build = service.get("build").expect("dondoc services are built");
+        assert_eq!(
+            build.get("dockerfile").and_then(Value::as_str),
+            Some("deploy/Dockerfile"),
+            "{name} must be built from deploy/Dockerfile"
+        );
+        assert_eq!(
+            build.get("context").and_then(Value::as_str),
+            Some(".."),
+            "{name}'s build context must be the repository root"
+        );
+        let binary = binary(&name, service);
+        assert!(
+            built.contains(&binary),
+            "{name} runs {binary}, which the Dockerfile's cargo build does not build \
+             (it builds {built:?})"
+        );
+        assert!(
+            installed.contains(&binary),
+            "{name} runs {binary}, which the Dockerfile does not copy to /usr/local/bin \
+             (it copies {installed:?})"
+        );
+    }
+    assert!(
+        built.contains("dondoc") && installed.contains("dondoc"),
+        "the image must also carry the `dondoc` operator CLI"
+    );
+}
+
+#[test]
+fn every_file_the_compose_file_mounts_exists() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        let mounts = service
+            .get("volumes")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str);
+        for mount in mounts {
+            let source = mount.split(':').next().unwrap_or(mount);
+            // Named volumes and operator-provided directories (the keys) are not in the repo.
+            if !source.starts_with("./") || source.contains('$') {
+                continue;
+            }
+            assert!(
+                deploy_dir().join(source).is_file(),
+                "{name} mounts {source}, which does not exist under deploy/"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_collector_sends_traces_to_jaeger_with_only_defined_components() {
+    let config: Value =
+        serde_yaml_ng::from_str(&read("otel/collector.yaml")).expect("collector.yaml is YAML");
+    let defined = |section: &str| -> BTreeSet<String> {
+        config
+            .get(section)
+            .and_then(Value::as_mapping)
+            .map(Mapping::keys)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    let pipelines = config
+        .get("service")
+        .and_then(|service| service.get("pipelines"))
+        .and_then(Value::as_mapping)
+        .expect("collector.yaml has service.pipelines");
+    for (pipeline, spec) in pipelines {
+        for section in ["receivers", "processors", "exporters"] {
+            let known = defined(section);
+            for component in spec
+                .get(section)
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                assert!(
+                    known.contains(component),
+                    "pipeline {pipeline:?} uses {section} {component}, which is not defined"
+                );
+            }
+        }
+    }
+    let traces_to_jaeger = pipelines
+        .get("traces")
+        .and_then(|traces| traces.get("exporters"))
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|exporter| config["exporters"][exporter]["endpoint"].as_str() == Some("jaeger:4317"));
+    assert!(
+        traces_to_jaeger,
+        "the traces pipeline must export to jaeger:4317 over OTLP"
+    );
+    assert_eq!(
+        config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].as_str(),
+        Some("0.0.0.0:4317"),
+        "the OTLP receiver must listen on the compose network, not only on localhost"
+    );
+
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        assert_eq!(
+            setting(&name, service, "TELEMETRY__OTLP_ENDPOINT"),
+            "${DONDOC_TELEMETRY__OTLP_ENDPOINT:-http://otel-collector:4317}",
+            "{name} must export to the collector unless .env says otherwise"
+        );
+    }
+}
+
+/// Runs `openssl` with `args`, failing the test with its output if it does not succeed.
+fn openssl(args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs (Debian: apt-get install openssl)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_readme_key_commands_make_a_pair_that_signs_and_verifies_tokens() {
+    // The same commands as deploy/README.md, "Keys".
+    let dir = std::env::temp_dir().join(format!("dondoc-deploy-keys-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("create a temporary key directory");
+    let private = dir.join("dev-ed25519.pem");
+    let public = dir.join("dev-ed25519.pub.pem");
+    let private_arg = private.to_str().expect("temporary paths are UTF-8");
+    let public_arg = public.to_str().expect("temporary paths are UTF-8");
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", private_arg]);
+    openssl(&["pkey", "-in", private_arg, "-pubout", "-out", public_arg]);
+    let private_pem = std::fs::read_to_string(&private).expect("read the private key");
+    let public_pem = std::fs::read_to_string(&public).expect("read the public key");
+    std::fs::remove_dir_all(&dir).expect("remove the temporary key directory");
+
+    let issuer = TokenIssuer::from_private_pem(&private_pem).expect("dondoc reads the private key");
+    let verifier =
+        TokenVerifier::from_public_pem(&public_pem).expect("the services read the public key");
+    let principal = Principal {
+        subject: "operator".to_owned(),
+        role: Role::Admin,
+        unit_code: None,
+        leader_id: None,
+    };
+    let token = issuer
+        .mint(&principal, std::time::Duration::from_secs(60))
+        .expect("mint a token");
+    assert_eq!(
+        verifier.verify(&token).expect("verify the token"),
+        principal
+    );
+}
