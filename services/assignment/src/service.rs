@@ -461,6 +461,14 @@ impl Assignment {
         let command =
             validate_assignment(&assign_input(&request), directory.as_ref(), task_id, today)
                 .map_err(ApiError::Invalid)?;
+        // A leader assigns in their own name; the Office records tasks of any issuer.
+        if caller.role == Role::Leader && command.issuer.leader_id != caller.leader_id {
+            return Err(ApiError::PermissionDenied(
+                "a leader assigns tasks in their own name (issuer.leader_id); the Office records \
+                 tasks on behalf of other issuers"
+                    .into(),
+            ));
+        }
         self.run_task_command(caller, &task_id, TaskCommand::Assign(command), 0, key)
             .await
     }

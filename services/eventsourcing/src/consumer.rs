@@ -213,6 +213,7 @@ impl<P: Projection> Consumer<P> {
                 }
             };
             backoff = Duration::from_millis(100);
+            let mut consecutive_errors = 0;
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -220,6 +221,7 @@ impl<P: Projection> Consumer<P> {
                 };
                 match next {
                     Some(Ok(message)) => {
+                        consecutive_errors = 0;
                         if let Err(error) = self.handle(&message).await {
                             // The database is unavailable: leave the message for redelivery.
                             tracing::warn!(consumer = self.name(), error = %error, "cannot handle message");
@@ -231,6 +233,16 @@ impl<P: Projection> Consumer<P> {
                     // Heartbeat gaps and similar are reported as items; the stream goes on.
                     Some(Err(error)) => {
                         tracing::debug!(consumer = self.name(), error = %error, "consumer stream error");
+                        // A stream that only yields errors (the server went away) is rebuilt
+                        // after a pause rather than spun on.
+                        consecutive_errors += 1;
+                        if consecutive_errors >= 3 {
+                            tokio::select! {
+                                _ = shutdown.cancelled() => return,
+                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            }
+                            break;
+                        }
                     }
                     None => break,
                 }

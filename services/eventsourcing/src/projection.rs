@@ -56,6 +56,9 @@ pub struct LocalProjector<P> {
     store: EventStore,
     projection: Arc<P>,
     applied: watch::Sender<u64>,
+    /// One catch-up or rebuild at a time: the background loop and an operator's rebuild must
+    /// not apply the same events concurrently.
+    running: tokio::sync::Mutex<()>,
 }
 
 impl<P: Projection> LocalProjector<P> {
@@ -69,6 +72,7 @@ impl<P: Projection> LocalProjector<P> {
             store,
             projection,
             applied,
+            running: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -79,6 +83,11 @@ impl<P: Projection> LocalProjector<P> {
 
     /// Applies everything committed so far. Returns the number of events applied.
     pub async fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let _running = self.running.lock().await;
+        self.catch_up_locked().await
+    }
+
+    async fn catch_up_locked(&self) -> Result<u64, ProjectionError> {
         let db = self.store.database();
         let mut total = 0;
         loop {
@@ -105,6 +114,7 @@ impl<P: Projection> LocalProjector<P> {
 
     /// Empties the projection and replays the whole log into it.
     pub async fn rebuild(&self) -> Result<u64, ProjectionError> {
+        let _running = self.running.lock().await;
         let db = self.store.database();
         let mut tx = db.begin_write().await?;
         for statement in self.projection.reset() {
@@ -112,7 +122,7 @@ impl<P: Projection> LocalProjector<P> {
         }
         write_checkpoint(&mut tx, self.projection.name(), 0).await?;
         tx.commit().await?;
-        self.catch_up().await
+        self.catch_up_locked().await
     }
 
     /// Keeps the projection current until `shutdown`, waking on every commit.

@@ -775,3 +775,73 @@ confidence = "known"
         head
     );
 }
+
+#[tokio::test]
+async fn a_leader_assigns_only_in_their_own_name() {
+    let system = TestSystem::spawn().await;
+    let mut request = assignment_request("Giao thay người khác");
+    request.issuer = Some(pb::Issuer {
+        kind: pb::IssuerKind::ViceChairman as i32,
+        leader_id: "pct-le".into(),
+        leader_name: "Lê Văn Hải".into(),
+    });
+
+    let by_leader = system
+        .client(Role::Leader) // pct-tran
+        .await
+        .assign_task(request.clone())
+        .await
+        .expect_err("not in their own name");
+    let by_office = system.client(Role::Office).await.assign_task(request).await;
+
+    assert_eq!(by_leader.code(), Code::PermissionDenied);
+    assert!(
+        by_office.is_ok(),
+        "the Office records it on pct-le's behalf"
+    );
+}
+
+#[tokio::test]
+async fn every_server_describes_itself_through_reflection() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let system = TestSystem::spawn().await;
+    for (port, expected) in [
+        (system.assignment().port(), "dondoc.v1.AssignmentService"),
+        (system.reporting().port(), "dondoc.v1.ReportingService"),
+    ] {
+        let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+
+        let mut responses = ServerReflectionClient::new(channel)
+            .server_reflection_info(futures::stream::iter([request]))
+            .await
+            .expect("reflection")
+            .into_inner();
+        let first = responses
+            .message()
+            .await
+            .expect("a response")
+            .expect("not empty");
+
+        let Some(MessageResponse::ListServicesResponse(list)) = first.message_response else {
+            panic!("expected a service list, got {first:?}");
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        assert!(names.iter().any(|n| n == expected), "{names:?}");
+        assert!(
+            names.iter().any(|n| n == "grpc.health.v1.Health"),
+            "{names:?}"
+        );
+    }
+}
