@@ -55,6 +55,48 @@ pub enum OperatorCommand {
     },
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
+    /// Check the hash chain of a service's event log; names the first modified, deleted or
+    /// reordered event and exits 1 if there is one.
+    Verify(LogArgs),
+    /// Republish a service's events to NATS from its SQL log (after JetStream lost data); the
+    /// running relay picks the rewind up within a second, consumers drop what they have.
+    Replay(ReplayArgs),
+}
+
+/// Which service's event log, by database.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The service whose log it is.
+    #[arg(long, default_value = "assignment")]
+    pub service: String,
+    /// Its database [default: sqlite://<data-dir>/<service>.db].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Data directory of `dondoc up`.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+impl LogArgs {
+    /// The database URL, defaulting to the `dondoc up` file of the service.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join(format!("{}.db", self.service)).display()
+            )
+        })
+    }
+}
+
+/// `dondoc replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// Republish every event after this position (0 = everything).
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
 }
 
 /// `dondoc up`. Every value is optional here because unset flags fall back to the layered
@@ -348,6 +390,36 @@ mod tests {
 
     fn date(text: &str) -> NaiveDate {
         text.parse().expect("valid test date")
+    }
+
+    #[test]
+    fn verify_defaults_to_the_assignment_database_of_the_data_dir() {
+        let cli = parse(&["verify", "--data-dir", "/srv/dondoc"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Verify(args)) = cli.command else {
+            panic!("expected verify");
+        };
+        assert_eq!(args.database_url(), "sqlite:///srv/dondoc/assignment.db");
+    }
+
+    #[test]
+    fn replay_takes_a_service_database_and_a_starting_position() {
+        let cli = parse(&[
+            "replay",
+            "--service",
+            "reporting",
+            "--database-url",
+            "postgres://db/reporting",
+            "--from",
+            "42",
+        ])
+        .expect("parses");
+
+        let Command::Operator(OperatorCommand::Replay(args)) = cli.command else {
+            panic!("expected replay");
+        };
+        assert_eq!(args.from, 42);
+        assert_eq!(args.log.database_url(), "postgres://db/reporting");
     }
 
     const ASSIGN: &[&str] = &[

@@ -19,6 +19,7 @@ mod board;
 mod cli;
 mod client;
 mod keys;
+mod log;
 mod output;
 mod report;
 mod task;
@@ -74,6 +75,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     command,
                 } => task::run(&connection, command, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, &mut out).await,
+                OperatorCommand::Verify(args) => log::verify(&args, &mut out).await,
+                OperatorCommand::Replay(args) => log::replay(&args, &mut out).await,
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The operator's path, through the real `dondoc` binary: `dondoc up` on an empty data
 //! directory (keys, token, nats-server and both services), then the client commands against it,
-//! then a graceful stop on SIGTERM.
+//! the operator's log commands, then a graceful stop on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -156,11 +156,13 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    let replayed = dondoc(data.path(), &["replay", "--from", "0"]);
     let stopped = Command::new("kill")
         .args(["-TERM", &up.child.id().to_string()])
         .status()
         .expect("send SIGTERM");
     let exit = up.child.wait().expect("wait for dondoc up");
+    let verified = dondoc(data.path(), &["verify"]);
 
     assert!(imported.status.success(), "import: {imported:?}");
     assert!(assigned.status.success(), "assign: {assigned:?}");
@@ -172,7 +174,14 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         "field violation named: {refusal}"
     );
     assert!(stdout(&board).contains("SXD"), "board: {}", stdout(&board));
+    assert!(replayed.status.success(), "replay: {replayed:?}");
     assert!(stopped.success());
+    assert!(verified.status.success(), "verify: {verified:?}");
+    assert!(
+        stdout(&verified).contains("intact, 3 events checked"),
+        "two directory versions and one task: {}",
+        stdout(&verified)
+    );
     assert!(
         exit.success(),
         "dondoc up exits cleanly on SIGTERM: {exit:?}"

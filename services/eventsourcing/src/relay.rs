@@ -20,6 +20,7 @@ use prost::Message as _;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
+use crate::db::Database;
 use crate::event::RecordedEvent;
 use crate::store::{EventStore, StoreError, from_i64, to_i64};
 
@@ -100,6 +101,35 @@ pub async fn ensure_stream(
     Ok(())
 }
 
+/// Sets a service's relay checkpoint back to `position` from outside the running service (the
+/// `dondoc replay` command): its relay notices within a second and republishes the rest.
+pub async fn rewind(db: &Database, config: &RelayConfig, position: u64) -> Result<(), RelayError> {
+    db.run_schema(SCHEMA).await.map_err(StoreError::from)?;
+    write_checkpoint(
+        db,
+        config,
+        "INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        position,
+    )
+    .await
+}
+
+async fn write_checkpoint(
+    db: &Database,
+    config: &RelayConfig,
+    sql: &'static str,
+    position: u64,
+) -> Result<(), RelayError> {
+    sqlx::query(sql)
+        .bind(config.stream_name.clone())
+        .bind(to_i64(position))
+        .execute(db.pool())
+        .await
+        .map_err(StoreError::from)?;
+    Ok(())
+}
+
 /// Publishes one service's log to JetStream.
 #[derive(Clone, Debug)]
 pub struct Relay {
@@ -138,23 +168,27 @@ impl Relay {
         })
     }
 
-    async fn save_checkpoint(&self, position: u64) -> Result<(), RelayError> {
-        sqlx::query(
+    /// Moves the checkpoint forward only: if two relays ever run at once (two replicas during a
+    /// rolling restart), the slower one cannot drag the checkpoint back.
+    async fn advance_checkpoint(&self, position: u64) -> Result<(), RelayError> {
+        self.write_checkpoint(
             "INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+             ON CONFLICT (name) DO UPDATE SET position = CASE \
+             WHEN excluded.position > relay_checkpoints.position THEN excluded.position \
+             ELSE relay_checkpoints.position END",
+            position,
         )
-        .bind(self.config.stream_name.clone())
-        .bind(to_i64(position))
-        .execute(self.store.database().pool())
         .await
-        .map_err(StoreError::from)?;
-        Ok(())
     }
 
     /// Sets the checkpoint back so that everything after `position` is published again
     /// (`dondoc replay`). Consumers' inboxes make the repeats harmless.
     pub async fn rewind_to(&self, position: u64) -> Result<(), RelayError> {
-        self.save_checkpoint(position).await
+        rewind(self.store.database(), &self.config, position).await
+    }
+
+    async fn write_checkpoint(&self, sql: &'static str, position: u64) -> Result<(), RelayError> {
+        write_checkpoint(self.store.database(), &self.config, sql, position).await
     }
 
     /// One round: publishes up to a batch of pending events in order and moves the checkpoint
@@ -212,7 +246,7 @@ impl Relay {
             }
         }
         if acknowledged > checkpoint {
-            self.save_checkpoint(acknowledged).await?;
+            self.advance_checkpoint(acknowledged).await?;
         }
         match failure {
             Some(error) if count == 0 => Err(RelayError::JetStream(error)),
