@@ -6,7 +6,7 @@
 
 use dondoc_runtime::auth::{Principal, Role};
 
-use crate::domain::TaskRecord;
+use crate::domain::{Issuer, IssuerKind, TaskRecord};
 use crate::error::ApiError;
 
 /// The RPCs of `AssignmentService`.
@@ -57,17 +57,33 @@ pub fn authorize(rpc: Rpc, caller: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// Whether the caller acts for the issuing authority of `task`: the Office and administrators
-/// always; a leader for tasks they issued and for tasks of a collective issuer (Government,
-/// Prime Minister, the City People's Committee) that name no leader.
+/// Whether the caller acts for the issuing authority of `task`: the Office (on the
+/// leadership's behalf) and administrators always; a leader only for tasks issued in their own
+/// name. Tasks of a collective issuer (Government, Prime Minister, the City People's Committee)
+/// or recorded without a leader id are changed through the Office, never by whichever leader
+/// happens to ask.
 pub fn may_act_as_authority(caller: &Principal, task: &TaskRecord) -> bool {
     match caller.role {
         Admin | Office => true,
-        Leader => match (&task.issuer.leader_id, &caller.leader_id) {
-            (None, _) => true,
-            (Some(issuer), Some(caller)) => issuer == caller,
-            (Some(_), None) => false,
-        },
+        Leader => matches!(
+            (&task.issuer.leader_id, &caller.leader_id),
+            (Some(issuer), Some(caller)) if issuer == caller
+        ),
+        Unit | HomeAffairs => false,
+    }
+}
+
+/// Whether the caller may assign a task with this issuer: the Office and administrators record
+/// tasks of any issuer; a leader assigns only as the Chairman or a Vice-Chairman, in their own
+/// name.
+pub fn may_assign_as(caller: &Principal, issuer: &Issuer) -> bool {
+    match caller.role {
+        Admin | Office => true,
+        Leader => {
+            matches!(issuer.kind, IssuerKind::Chairman | IssuerKind::ViceChairman)
+                && issuer.leader_id.is_some()
+                && issuer.leader_id == caller.leader_id
+        }
         Unit | HomeAffairs => false,
     }
 }
@@ -115,6 +131,79 @@ mod tests {
     fn home_affairs_reads_but_does_not_change_tasks() {
         assert!(authorize(Rpc::ListTasks, &caller(HomeAffairs)).is_ok());
         assert!(authorize(Rpc::CancelTask, &caller(HomeAffairs)).is_err());
+    }
+
+    fn task_issued_by(leader_id: Option<&str>) -> TaskRecord {
+        let event = crate::domain::TaskEvent::Assigned {
+            task_id: crate::domain::TaskId::from_uuid(uuid::Uuid::nil()),
+            issuer: Issuer {
+                kind: if leader_id.is_some() {
+                    IssuerKind::ViceChairman
+                } else {
+                    IssuerKind::Chairman
+                },
+                leader_id: leader_id.map(str::to_owned),
+                leader_name: None,
+            },
+            source_document: crate::domain::SourceDocument {
+                number: "1".into(),
+                symbol: "UBND".into(),
+                date: chrono::NaiveDate::MIN,
+                summary: "x".into(),
+            },
+            title: "x".into(),
+            content: "x".into(),
+            lead_unit: crate::domain::UnitCode::parse("SXD").expect("code"),
+            coordinating_units: vec![],
+            deadline: None,
+            priority: crate::domain::Priority::Normal,
+            assigned_on: chrono::NaiveDate::MIN,
+        };
+        TaskRecord::assigned(&event, 1, chrono::DateTime::UNIX_EPOCH, "office")
+            .expect("an assignment starts a record")
+    }
+
+    #[test]
+    fn a_leader_acts_only_on_tasks_issued_in_their_own_name() {
+        let leader = caller(Leader); // pct-a
+
+        assert!(may_act_as_authority(
+            &leader,
+            &task_issued_by(Some("pct-a"))
+        ));
+        assert!(!may_act_as_authority(
+            &leader,
+            &task_issued_by(Some("pct-b"))
+        ));
+        assert!(!may_act_as_authority(&leader, &task_issued_by(None)));
+        assert!(may_act_as_authority(&caller(Office), &task_issued_by(None)));
+    }
+
+    #[test]
+    fn a_leader_assigns_only_as_chairman_or_vice_chairman_in_their_own_name() {
+        let leader = caller(Leader); // pct-a
+        let issuer = |kind, id: Option<&str>| Issuer {
+            kind,
+            leader_id: id.map(str::to_owned),
+            leader_name: None,
+        };
+
+        assert!(may_assign_as(
+            &leader,
+            &issuer(IssuerKind::ViceChairman, Some("pct-a"))
+        ));
+        assert!(!may_assign_as(
+            &leader,
+            &issuer(IssuerKind::ViceChairman, Some("pct-b"))
+        ));
+        assert!(!may_assign_as(
+            &leader,
+            &issuer(IssuerKind::Government, Some("pct-a"))
+        ));
+        assert!(may_assign_as(
+            &caller(Office),
+            &issuer(IssuerKind::Government, None)
+        ));
     }
 
     #[test]

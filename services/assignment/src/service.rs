@@ -19,7 +19,7 @@ use tonic::{Code, Request, Response, Status};
 use uuid::Uuid;
 
 use crate::convert::{assign_input, status_from_proto, task_to_proto, unit_to_proto};
-use crate::domain::values::{format_date, parse_date};
+use crate::domain::values::{REASON_MAX, format_date, parse_date, text};
 use crate::domain::{
     DirectoryVersion, FieldViolation, ImportDirectoryVersion, Requester, Task, TaskCommand,
     TaskEvent, TaskId, TaskRecord, UnitCode, UnitDirectory, parse_directory_toml,
@@ -28,7 +28,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::events::issuer_kind_from_proto;
-use crate::policy::{Rpc, authorize, may_act_as_authority, may_read_task};
+use crate::policy::{Rpc, authorize, may_act_as_authority, may_assign_as, may_read_task};
 use crate::task_list::{TaskFilter, TaskListReader, task_record};
 
 /// Longest accepted `request_id`.
@@ -461,11 +461,10 @@ impl Assignment {
         let command =
             validate_assignment(&assign_input(&request), directory.as_ref(), task_id, today)
                 .map_err(ApiError::Invalid)?;
-        // A leader assigns in their own name; the Office records tasks of any issuer.
-        if caller.role == Role::Leader && command.issuer.leader_id != caller.leader_id {
+        if !may_assign_as(caller, &command.issuer) {
             return Err(ApiError::PermissionDenied(
-                "a leader assigns tasks in their own name (issuer.leader_id); the Office records \
-                 tasks on behalf of other issuers"
+                "a leader assigns tasks as the Chairman or a Vice-Chairman in their own name \
+                 (issuer.leader_id); the Office records tasks of other issuers"
                     .into(),
             ));
         }
@@ -616,7 +615,11 @@ impl Assignment {
                 requested_by: Requester::Unit(task.lead_unit.clone()),
                 new_lead_unit: requested,
                 new_coordinating_units: Vec::new(),
-                reason: request.reason.trim().to_owned(),
+                // Recorded whatever its length (it is evidence), but bounded like any reason.
+                reason: text::normalize(&request.reason)
+                    .chars()
+                    .take(REASON_MAX)
+                    .collect(),
             }
         } else {
             if !may_act_as_authority(caller, &task) {

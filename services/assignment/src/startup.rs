@@ -68,10 +68,11 @@ impl Application {
             .await
             .context("cannot prepare the task list")?,
         );
-        projector
-            .catch_up()
-            .await
-            .context("cannot catch the task list up")?;
+        // A database hiccup here is retried by the projection loop; it must not keep the
+        // service (and every command) down.
+        if let Err(error) = projector.catch_up().await {
+            tracing::warn!(error = %error, "task list not caught up at start; retrying in the background");
+        }
 
         // NATS may be down: the client connects in the background and the relay waits.
         let nats = connect_nats(&settings.nats_url, "dondoc-assignment")

@@ -86,8 +86,7 @@ impl Projection for TaskListProjection {
         let history: Vec<RecordedEvent> = self
             .store
             .read_stream(&event.stream_id)
-            .await
-            .map_err(|e| ProjectionError::Other(e.to_string()))?
+            .await?
             .into_iter()
             .filter(|e| e.stream_version <= event.stream_version)
             .collect();

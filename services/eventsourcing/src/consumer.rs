@@ -10,9 +10,10 @@
 //!    inbox row and the stream version.
 //! 2. Commit, then acknowledge (double ack, so a lost ack cannot cause a redelivery).
 //!
-//! A message that keeps failing is written to `dead_letters` after `max_attempts` deliveries,
-//! its stream advanced past it, and acknowledged: the consumer goes on, and an operator can
-//! inspect and replay it.
+//! A message that keeps failing is written to `dead_letters` after `max_attempts` failed
+//! attempts to apply it (waiting for a predecessor is not a failure), its stream advanced past
+//! it, and acknowledged: the consumer goes on, and an operator can inspect it. So is one whose
+//! payload cannot be read at all.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +27,7 @@ use tracing::Instrument as _;
 
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
-use crate::projection::{Projection, ProjectionError};
+use crate::projection::Projection;
 use crate::store::{from_i64, to_i64};
 use crate::upcast::Upcasters;
 use dondoc_proto::v1 as pb;
@@ -44,6 +45,12 @@ pub const SCHEMA: &[&str] = &[
         stream_id TEXT NOT NULL,
         version BIGINT NOT NULL,
         PRIMARY KEY (consumer, source, stream_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS consumer_failures (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        failures BIGINT NOT NULL,
+        PRIMARY KEY (consumer, event_id)
     )",
     "CREATE TABLE IF NOT EXISTS dead_letters (
         consumer TEXT NOT NULL,
@@ -67,7 +74,7 @@ pub struct ConsumerConfig {
     pub stream_name: String,
     /// Subjects within it, e.g. `dondoc.assignment.task.>`.
     pub filter_subjects: Vec<String>,
-    /// Deliveries before a failing message is dead-lettered.
+    /// Failed attempts before a message is dead-lettered.
     pub max_attempts: u32,
     /// How long the server waits for an ack before redelivering.
     pub ack_wait: Duration,
@@ -278,13 +285,13 @@ impl<P: Projection> Consumer<P> {
 
     /// Handles one message; see the module docs for the protocol.
     pub async fn handle(&self, message: &jetstream::Message) -> Result<Disposition, ConsumerError> {
-        let attempts = message.info().map(|i| i.delivered).unwrap_or(1);
+        let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
         let subject = message.subject.to_string();
-        let event = match decode(&message.payload, &self.upcasters) {
+        let event = match decode_envelope(&message.payload) {
             Ok(event) => event,
             Err(error) => {
-                // Undecodable bytes will never succeed: dead-letter at once.
-                self.dead_letter_raw(&subject, &message.payload, attempts, &error)
+                // Bytes that are not an event will never succeed: dead-letter at once.
+                self.dead_letter_raw(&subject, &message.payload, deliveries, &error)
                     .await?;
                 ack(message, AckKind::Ack).await;
                 return Ok(Disposition::DeadLettered { error });
@@ -302,7 +309,7 @@ impl<P: Projection> Consumer<P> {
         if !event.traceparent.is_empty() {
             dondoc_runtime::telemetry::set_parent_from_traceparent(&span, &event.traceparent);
         }
-        self.apply_once(message, &subject, attempts, event)
+        self.apply_once(message, &subject, deliveries, event)
             .instrument(span)
             .await
     }
@@ -311,8 +318,8 @@ impl<P: Projection> Consumer<P> {
         &self,
         message: &jetstream::Message,
         subject: &str,
-        attempts: i64,
-        event: RecordedEvent,
+        deliveries: i64,
+        mut event: RecordedEvent,
     ) -> Result<Disposition, ConsumerError> {
         let mut tx = self.db.begin_write().await?;
         if self.in_inbox(&mut tx, &event).await? {
@@ -327,9 +334,34 @@ impl<P: Projection> Consumer<P> {
             return Ok(Disposition::Duplicate);
         }
         if event.stream_version > last + 1 {
+            // Its predecessor is still on the way (or was lost: `dondoc replay` resends it).
+            // Parking is not a failure, so it never dead-letters; it only waits longer.
             tx.rollback().await?;
-            ack(message, AckKind::Nak(Some(Duration::from_millis(200)))).await;
+            if deliveries > 20 {
+                tracing::warn!(consumer = self.name(), stream_id = %event.stream_id, waiting_for = last + 1, "event still waits for its predecessor");
+            }
+            ack(message, AckKind::Nak(Some(backoff(deliveries)))).await;
             return Ok(Disposition::Parked);
+        }
+
+        // Upcast only now, so that an unreadable payload is dead-lettered in its stream's
+        // order and the stream goes on after it.
+        let payload = std::mem::take(&mut event.payload);
+        match self
+            .upcasters
+            .upcast(&event.event_type, event.schema_version, payload)
+        {
+            Ok((version, payload)) => {
+                event.schema_version = version;
+                event.payload = payload;
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                let error = error.to_string();
+                self.dead_letter(message, subject, &event, 0, &error)
+                    .await?;
+                return Ok(Disposition::DeadLettered { error });
+            }
         }
 
         match self.projection.apply(&mut tx, &event).await {
@@ -342,33 +374,72 @@ impl<P: Projection> Consumer<P> {
             Err(error) => {
                 tx.rollback().await?;
                 let error = error.to_string();
-                if attempts >= i64::from(self.config.max_attempts) {
-                    let mut tx = self.db.begin_write().await?;
-                    self.mark_done(&mut tx, &event).await?;
-                    insert_dead_letter(
-                        &mut tx,
-                        self.name(),
-                        &event.event_id.to_string(),
-                        subject,
-                        &event.event_type,
-                        &event.stream_id,
-                        event.stream_version,
-                        attempts,
-                        &error,
-                        &message.payload,
-                    )
-                    .await?;
-                    tx.commit().await?;
+                let failures = self.record_failure(&event).await?;
+                if failures >= i64::from(self.config.max_attempts) {
+                    self.dead_letter(message, subject, &event, failures, &error)
+                        .await?;
                     tracing::error!(consumer = self.name(), event_id = %event.event_id, error = %error, "dead-lettered");
-                    ack(message, AckKind::Ack).await;
                     Ok(Disposition::DeadLettered { error })
                 } else {
-                    let delay = Duration::from_millis(200 * 2u64.pow(attempts.clamp(0, 6) as u32));
-                    ack(message, AckKind::Nak(Some(delay))).await;
+                    ack(message, AckKind::Nak(Some(backoff(failures)))).await;
                     Ok(Disposition::Retried { error })
                 }
             }
         }
+    }
+
+    /// Counts a failed attempt to apply `event` (deliveries spent waiting for a predecessor
+    /// do not count) and returns the count so far.
+    async fn record_failure(&self, event: &RecordedEvent) -> Result<i64, ConsumerError> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO consumer_failures (consumer, event_id, failures) VALUES ($1, $2, 1) \
+             ON CONFLICT (consumer, event_id) \
+             DO UPDATE SET failures = consumer_failures.failures + 1",
+        )
+        .bind(self.name().to_owned())
+        .bind(event.event_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT failures FROM consumer_failures WHERE consumer = $1 AND event_id = $2",
+        )
+        .bind(self.name().to_owned())
+        .bind(event.event_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.try_get::<i64, _>("failures")?)
+    }
+
+    /// Writes `event` to `dead_letters` and moves its stream past it, in one transaction, then
+    /// acknowledges it.
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        subject: &str,
+        event: &RecordedEvent,
+        attempts: i64,
+        error: &str,
+    ) -> Result<(), ConsumerError> {
+        let mut tx = self.db.begin_write().await?;
+        self.mark_done(&mut tx, event).await?;
+        insert_dead_letter(
+            &mut tx,
+            self.name(),
+            &event.event_id.to_string(),
+            subject,
+            &event.event_type,
+            &event.stream_id,
+            event.stream_version,
+            attempts,
+            error,
+            &message.payload,
+        )
+        .await?;
+        tx.commit().await?;
+        ack(message, AckKind::Ack).await;
+        Ok(())
     }
 
     async fn in_inbox(
@@ -483,7 +554,7 @@ pub async fn dead_letters(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_dead_letter(
+pub(crate) async fn insert_dead_letter(
     conn: &mut AnyConnection,
     consumer: &str,
     event_id: &str,
@@ -522,19 +593,14 @@ fn hex_digest(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..8])
 }
 
-fn decode(payload: &[u8], upcasters: &Upcasters) -> Result<RecordedEvent, String> {
+fn decode_envelope(payload: &[u8]) -> Result<RecordedEvent, String> {
     let envelope = pb::EventEnvelope::decode(payload).map_err(|e| e.to_string())?;
-    let mut event = RecordedEvent::from_envelope(envelope)?;
-    let (version, payload) = upcasters
-        .upcast(
-            &event.event_type,
-            event.schema_version,
-            std::mem::take(&mut event.payload),
-        )
-        .map_err(|e| e.to_string())?;
-    event.schema_version = version;
-    event.payload = payload;
-    Ok(event)
+    RecordedEvent::from_envelope(envelope)
+}
+
+/// Redelivery delay: 400 ms doubling to a ceiling of 12.8 s.
+fn backoff(attempts: i64) -> Duration {
+    Duration::from_millis(200 * 2u64.pow(attempts.clamp(1, 6) as u32))
 }
 
 /// Acknowledges with a round trip (double ack), so a lost ack cannot make the server
@@ -543,14 +609,5 @@ fn decode(payload: &[u8], upcasters: &Upcasters) -> Result<RecordedEvent, String
 async fn ack(message: &jetstream::Message, kind: AckKind) {
     if let Err(error) = message.double_ack_with(kind).await {
         tracing::debug!(error = %error, "ack not confirmed; the inbox will absorb a redelivery");
-    }
-}
-
-impl From<ProjectionError> for ConsumerError {
-    fn from(e: ProjectionError) -> Self {
-        match e {
-            ProjectionError::Sql(e) => ConsumerError::Sql(e),
-            other => ConsumerError::JetStream(other.to_string()),
-        }
     }
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use prost::Message as _;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -24,12 +25,39 @@ pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS projection_checkpoints
 /// A projection could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
+    /// Transient: the event is tried again later.
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// Transient: something the projection reads is unavailable.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Permanent for this event.
     #[error("cannot decode event: {0}")]
     Decode(#[from] crate::DecodeError),
+    /// Permanent for this event.
     #[error("{0}")]
     Other(String),
+}
+
+impl ProjectionError {
+    /// Whether trying the same event again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProjectionError::Sql(_) | ProjectionError::Unavailable(_)
+        )
+    }
+}
+
+impl From<StoreError> for ProjectionError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Sql(_) | StoreError::Closed => {
+                ProjectionError::Unavailable(error.to_string())
+            }
+            other => ProjectionError::Other(other.to_string()),
+        }
+    }
 }
 
 /// A read model.
@@ -65,6 +93,7 @@ impl<P: Projection> LocalProjector<P> {
     pub async fn new(store: EventStore, projection: Arc<P>) -> Result<Self, ProjectionError> {
         let db = store.database().clone();
         db.run_schema(SCHEMA).await?;
+        db.run_schema(crate::consumer::SCHEMA).await?;
         db.run_schema(projection.schema()).await?;
         let checkpoint = read_checkpoint(&db, projection.name()).await?;
         let (applied, _) = watch::channel(checkpoint);
@@ -92,24 +121,86 @@ impl<P: Projection> LocalProjector<P> {
         let mut total = 0;
         loop {
             let checkpoint = read_checkpoint(db, self.projection.name()).await?;
-            let events = self
-                .store
-                .read_all(checkpoint, 500)
-                .await
-                .map_err(store_err)?;
+            // Stored bytes, upcast one by one below: one unreadable event must not stop the
+            // projection (or the service's start-up) for every other event.
+            let events = self.store.read_all_stored(checkpoint, 500).await?;
             let Some(last) = events.last().map(|e| e.position) else {
                 self.applied.send_replace(checkpoint);
                 return Ok(total);
             };
-            let mut tx = db.begin_write().await?;
-            for event in &events {
-                self.projection.apply(&mut tx, event).await?;
+            match self.apply_page(&events).await {
+                Ok(()) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                Err(_) => self.apply_one_by_one(&events).await?,
             }
-            write_checkpoint(&mut tx, self.projection.name(), last).await?;
-            tx.commit().await?;
             total += events.len() as u64;
             self.applied.send_replace(last);
         }
+    }
+
+    fn upcast(&self, mut event: RecordedEvent) -> Result<RecordedEvent, ProjectionError> {
+        let payload = std::mem::take(&mut event.payload);
+        let (version, payload) = self
+            .store
+            .upcasters()
+            .upcast(&event.event_type, event.schema_version, payload)
+            .map_err(|e| ProjectionError::Other(e.to_string()))?;
+        event.schema_version = version;
+        event.payload = payload;
+        Ok(event)
+    }
+
+    /// The fast path: a whole page in one transaction.
+    async fn apply_page(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut tx = self.store.database().begin_write().await?;
+        for event in events {
+            self.projection
+                .apply(&mut tx, &self.upcast(event.clone())?)
+                .await?;
+        }
+        if let Some(last) = events.last() {
+            write_checkpoint(&mut tx, self.projection.name(), last.position).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a permanent failure in a page: each event on its own, and the one that cannot be
+    /// applied goes to `dead_letters` (with the error) so the projection goes on without it.
+    async fn apply_one_by_one(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let db = self.store.database();
+        for event in events {
+            let mut tx = db.begin_write().await?;
+            let applied = match self.upcast(event.clone()) {
+                Ok(upcast) => self.projection.apply(&mut tx, &upcast).await,
+                Err(error) => Err(error),
+            };
+            match applied {
+                Ok(()) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => {
+                    tx.rollback().await?;
+                    tracing::error!(projection = self.projection.name(), position = event.position, error = %error, "event dead-lettered by the projection");
+                    tx = db.begin_write().await?;
+                    crate::consumer::insert_dead_letter(
+                        &mut tx,
+                        self.projection.name(),
+                        &event.event_id.to_string(),
+                        "",
+                        &event.event_type,
+                        &event.stream_id,
+                        event.stream_version,
+                        1,
+                        &error.to_string(),
+                        &event.to_envelope().encode_to_vec(),
+                    )
+                    .await?;
+                }
+            }
+            write_checkpoint(&mut tx, self.projection.name(), event.position).await?;
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// Empties the projection and replays the whole log into it.
@@ -139,10 +230,6 @@ impl<P: Projection> LocalProjector<P> {
             }
         }
     }
-}
-
-fn store_err(e: StoreError) -> ProjectionError {
-    ProjectionError::Other(e.to_string())
 }
 
 async fn read_checkpoint(db: &Database, projection: &str) -> Result<u64, sqlx::Error> {

@@ -12,6 +12,8 @@
 //! the rest. While NATS is down, commands keep committing; the relay retries with backoff and
 //! catches up when NATS returns.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -136,6 +138,9 @@ pub struct Relay {
     store: EventStore,
     js: jetstream::Context,
     config: RelayConfig,
+    /// Whether the stream is known to exist, so an idle relay does not ask JetStream every
+    /// round; reset after any publishing error (the stream may have been deleted).
+    stream_ready: Arc<AtomicBool>,
 }
 
 impl Relay {
@@ -144,12 +149,23 @@ impl Relay {
         js: jetstream::Context,
         config: RelayConfig,
     ) -> Result<Self, RelayError> {
-        store
-            .database()
-            .run_schema(SCHEMA)
-            .await
-            .map_err(StoreError::from)?;
-        Ok(Self { store, js, config })
+        let db = store.database();
+        db.run_schema(SCHEMA).await.map_err(StoreError::from)?;
+        // The row exists from the start, so moving the checkpoint is a plain compare-and-set.
+        sqlx::query(
+            "INSERT INTO relay_checkpoints (name, position) VALUES ($1, 0) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(config.stream_name.clone())
+        .execute(db.pool())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(Self {
+            store,
+            js,
+            config,
+            stream_ready: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// The last position JetStream acknowledged.
@@ -168,17 +184,23 @@ impl Relay {
         })
     }
 
-    /// Moves the checkpoint forward only: if two relays ever run at once (two replicas during a
-    /// rolling restart), the slower one cannot drag the checkpoint back.
-    async fn advance_checkpoint(&self, position: u64) -> Result<(), RelayError> {
-        self.write_checkpoint(
-            "INSERT INTO relay_checkpoints (name, position) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET position = CASE \
-             WHEN excluded.position > relay_checkpoints.position THEN excluded.position \
-             ELSE relay_checkpoints.position END",
-            position,
+    /// Moves the checkpoint from `from` to `to` only if nobody moved it meanwhile: neither a
+    /// `dondoc replay` rewind during this round nor a second relay (two replicas during a
+    /// rolling restart) is undone. If it moved, the next round starts from where it now is.
+    async fn advance_checkpoint(&self, from: u64, to: u64) -> Result<(), RelayError> {
+        let moved = sqlx::query(
+            "UPDATE relay_checkpoints SET position = $3 WHERE name = $1 AND position = $2",
         )
+        .bind(self.config.stream_name.clone())
+        .bind(to_i64(from))
+        .bind(to_i64(to))
+        .execute(self.store.database().pool())
         .await
+        .map_err(StoreError::from)?;
+        if moved.rows_affected() == 0 {
+            tracing::debug!(stream = %self.config.stream_name, "checkpoint moved by someone else during this round");
+        }
+        Ok(())
     }
 
     /// Sets the checkpoint back so that everything after `position` is published again
@@ -187,17 +209,16 @@ impl Relay {
         rewind(self.store.database(), &self.config, position).await
     }
 
-    async fn write_checkpoint(&self, sql: &'static str, position: u64) -> Result<(), RelayError> {
-        write_checkpoint(self.store.database(), &self.config, sql, position).await
-    }
-
     /// One round: publishes up to a batch of pending events in order and moves the checkpoint
     /// past those JetStream acknowledged. Returns how many were acknowledged.
     ///
     /// Publishes are pipelined (all sent, then acks awaited in order); if one fails the
     /// checkpoint stops before it and the next round resends from there.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
-        ensure_stream(&self.js, &self.config).await?;
+        if !self.stream_ready.load(Ordering::Relaxed) {
+            ensure_stream(&self.js, &self.config).await?;
+            self.stream_ready.store(true, Ordering::Relaxed);
+        }
         let checkpoint = self.checkpoint().await?;
         let events = self
             .store
@@ -207,6 +228,7 @@ impl Relay {
             return Ok(0);
         }
         let mut pending = Vec::with_capacity(events.len());
+        let mut failure = None;
         for event in &events {
             let mut headers = HeaderMap::new();
             headers.insert(EVENT_TYPE_HEADER, event.event_type.as_str());
@@ -225,14 +247,13 @@ impl Relay {
             {
                 Ok(ack) => pending.push((event.position, ack)),
                 Err(e) => {
-                    tracing::warn!(error = %e, position = event.position, "publish failed");
+                    failure = Some(format!("publishing position {}: {e}", event.position));
                     break;
                 }
             }
         }
         let mut acknowledged = checkpoint;
         let mut count = 0;
-        let mut failure = None;
         for (position, ack) in pending {
             match ack.await {
                 Ok(_) => {
@@ -240,13 +261,19 @@ impl Relay {
                     count += 1;
                 }
                 Err(e) => {
-                    failure = Some(e.to_string());
+                    // Later publishes may already be stored; they are resent with this one and
+                    // deduplicated by message id, so JetStream can hold them out of order.
+                    // Consumers restore each stream's order (see `consumer`).
+                    failure.get_or_insert(format!("acknowledgement of position {position}: {e}"));
                     break;
                 }
             }
         }
         if acknowledged > checkpoint {
-            self.advance_checkpoint(acknowledged).await?;
+            self.advance_checkpoint(checkpoint, acknowledged).await?;
+        }
+        if failure.is_some() {
+            self.stream_ready.store(false, Ordering::Relaxed);
         }
         match failure {
             Some(error) if count == 0 => Err(RelayError::JetStream(error)),

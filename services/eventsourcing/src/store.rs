@@ -18,7 +18,7 @@
 //! (research/event-sourcing-anchors.md §4.4). The counter row also holds the last hash, so the
 //! verifier can tell when trailing events were deleted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -375,74 +375,91 @@ impl EventStore {
     }
 
     /// Walks the whole log and reports the first modified, deleted or reordered event.
+    ///
+    /// The head (last position and hash of the last commit) is read first and only events up
+    /// to it are checked, so commits that land during the walk are not mistaken for tampering.
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
         const PAGE: i64 = 1000;
+        let (head_position, head_hash) = read_head(&self.db).await?;
         let mut expected_position: u64 = 1;
         let mut previous_hash = GENESIS_HASH.to_owned();
         let mut checked = 0;
-        loop {
+        let report = |checked, problem| {
+            Ok(VerifyReport {
+                events_checked: checked,
+                first_problem: Some(problem),
+            })
+        };
+        while expected_position <= head_position {
             // Paging by position (not by OFFSET) so a deleted row shows up as a gap.
-            let rows =
-                sqlx::query("SELECT * FROM events WHERE position >= $1 ORDER BY position LIMIT $2")
-                    .bind(to_i64(expected_position))
-                    .bind(PAGE)
-                    .fetch_all(self.db.pool())
-                    .await?;
+            let rows = sqlx::query(
+                "SELECT * FROM events WHERE position >= $1 AND position <= $2 \
+                 ORDER BY position LIMIT $3",
+            )
+            .bind(to_i64(expected_position))
+            .bind(to_i64(head_position))
+            .bind(PAGE)
+            .fetch_all(self.db.pool())
+            .await?;
             if rows.is_empty() {
                 break;
             }
             for row in &rows {
                 let raw = RawRow::read(row)?;
                 if raw.position != expected_position {
-                    return Ok(VerifyReport {
-                        events_checked: checked,
-                        first_problem: Some(Tampering::Deleted {
+                    return report(
+                        checked,
+                        Tampering::Deleted {
                             position: expected_position,
-                        }),
-                    });
+                        },
+                    );
                 }
                 if raw.hash_input().digest() != raw.hash {
-                    return Ok(VerifyReport {
-                        events_checked: checked,
-                        first_problem: Some(Tampering::Modified {
+                    return report(
+                        checked,
+                        Tampering::Modified {
                             position: raw.position,
                             event_id: raw.event_id,
-                        }),
-                    });
+                        },
+                    );
                 }
                 if raw.prev_hash != previous_hash {
-                    return Ok(VerifyReport {
-                        events_checked: checked,
-                        first_problem: Some(Tampering::Reordered {
+                    return report(
+                        checked,
+                        Tampering::Reordered {
                             position: raw.position,
                             event_id: raw.event_id,
-                        }),
-                    });
+                        },
+                    );
                 }
                 previous_hash = raw.hash;
                 expected_position += 1;
                 checked += 1;
             }
         }
-        let (head_position, head_hash) = read_head(&self.db).await?;
         let last_present = expected_position - 1;
-        let problem = if head_position != last_present {
-            Some(Tampering::Truncated {
-                last_present,
-                recorded_head: head_position,
-            })
-        } else if head_hash != previous_hash {
+        if last_present != head_position {
+            return report(
+                checked,
+                Tampering::Truncated {
+                    last_present,
+                    recorded_head: head_position,
+                },
+            );
+        }
+        if head_hash != previous_hash {
             // The last event was replaced together with its own hash.
-            Some(Tampering::Modified {
-                position: last_present,
-                event_id: String::new(),
-            })
-        } else {
-            None
-        };
+            return report(
+                checked,
+                Tampering::Modified {
+                    position: last_present,
+                    event_id: String::new(),
+                },
+            );
+        }
         Ok(VerifyReport {
             events_checked: checked,
-            first_problem: problem,
+            first_problem: None,
         })
     }
 
@@ -653,32 +670,17 @@ async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOut
     let recorded_at = format_time(Utc::now());
 
     let mut stream_versions: HashMap<&str, u64> = HashMap::new();
-    let mut request_ids_in_batch: HashSet<&str> = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
 
     for request in batch {
-        if let Some((key, _)) = &request.idempotency {
-            if let Some(previous) = find_request_in(&mut tx, &key.request_id).await? {
-                outcomes.push(replay_or_refuse(key, previous));
-                continue;
-            }
-            if !request_ids_in_batch.insert(&key.request_id) {
-                // The same request twice in one batch: the first one wins and is what a retry
-                // sees, exactly as if they had arrived in separate batches.
-                let first = batch
-                    .iter()
-                    .filter_map(|r| r.idempotency.as_ref())
-                    .find(|(k, _)| k.request_id == key.request_id);
-                outcomes.push(match first {
-                    Some((first_key, outcome)) => {
-                        replay_or_refuse(key, (first_key.fingerprint.clone(), outcome.clone()))
-                    }
-                    None => Err(AppendError::RequestIdReused {
-                        request_id: key.request_id.clone(),
-                    }),
-                });
-                continue;
-            }
+        // A retry queued in the same batch as its first attempt finds the first attempt's row
+        // here too (the transaction sees its own writes), and only if that attempt was actually
+        // written: a first attempt refused by a conflict leaves no row.
+        if let Some((key, _)) = &request.idempotency
+            && let Some(previous) = find_request_in(&mut tx, &key.request_id).await?
+        {
+            outcomes.push(replay_or_refuse(key, previous));
+            continue;
         }
 
         let current = match stream_versions.get(request.stream_id.as_str()) {

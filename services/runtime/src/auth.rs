@@ -180,8 +180,13 @@ impl Claims {
         let principal = Principal {
             subject: self.sub,
             role: self.role,
-            unit_code: self.unit,
-            leader_id: self.leader,
+            // Unit codes are upper-case everywhere in dondoc ("SXD"); a token minted with
+            // "sxd" must still name the same unit.
+            unit_code: self
+                .unit
+                .map(|unit| unit.trim().to_ascii_uppercase())
+                .filter(|unit| !unit.is_empty()),
+            leader_id: self.leader.filter(|leader| !leader.trim().is_empty()),
         };
         principal.validate()?;
         Ok(principal)
@@ -394,6 +399,28 @@ impl Interceptor for BearerToken {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+
+    #[test]
+    fn a_unit_code_in_a_token_is_read_in_upper_case() {
+        let (private, public) = generate_dev_keypair().expect("keys");
+        let issuer = TokenIssuer::from_private_pem(&private).expect("issuer");
+        let verifier = TokenVerifier::from_public_pem(&public).expect("verifier");
+        let token = issuer
+            .mint(
+                &Principal {
+                    subject: "officer".into(),
+                    role: Role::Unit,
+                    unit_code: Some(" sxd ".into()),
+                    leader_id: None,
+                },
+                Duration::from_secs(60),
+            )
+            .expect("mint");
+
+        let principal = verifier.verify(&token).expect("verify");
+
+        assert_eq!(principal.unit_code.as_deref(), Some("SXD"));
+    }
 
     const HOUR: Duration = Duration::from_secs(3600);
 

@@ -845,3 +845,83 @@ async fn every_server_describes_itself_through_reflection() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_the_issuing_leader_or_the_office_changes_a_task() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Nhiệm vụ của PCT Trần").await; // issued by pct-tran
+    let head = system.assignment().head_position().await.expect("head");
+    let other_leader = system.mint(&dondoc_runtime::auth::Principal {
+        subject: "pct-le".into(),
+        role: Role::Leader,
+        unit_code: None,
+        leader_id: Some("pct-le".into()),
+    });
+    let coordinating_unit = system.mint(&system.principal_for_unit("STC"));
+
+    let cancelled_by_other_leader = system
+        .client_with_token(&other_leader)
+        .await
+        .cancel_task(pb::CancelTaskRequest {
+            request_id: String::new(),
+            task_id: task.task_id.clone(),
+            reason: "Không phải của tôi".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("another leader");
+    let extended_by_home_affairs = system
+        .client(Role::HomeAffairs)
+        .await
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            request_id: String::new(),
+            task_id: task.task_id.clone(),
+            new_deadline: "2027-01-31".into(),
+            reason: "x".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("Home Affairs gives opinions on discipline, not deadlines");
+    let reassigned_by_coordinating_unit = system
+        .client_with_token(&coordinating_unit)
+        .await
+        .reassign_task(pb::ReassignTaskRequest {
+            request_id: String::new(),
+            task_id: task.task_id.clone(),
+            new_lead_unit: "STC".into(),
+            new_coordinating_units: vec![],
+            reason: "Chúng tôi làm chủ trì".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("a coordinating unit");
+
+    assert_eq!(cancelled_by_other_leader.code(), Code::PermissionDenied);
+    assert_eq!(extended_by_home_affairs.code(), Code::PermissionDenied);
+    assert_eq!(
+        reassigned_by_coordinating_unit.code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
+
+#[tokio::test]
+async fn a_unit_token_names_its_unit_in_any_case() {
+    let system = TestSystem::spawn().await;
+    let task = assign(&system, "Nhiệm vụ của Sở Xây dựng").await;
+    let lower_case = system.mint(&system.principal_for_unit("sxd"));
+
+    let listed = system
+        .client_with_token(&lower_case)
+        .await
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+
+    assert_eq!(listed.tasks.len(), 1);
+    assert_eq!(listed.tasks[0].task_id, task.task_id);
+}

@@ -2,5 +2,6 @@
 //! PostgreSQL, and the JetStream transport tests (relay and consumer) against a real,
 //! pinned nats-server started per test.
 
+mod projection;
 mod store;
 mod transport;

@@ -695,3 +695,105 @@ async fn a_second_process_on_the_same_database_continues_the_log() {
         let _ = Arc::new(());
     }
 }
+
+#[tokio::test]
+async fn a_retry_queued_behind_its_refused_first_attempt_is_not_told_it_succeeded() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        store
+            .append(append("s", 0, vec![event("x", b"")]))
+            .await
+            .expect("open");
+        let mut blocker = db.db.begin_write().await.expect("block");
+        if let Some(lock) = db.db.dialect().lock_event_log_statement() {
+            sqlx::query(lock)
+                .execute(&mut *blocker)
+                .await
+                .expect("lock");
+        }
+        let with_id = || {
+            let mut request = append("s", 1, vec![event("x", b"mine")]);
+            request.idempotency = Some((
+                RequestKey {
+                    request_id: "X".into(),
+                    fingerprint: "f".into(),
+                },
+                StoredOutcome {
+                    status_code: 0,
+                    message: String::new(),
+                    body: b"done".to_vec(),
+                },
+            ));
+            request
+        };
+        // Queued in this order: another command wins version 2, then the first attempt and
+        // its retry, both expecting version 1.
+        // (The test runtime is single-threaded: spawned tasks run, and queue, in spawn order.)
+        let tasks: Vec<_> = [
+            append("s", 1, vec![event("x", b"other")]),
+            with_id(),
+            with_id(),
+        ]
+        .into_iter()
+        .map(|request| {
+            let store = store.clone();
+            tokio::spawn(async move { store.append(request).await })
+        })
+        .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while store.pending_requests() < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "not queued");
+            tokio::task::yield_now().await;
+        }
+        blocker.rollback().await.expect("release");
+        let results: Vec<_> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
+
+        assert!(
+            matches!(results[0], Ok(Appended::Committed { .. })),
+            "{}",
+            db.engine()
+        );
+        assert!(
+            matches!(results[1], Err(AppendError::Conflict { .. })),
+            "{results:?}"
+        );
+        assert!(
+            matches!(results[2], Err(AppendError::Conflict { .. })),
+            "{results:?}"
+        );
+        assert!(store.find_request("X").await.expect("find").is_none());
+    }
+}
+
+#[tokio::test]
+async fn verify_never_mistakes_commits_during_the_walk_for_tampering() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..200u64 {
+                    store
+                        .append(append("busy", i, vec![event("x", b"")]))
+                        .await
+                        .expect("append");
+                }
+            })
+        };
+
+        let mut walks = 0;
+        while !writer.is_finished() {
+            let report = store.verify().await.expect("verify");
+            assert!(report.is_intact(), "{}: {report:?}", db.engine());
+            walks += 1;
+        }
+        writer.await.expect("writer");
+
+        assert!(walks > 0);
+        assert!(store.verify().await.expect("verify").is_intact());
+    }
+}

@@ -50,72 +50,74 @@ fn config() -> RelayConfig {
 
 #[tokio::test]
 async fn the_relay_publishes_every_event_in_order_with_its_id_as_message_id() {
-    let (_server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let store = store_with(&db, &[b"a", b"b", b"c"]).await;
-    let relay = Relay::new(store.clone(), js.clone(), config())
-        .await
-        .expect("relay");
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let store = store_with(&db, &[b"a", b"b", b"c"]).await;
+        let relay = Relay::new(store.clone(), js.clone(), config())
+            .await
+            .expect("relay");
 
-    let published = relay.publish_pending().await.expect("publish");
-    let again = relay.publish_pending().await.expect("publish again");
+        let published = relay.publish_pending().await.expect("publish");
+        let again = relay.publish_pending().await.expect("publish again");
 
-    assert_eq!((published, again), (3, 0));
-    assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
-    let stream = js.get_stream("DONDOC_PRODUCER").await.expect("stream");
-    let events = store.read_all(0, 10).await.expect("events");
-    for (seq, event) in (1u64..).zip(&events) {
-        let message = stream.get_raw_message(seq).await.expect("message");
-        let headers = message.headers;
-        assert_eq!(
-            headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned()),
-            Some(event.event_id.to_string())
-        );
-        assert_eq!(message.subject.as_str(), "dondoc.producer.ledger.l-1");
-        let envelope =
-            dondoc_proto::v1::EventEnvelope::decode(message.payload.as_ref()).expect("envelope");
-        assert_eq!(envelope.stream_version, event.stream_version);
+        assert_eq!((published, again), (3, 0));
+        assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
+        let stream = js.get_stream("DONDOC_PRODUCER").await.expect("stream");
+        let events = store.read_all(0, 10).await.expect("events");
+        for (seq, event) in (1u64..).zip(&events) {
+            let message = stream.get_raw_message(seq).await.expect("message");
+            let headers = message.headers;
+            assert_eq!(
+                headers.get("Nats-Msg-Id").map(|v| v.as_str().to_owned()),
+                Some(event.event_id.to_string())
+            );
+            assert_eq!(message.subject.as_str(), "dondoc.producer.ledger.l-1");
+            let envelope = dondoc_proto::v1::EventEnvelope::decode(message.payload.as_ref())
+                .expect("envelope");
+            assert_eq!(envelope.stream_version, event.stream_version);
+        }
     }
 }
 
 #[tokio::test]
 async fn the_relay_keeps_events_while_nats_is_down_and_publishes_them_when_it_returns() {
-    let (mut server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let store = store_with(&db, &[b"a"]).await;
-    let relay = Relay::new(store.clone(), js.clone(), config())
-        .await
-        .expect("relay");
-    relay.publish_pending().await.expect("publish");
-    server.stop().await;
-    store_with_more(&store, 1, &[b"b", b"c"]).await;
+    for db in TestDatabase::all().await {
+        let (mut server, js) = nats().await;
+        let store = store_with(&db, &[b"a"]).await;
+        let relay = Relay::new(store.clone(), js.clone(), config())
+            .await
+            .expect("relay");
+        relay.publish_pending().await.expect("publish");
+        server.stop().await;
+        store_with_more(&store, 1, &[b"b", b"c"]).await;
 
-    let while_down = relay.publish_pending().await;
-    server.restart().await.expect("restart");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut published = 0;
-    while published < 2 {
+        let while_down = relay.publish_pending().await;
+        server.restart().await.expect("restart");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut published = 0;
+        while published < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "relay never caught up"
+            );
+            published += relay.publish_pending().await.unwrap_or(0);
+        }
+
         assert!(
-            tokio::time::Instant::now() < deadline,
-            "relay never caught up"
+            while_down.is_err(),
+            "publishing without NATS must fail, not lose events"
         );
-        published += relay.publish_pending().await.unwrap_or(0);
+        assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
+        let info = js
+            .get_stream("DONDOC_PRODUCER")
+            .await
+            .expect("stream")
+            .info()
+            .await
+            .expect("info")
+            .clone();
+        assert_eq!(info.state.messages, 3);
     }
-
-    assert!(
-        while_down.is_err(),
-        "publishing without NATS must fail, not lose events"
-    );
-    assert_eq!(relay.checkpoint().await.expect("checkpoint"), 3);
-    let info = js
-        .get_stream("DONDOC_PRODUCER")
-        .await
-        .expect("stream")
-        .info()
-        .await
-        .expect("info")
-        .clone();
-    assert_eq!(info.state.messages, 3);
 }
 
 async fn store_with_more(store: &EventStore, from_version: u64, payloads: &[&[u8]]) {
@@ -204,13 +206,34 @@ async fn publish(
     event_id: Uuid,
     message_id: &str,
 ) {
+    publish_typed(
+        js,
+        "ledger.noted",
+        stream_id,
+        version,
+        payload,
+        event_id,
+        message_id,
+    )
+    .await;
+}
+
+async fn publish_typed(
+    js: &jetstream::Context,
+    event_type: &str,
+    stream_id: &str,
+    version: u64,
+    payload: &[u8],
+    event_id: Uuid,
+    message_id: &str,
+) {
     let event = RecordedEvent {
         position: version,
         event_id,
         stream_type: "ledger".into(),
         stream_id: stream_id.into(),
         stream_version: version,
-        event_type: "ledger.noted".into(),
+        event_type: event_type.into(),
         schema_version: 1,
         occurred_at: Utc::now(),
         recorded_at: Utc::now(),
@@ -231,16 +254,24 @@ async fn publish(
         .expect("ack");
 }
 
+/// No v1 `ledger.unreadable` payload can be upcast.
+fn unreadable(_: &[u8]) -> Result<Vec<u8>, dondoc_eventsourcing::UpcastError> {
+    Err(dondoc_eventsourcing::UpcastError::malformed(
+        "no reader for this payload",
+    ))
+}
+
 async fn consumer(db: &TestDatabase, js: &jetstream::Context) -> Consumer<Seen> {
     ensure_stream(js, &config()).await.expect("stream");
     let mut settings = ConsumerConfig::new("DONDOC_PRODUCER", vec!["dondoc.producer.>".into()]);
     settings.max_attempts = 3;
+    let upcasters = Upcasters::new().register("ledger.unreadable", 1, unreadable);
     Consumer::new(
         db.db.clone(),
         js.clone(),
         settings,
         Arc::new(Seen),
-        Upcasters::new(),
+        upcasters,
     )
     .await
     .expect("consumer")
@@ -266,121 +297,146 @@ async fn drive_until(
 
 #[tokio::test]
 async fn an_event_delivered_twice_is_applied_once() {
-    let (_server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let consumer = consumer(&db, &js).await;
-    let id = Uuid::now_v7();
-    publish(&js, "a", 1, b"first", id, "m-1").await;
-    // The same event again under another message id: what a relay republishing after the
-    // server's duplicate window looks like.
-    publish(&js, "a", 1, b"first", id, "m-1-again").await;
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        let id = Uuid::now_v7();
+        publish(&js, "a", 1, b"first", id, "m-1").await;
+        // The same event again under another message id: what a relay republishing after the
+        // server's duplicate window looks like.
+        publish(&js, "a", 1, b"first", id, "m-1-again").await;
 
-    let dispositions = drive_until(&consumer, "both deliveries handled", async || {
-        seen(&db).await.len() == 1
-    })
-    .await;
-    let mut rest = consumer.process_available(10).await.expect("process");
-    rest.extend(dispositions);
+        let dispositions = drive_until(&consumer, "both deliveries handled", async || {
+            seen(&db).await.len() == 1
+        })
+        .await;
+        let mut rest = consumer.process_available(10).await.expect("process");
+        rest.extend(dispositions);
 
-    assert!(rest.contains(&Disposition::Applied));
-    assert!(rest.contains(&Disposition::Duplicate), "{rest:?}");
-    assert_eq!(seen(&db).await, [("a".into(), 1, "first".into())]);
+        assert!(rest.contains(&Disposition::Applied));
+        assert!(rest.contains(&Disposition::Duplicate), "{rest:?}");
+        assert_eq!(seen(&db).await, [("a".into(), 1, "first".into())]);
+    }
 }
 
 #[tokio::test]
 async fn an_event_that_arrives_before_its_predecessor_waits_for_it() {
-    let (_server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let consumer = consumer(&db, &js).await;
-    publish(&js, "a", 2, b"second", Uuid::now_v7(), "m-2").await;
-    publish(&js, "a", 1, b"first", Uuid::now_v7(), "m-1").await;
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        publish(&js, "a", 2, b"second", Uuid::now_v7(), "m-2").await;
+        publish(&js, "a", 1, b"first", Uuid::now_v7(), "m-1").await;
 
-    let dispositions = drive_until(&consumer, "both applied in order", async || {
-        seen(&db).await.len() == 2
-    })
-    .await;
+        let dispositions = drive_until(&consumer, "both applied in order", async || {
+            seen(&db).await.len() == 2
+        })
+        .await;
 
-    assert_eq!(dispositions.first(), Some(&Disposition::Parked));
-    assert_eq!(
-        seen(&db).await,
-        [
-            ("a".into(), 1, "first".into()),
-            ("a".into(), 2, "second".into())
-        ]
-    );
+        assert_eq!(dispositions.first(), Some(&Disposition::Parked));
+        assert_eq!(
+            seen(&db).await,
+            [
+                ("a".into(), 1, "first".into()),
+                ("a".into(), 2, "second".into())
+            ]
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_goes_on() {
-    let (_server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let consumer = consumer(&db, &js).await;
-    let poison = Uuid::now_v7();
-    publish(&js, "a", 1, b"poison", poison, "m-poison").await;
-    publish(&js, "b", 1, b"healthy", Uuid::now_v7(), "m-healthy").await;
-    // The poisoned stream goes on after its dead letter.
-    publish(&js, "a", 2, b"after", Uuid::now_v7(), "m-after").await;
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        let poison = Uuid::now_v7();
+        publish(&js, "a", 1, b"poison", poison, "m-poison").await;
+        publish(&js, "b", 1, b"healthy", Uuid::now_v7(), "m-healthy").await;
+        // The poisoned stream goes on after its dead letter.
+        publish(&js, "a", 2, b"after", Uuid::now_v7(), "m-after").await;
 
-    let dispositions = drive_until(
-        &consumer,
-        "poison dead-lettered, the rest applied",
-        async || {
-            seen(&db).await.len() == 2
-                && !dead_letters(&db.db, "seen")
-                    .await
-                    .expect("dead letters")
-                    .is_empty()
-        },
-    )
-    .await;
+        let dispositions = drive_until(
+            &consumer,
+            "poison dead-lettered, the rest applied",
+            async || {
+                seen(&db).await.len() == 2
+                    && !dead_letters(&db.db, "seen")
+                        .await
+                        .expect("dead letters")
+                        .is_empty()
+            },
+        )
+        .await;
 
-    let retries = dispositions
-        .iter()
-        .filter(|d| matches!(d, Disposition::Retried { .. }))
-        .count();
-    assert_eq!(
-        retries, 2,
-        "attempts 1 and 2 are retried, attempt 3 dead-letters"
-    );
-    let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
-    assert_eq!(letters.len(), 1);
-    assert_eq!(letters[0].0, poison.to_string());
-    assert_eq!(letters[0].2, 3);
-    assert!(letters[0].3.contains("cannot digest poison"));
-    assert_eq!(
-        seen(&db).await,
-        [
-            ("a".into(), 2, "after".into()),
-            ("b".into(), 1, "healthy".into())
-        ]
-    );
+        let retries = dispositions
+            .iter()
+            .filter(|d| matches!(d, Disposition::Retried { .. }))
+            .count();
+        assert_eq!(
+            retries, 2,
+            "attempts 1 and 2 are retried, attempt 3 dead-letters"
+        );
+        let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].0, poison.to_string());
+        assert_eq!(letters[0].2, 3);
+        assert!(letters[0].3.contains("cannot digest poison"));
+        assert_eq!(
+            seen(&db).await,
+            [
+                ("a".into(), 2, "after".into()),
+                ("b".into(), 1, "healthy".into())
+            ]
+        );
+    }
 }
 
 #[tokio::test]
 async fn bytes_that_are_not_an_event_are_dead_lettered_at_once() {
-    let (_server, js) = nats().await;
-    let db = TestDatabase::sqlite().await;
-    let consumer = consumer(&db, &js).await;
-    js.send_publish(
-        "dondoc.producer.ledger.x",
-        jetstream::message::PublishMessage::build().payload("not protobuf \u{ff}".into()),
-    )
-    .await
-    .expect("publish")
-    .await
-    .expect("ack");
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        js.send_publish(
+            "dondoc.producer.ledger.x",
+            jetstream::message::PublishMessage::build().payload("not protobuf \u{ff}".into()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
 
-    let dispositions = consumer.process_available(10).await.expect("process");
+        let dispositions = consumer.process_available(10).await.expect("process");
 
-    assert!(
-        matches!(dispositions.as_slice(), [Disposition::DeadLettered { .. }]),
-        "{dispositions:?}"
-    );
-    assert_eq!(
-        dead_letters(&db.db, "seen")
-            .await
-            .expect("dead letters")
-            .len(),
-        1
-    );
+        assert!(
+            matches!(dispositions.as_slice(), [Disposition::DeadLettered { .. }]),
+            "{dispositions:?}"
+        );
+        assert_eq!(
+            dead_letters(&db.db, "seen")
+                .await
+                .expect("dead letters")
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_no_upcaster_can_read_is_dead_lettered_and_its_stream_goes_on() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        let unreadable = Uuid::now_v7();
+        publish_typed(&js, "ledger.unreadable", "a", 1, b"?", unreadable, "m-1").await;
+        publish(&js, "a", 2, b"next", Uuid::now_v7(), "m-2").await;
+
+        drive_until(&consumer, "the next event applied", async || {
+            seen(&db).await.len() == 1
+        })
+        .await;
+
+        let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].0, unreadable.to_string());
+        assert_eq!(seen(&db).await, [("a".into(), 2, "next".into())]);
+    }
 }
