@@ -4,8 +4,6 @@
 //! (domain validation, every violation named) → run the command (repository: idempotency,
 //! optimistic concurrency, group commit) → convert the outcome. No rule is decided here.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use dondoc_eventsourcing::repository::{CommandEnvelope, Decision, Executed, Repository};
 use dondoc_eventsourcing::{Actor, EventMetadata, EventStore, RequestKey, StoredOutcome};
@@ -21,10 +19,9 @@ use uuid::Uuid;
 use crate::convert::{assign_input, status_from_proto, task_to_proto, unit_to_proto};
 use crate::domain::values::{REASON_MAX, format_date, parse_date, text};
 use crate::domain::{
-    DirectoryVersion, FieldViolation, ImportDirectoryVersion, Requester, Task, TaskCommand,
-    TaskEvent, TaskId, TaskRecord, UnitCode, UnitDirectory, parse_directory_toml,
-    validate_assignment, validate_extension, validate_reason, validate_reassignment,
-    version_valid_on,
+    DirectoryVersion, FieldViolation, ImportDirectory, Requester, Task, TaskCommand, TaskEvent,
+    TaskId, TaskRecord, UnitCode, UnitDirectory, parse_directory_toml, validate_assignment,
+    validate_extension, validate_reason, validate_reassignment, version_valid_on,
 };
 use crate::error::ApiError;
 use crate::events::issuer_kind_from_proto;
@@ -74,14 +71,8 @@ impl Assignment {
 
     /// Every directory version ever imported, oldest first.
     async fn directory_versions(&self) -> Result<Vec<DirectoryVersion>, ApiError> {
-        let mut versions = Vec::new();
-        for stream in self.store.stream_ids("directory").await? {
-            if let Some(version) = self.directories.load(&stream).await?.state.current() {
-                versions.push(version.clone());
-            }
-        }
-        versions.sort_by_key(|v| v.valid_from);
-        Ok(versions)
+        let loaded = self.directories.load(UnitDirectory::STREAM_ID).await?;
+        Ok(loaded.state.versions().cloned().collect())
     }
 
     async fn directory_on(&self, date: NaiveDate) -> Result<Option<DirectoryVersion>, ApiError> {
@@ -336,45 +327,39 @@ impl Assignment {
         authorize(Rpc::ImportUnits, caller)?;
         let key = request_key(&request.request_id, &request, |r| r.request_id.clear())?;
         let versions = parse_directory_toml(&request.toml).map_err(ApiError::Invalid)?;
-        check_no_overlap_with_stored(&self.directory_versions().await?, &versions)?;
-
-        let mut response = pb::ImportUnitsResponse::default();
-        for version in versions {
-            response.units += u32::try_from(version.units.len()).unwrap_or(u32::MAX);
-            // One stream per directory version; the request id is scoped to each.
-            let version_key = key.as_ref().map(|k| RequestKey {
-                request_id: format!("{}#{}", k.request_id, format_date(version.valid_from)),
-                fingerprint: k.fingerprint.clone(),
-            });
-            let executed = self
-                .directories
-                .execute(
-                    CommandEnvelope {
-                        stream_id: version.stream_id(),
-                        command: ImportDirectoryVersion(version),
-                        expected_version: None,
-                        request: version_key,
-                        metadata: self.metadata(caller, &request.request_id),
-                    },
-                    |d| StoredOutcome {
+        let total = versions.len();
+        let units = versions.iter().map(|v| v.units.len()).sum::<usize>();
+        // One command for the whole file: it is imported entirely or not at all.
+        let executed = self
+            .directories
+            .execute(
+                CommandEnvelope {
+                    stream_id: UnitDirectory::STREAM_ID.to_owned(),
+                    command: ImportDirectory(versions),
+                    expected_version: None,
+                    request: key,
+                    metadata: self.metadata(caller, &request.request_id),
+                },
+                |decision| {
+                    let imported = decision.new_events.len();
+                    StoredOutcome {
                         status_code: 0,
                         message: String::new(),
-                        body: vec![u8::from(!d.new_events.is_empty())],
-                    },
-                )
-                .await?;
-            let changed = match executed {
-                Executed::Applied { outcome, .. } | Executed::Replayed(outcome) => {
-                    outcome.body.first() == Some(&1)
-                }
-            };
-            if changed {
-                response.directories_imported += 1;
-            } else {
-                response.directories_unchanged += 1;
-            }
-        }
-        Ok(response)
+                        body: pb::ImportUnitsResponse {
+                            directories_imported: count(imported),
+                            directories_unchanged: count(total - imported),
+                            units: count(units),
+                        }
+                        .encode_to_vec(),
+                    }
+                },
+            )
+            .await?;
+        let outcome = match executed {
+            Executed::Applied { outcome, .. } | Executed::Replayed(outcome) => outcome,
+        };
+        pb::ImportUnitsResponse::decode(outcome.body.as_slice())
+            .map_err(|e| ApiError::Internal(format!("stored response unreadable: {e}")))
     }
 
     async fn list_units(
@@ -701,34 +686,6 @@ impl Assignment {
     }
 }
 
-/// Directory versions may not overlap once merged with what is stored (a re-imported version
-/// replaces the stored one with the same `valid_from`).
-fn check_no_overlap_with_stored(
-    stored: &[DirectoryVersion],
-    incoming: &[DirectoryVersion],
-) -> Result<(), ApiError> {
-    let mut merged: BTreeMap<NaiveDate, (&DirectoryVersion, Option<usize>)> =
-        stored.iter().map(|v| (v.valid_from, (v, None))).collect();
-    for (i, v) in incoming.iter().enumerate() {
-        merged.insert(v.valid_from, (v, Some(i)));
-    }
-    let ordered: Vec<_> = merged.values().collect();
-    for pair in ordered.windows(2) {
-        let (earlier, _) = pair[0];
-        let (later, index) = pair[1];
-        let overlaps = earlier.valid_to.is_none_or(|to| to >= later.valid_from);
-        if overlaps {
-            let at = index.or(pair[0].1).unwrap_or(0);
-            return Err(ApiError::Invalid(vec![FieldViolation::new(
-                format!("directory[{at}].valid_from"),
-                format!(
-                    "the version valid from {} overlaps the stored version \"{}\" valid from {}",
-                    format_date(later.valid_from),
-                    earlier.name,
-                    format_date(earlier.valid_from)
-                ),
-            )]));
-        }
-    }
-    Ok(())
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

@@ -925,3 +925,79 @@ async fn a_unit_token_names_its_unit_in_any_case() {
     assert_eq!(listed.tasks.len(), 1);
     assert_eq!(listed.tasks[0].task_id, task.task_id);
 }
+
+#[tokio::test]
+async fn a_directory_version_overlapping_a_stored_one_is_refused_whole() {
+    let system = TestSystem::spawn().await;
+    let head = system.assignment().head_position().await.expect("head");
+    // Two versions: a valid new one from 2027, and one that overlaps the 2019 directory.
+    let file = r#"
+[[directory]]
+name = "Sửa đổi giữa kỳ"
+valid_from = "2020-01-01"
+valid_to = "2020-12-31"
+
+[[directory.units]]
+code = "VP"
+kind = "office"
+name_vi = "Văn phòng Ủy ban nhân dân thành phố"
+name_en = "City People's Committee Office"
+head_title_vi = "Chánh Văn phòng"
+confidence = "known"
+"#;
+
+    let status = system
+        .client(Role::Office)
+        .await
+        .import_units(pb::ImportUnitsRequest {
+            request_id: String::new(),
+            toml: file.into(),
+        })
+        .await
+        .expect_err("overlaps the 2019 directory");
+
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert!(
+        status.message().contains("overlaps"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        head
+    );
+}
+
+#[tokio::test]
+async fn a_retried_import_returns_its_first_answer() {
+    let system = TestSystem::spawn().await;
+    let mut office = system.client(Role::Office).await;
+    let mut changed = dondoc_tests::SEED_UNITS.replace("Sở Y tế", "Sở Y tế thành phố");
+    let request = |toml: &str| pb::ImportUnitsRequest {
+        request_id: "import-2026-11".into(),
+        toml: toml.to_owned(),
+    };
+
+    let first = office
+        .import_units(request(&changed))
+        .await
+        .expect("import")
+        .into_inner();
+    let retry = office
+        .import_units(request(&changed))
+        .await
+        .expect("retry")
+        .into_inner();
+    changed.push_str("\n# another file\n");
+    let reused = office
+        .import_units(request(&changed))
+        .await
+        .expect_err("same request_id, different file");
+
+    assert_eq!(
+        (first.directories_imported, first.directories_unchanged),
+        (2, 0)
+    );
+    assert_eq!(retry, first);
+    assert_eq!(reused.code(), Code::InvalidArgument);
+}

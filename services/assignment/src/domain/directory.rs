@@ -5,7 +5,7 @@
 //! was assigned. Each version is its own event stream (stream id = `valid_from` as ISO date), so
 //! re-importing the same file is a no-op and correcting one version does not touch the other.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -145,11 +145,6 @@ impl DirectoryVersion {
     /// Whether this version is in force on `date`.
     pub fn is_valid_on(&self, date: NaiveDate) -> bool {
         self.valid_from <= date && self.valid_to.is_none_or(|to| date <= to)
-    }
-
-    /// The event stream of this version: its `valid_from` as ISO date.
-    pub fn stream_id(&self) -> String {
-        format_date(self.valid_from)
     }
 
     fn overlaps(&self, other: &DirectoryVersion) -> bool {
@@ -418,9 +413,9 @@ fn required_text(
         .ok()
 }
 
-/// Command: load (or replace) one directory version.
+/// Command: load (or replace) directory versions, all at once or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportDirectoryVersion(pub DirectoryVersion);
+pub struct ImportDirectory(pub Vec<DirectoryVersion>);
 
 /// What happened to a directory version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,51 +428,79 @@ pub enum DirectoryEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DirectoryError {
     #[error(
-        "this directory stream holds the version valid from {stream}; a version valid from \
-         {command} belongs to its own stream (one stream per directory version)"
+        "the version \"{incoming}\" valid from {incoming_from} overlaps the stored version \
+         \"{stored}\" valid from {stored_from}: a date belongs to one directory version only \
+         (re-import a version with the same valid_from to replace it)"
     )]
-    WrongStream {
-        stream: NaiveDate,
-        command: NaiveDate,
+    Overlap {
+        incoming: String,
+        incoming_from: NaiveDate,
+        stored: String,
+        stored_from: NaiveDate,
     },
 }
 
-/// One directory version as a write model: stream id = `valid_from` (ISO date).
+/// The unit directory as one write model (stream [`UnitDirectory::STREAM_ID`]): every version,
+/// keyed by the date it takes effect. One stream makes an import atomic and lets the overlap
+/// rule see every version at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitDirectory {
-    current: Option<DirectoryVersion>,
+    versions: BTreeMap<NaiveDate, DirectoryVersion>,
 }
 
 impl UnitDirectory {
-    /// The version as last imported, if any.
-    pub fn current(&self) -> Option<&DirectoryVersion> {
-        self.current.as_ref()
+    /// The one stream of the directory.
+    pub const STREAM_ID: &'static str = "unit-directory";
+
+    /// Every version, oldest first.
+    pub fn versions(&self) -> impl Iterator<Item = &DirectoryVersion> {
+        self.versions.values()
     }
 }
 
 impl Aggregate for UnitDirectory {
     const TYPE: &'static str = "directory";
-    type Command = ImportDirectoryVersion;
+    type Command = ImportDirectory;
     type Event = DirectoryEvent;
     type Error = DirectoryError;
 
     fn decide(&self, command: &Self::Command) -> Result<Vec<Self::Event>, Self::Error> {
-        let ImportDirectoryVersion(version) = command;
-        match &self.current {
-            Some(current) if current.valid_from != version.valid_from => {
-                Err(DirectoryError::WrongStream {
-                    stream: current.valid_from,
-                    command: version.valid_from,
-                })
-            }
-            Some(current) if current == version => Ok(Vec::new()),
-            _ => Ok(vec![DirectoryEvent::Imported(version.clone())]),
+        let ImportDirectory(incoming) = command;
+        // A version with a stored valid_from replaces it; the result must not overlap.
+        let mut merged = self.versions.clone();
+        for version in incoming {
+            merged.insert(version.valid_from, version.clone());
         }
+        let ordered: Vec<&DirectoryVersion> = merged.values().collect();
+        for pair in ordered.windows(2) {
+            if pair[0].overlaps(pair[1]) {
+                let is_incoming = |v: &DirectoryVersion| incoming.iter().any(|i| i == v);
+                let (new, old) = if is_incoming(pair[1]) {
+                    (pair[1], pair[0])
+                } else {
+                    (pair[0], pair[1])
+                };
+                return Err(DirectoryError::Overlap {
+                    incoming: new.name.clone(),
+                    incoming_from: new.valid_from,
+                    stored: old.name.clone(),
+                    stored_from: old.valid_from,
+                });
+            }
+        }
+        Ok(incoming
+            .iter()
+            .filter(|version| self.versions.get(&version.valid_from) != Some(*version))
+            .cloned()
+            .map(DirectoryEvent::Imported)
+            .collect())
     }
 
     fn apply(&mut self, event: &Self::Event) {
         match event {
-            DirectoryEvent::Imported(version) => self.current = Some(version.clone()),
+            DirectoryEvent::Imported(version) => {
+                self.versions.insert(version.valid_from, version.clone());
+            }
         }
     }
 }
@@ -662,52 +685,80 @@ confidence = "maybe"
     }
 
     #[test]
-    fn importing_a_new_version_records_it() {
-        let version = parse_directory_toml(SEED).expect("seed").remove(0);
+    fn importing_new_versions_records_each() {
+        let versions = parse_directory_toml(SEED).expect("seed");
         let directory = UnitDirectory::default();
 
         let events = directory
-            .decide(&ImportDirectoryVersion(version.clone()))
+            .decide(&ImportDirectory(versions.clone()))
             .expect("accepted");
 
-        assert_eq!(events, [DirectoryEvent::Imported(version)]);
+        assert_eq!(
+            events,
+            versions
+                .into_iter()
+                .map(DirectoryEvent::Imported)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn re_importing_identical_content_is_a_no_op() {
-        let version = parse_directory_toml(SEED).expect("seed").remove(0);
-        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
+        let versions = parse_directory_toml(SEED).expect("seed");
+        let events: Vec<_> = versions
+            .iter()
+            .cloned()
+            .map(DirectoryEvent::Imported)
+            .collect();
+        let directory = UnitDirectory::from_events(&events);
 
         let events = directory
-            .decide(&ImportDirectoryVersion(version))
+            .decide(&ImportDirectory(versions))
             .expect("accepted");
 
         assert!(events.is_empty());
     }
 
     #[test]
-    fn importing_changed_content_replaces_the_version() {
-        let version = parse_directory_toml(SEED).expect("seed").remove(0);
-        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(version.clone())]);
-        let mut corrected = version;
-        corrected.units.pop();
+    fn importing_changed_content_replaces_only_that_version() {
+        let versions = parse_directory_toml(SEED).expect("seed");
+        let events: Vec<_> = versions
+            .iter()
+            .cloned()
+            .map(DirectoryEvent::Imported)
+            .collect();
+        let directory = UnitDirectory::from_events(&events);
+        let mut corrected = versions.clone();
+        corrected[0].units.pop();
 
         let events = directory
-            .decide(&ImportDirectoryVersion(corrected.clone()))
+            .decide(&ImportDirectory(corrected.clone()))
             .expect("accepted");
 
-        assert_eq!(events, [DirectoryEvent::Imported(corrected)]);
+        assert_eq!(events, [DirectoryEvent::Imported(corrected[0].clone())]);
     }
 
     #[test]
-    fn a_version_with_another_start_date_belongs_to_another_stream() {
-        let mut versions = parse_directory_toml(SEED).expect("seed");
-        let directory = UnitDirectory::from_events(&[DirectoryEvent::Imported(versions.remove(0))]);
+    fn a_version_overlapping_a_stored_one_is_refused() {
+        let versions = parse_directory_toml(SEED).expect("seed");
+        let events: Vec<_> = versions
+            .iter()
+            .cloned()
+            .map(DirectoryEvent::Imported)
+            .collect();
+        let directory = UnitDirectory::from_events(&events);
+        let mut overlapping = versions[0].clone();
+        overlapping.name = "Bản sửa đổi 2020".into();
+        overlapping.valid_from = date(2020, 1, 1);
+        overlapping.valid_to = None;
 
         let error = directory
-            .decide(&ImportDirectoryVersion(versions.remove(0)))
+            .decide(&ImportDirectory(vec![overlapping]))
             .expect_err("refused");
 
-        assert!(matches!(error, DirectoryError::WrongStream { .. }));
+        assert!(
+            matches!(&error, DirectoryError::Overlap { incoming, .. } if incoming == "Bản sửa đổi 2020"),
+            "{error:?}"
+        );
     }
 }

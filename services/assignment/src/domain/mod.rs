@@ -7,7 +7,7 @@ pub mod values;
 pub mod view;
 
 pub use directory::{
-    Confidence, DirectoryError, DirectoryEvent, DirectoryVersion, ImportDirectoryVersion, Unit,
+    Confidence, DirectoryError, DirectoryEvent, DirectoryVersion, ImportDirectory, Unit,
     UnitDirectory, UnitKind, parse_directory_toml, version_valid_on,
 };
 pub use task::{
