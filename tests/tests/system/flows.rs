@@ -488,9 +488,10 @@ async fn commands_keep_working_while_nats_is_down_and_every_event_arrives_once()
     assert_eq!(after_replay.events_applied, 6);
 }
 
-#[tokio::test]
-async fn events_committed_before_a_crash_are_published_after_the_restart() {
-    let mut system = TestSystem::spawn().await;
+async fn events_committed_before_a_crash_are_published_after_the_restart_on(engine: Engine) {
+    let Some(mut system) = TestSystem::spawn_on(engine).await else {
+        return;
+    };
     // With NATS unreachable the relay cannot publish, so the crash comes between commit and
     // publish for every one of these events.
     system.nats.stop().await;
@@ -511,8 +512,19 @@ async fn events_committed_before_a_crash_are_published_after_the_restart() {
 }
 
 #[tokio::test]
-async fn rebuilt_projections_equal_the_live_ones() {
-    let system = TestSystem::spawn().await;
+async fn events_committed_before_a_crash_are_published_after_the_restart() {
+    events_committed_before_a_crash_are_published_after_the_restart_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn events_committed_before_a_crash_are_published_after_the_restart_on_postgres_too() {
+    events_committed_before_a_crash_are_published_after_the_restart_on(Engine::Postgres).await;
+}
+
+async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
+    let Some(system) = TestSystem::spawn_on(engine).await else {
+        return;
+    };
     let task = assign(&system, "Nhiệm vụ sẽ hủy").await;
     assign(&system, "Nhiệm vụ còn lại").await;
     system
@@ -557,6 +569,16 @@ async fn rebuilt_projections_equal_the_live_ones() {
         .board_when("the rebuilt board caught up", |b| b.events_applied == 3)
         .await;
     assert_eq!(rebuilt_board, live_board);
+}
+
+#[tokio::test]
+async fn rebuilt_projections_equal_the_live_ones() {
+    rebuilt_projections_equal_the_live_ones_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn rebuilt_projections_equal_the_live_ones_on_postgres_too() {
+    rebuilt_projections_equal_the_live_ones_on(Engine::Postgres).await;
 }
 
 #[tokio::test]
