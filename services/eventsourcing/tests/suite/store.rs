@@ -548,6 +548,19 @@ async fn verify_reports_deleted_trailing_events() {
 // ---------------------------------------------------------------------------------------------
 // Global order and group commit.
 
+/// Takes the database's write lock from another connection, so the store's writer blocks on
+/// its next batch while further requests queue up behind it; rolling back releases it.
+async fn hold_the_write_lock(db: &TestDatabase) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut blocker = db.db.begin_write().await.expect("block");
+    if let Some(lock) = db.db.dialect().lock_event_log_statement() {
+        sqlx::query(lock)
+            .execute(&mut *blocker)
+            .await
+            .expect("lock");
+    }
+    blocker
+}
+
 #[tokio::test]
 async fn a_tailing_reader_never_skips_an_event_under_concurrent_appends() {
     for db in TestDatabase::all().await {
@@ -613,15 +626,7 @@ async fn a_tailing_reader_never_skips_an_event_under_concurrent_appends() {
 async fn concurrent_appends_share_one_commit() {
     for db in TestDatabase::all().await {
         let store = open(&db).await;
-        // Hold the database's write lock from another connection so the writer's first batch
-        // blocks while the other requests queue up behind it.
-        let mut blocker = db.db.begin_write().await.expect("block");
-        if let Some(lock) = db.db.dialect().lock_event_log_statement() {
-            sqlx::query(lock)
-                .execute(&mut *blocker)
-                .await
-                .expect("lock");
-        }
+        let blocker = hold_the_write_lock(&db).await;
         let appends: Vec<_> = (0..20)
             .map(|i| {
                 let store = store.clone();
@@ -704,13 +709,7 @@ async fn a_retry_queued_behind_its_refused_first_attempt_is_not_told_it_succeede
             .append(append("s", 0, vec![event("x", b"")]))
             .await
             .expect("open");
-        let mut blocker = db.db.begin_write().await.expect("block");
-        if let Some(lock) = db.db.dialect().lock_event_log_statement() {
-            sqlx::query(lock)
-                .execute(&mut *blocker)
-                .await
-                .expect("lock");
-        }
+        let blocker = hold_the_write_lock(&db).await;
         let with_id = || {
             let mut request = append("s", 1, vec![event("x", b"mine")]);
             request.idempotency = Some((
