@@ -555,9 +555,12 @@ impl Assignment {
         if !violations.is_empty() {
             return Err(ApiError::Invalid(violations));
         }
+        let issuer_leader_id =
+            Some(request.issuer_leader_id.trim().to_owned()).filter(|leader| !leader.is_empty());
         let filter = TaskFilter {
             unit,
             issuer_kind,
+            issuer_leader_id,
             status,
             deadline_from,
             deadline_to,

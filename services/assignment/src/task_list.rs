@@ -62,6 +62,7 @@ impl Projection for TaskListProjection {
                 lead_unit TEXT NOT NULL,
                 coordinating_units TEXT NOT NULL,
                 issuer_kind TEXT NOT NULL,
+                issuer_leader_id TEXT NOT NULL,
                 status TEXT NOT NULL,
                 deadline TEXT NOT NULL,
                 task {blob} NOT NULL
@@ -70,8 +71,8 @@ impl Projection for TaskListProjection {
         ]
     }
 
-    fn reset(&self) -> &'static [&'static str] {
-        &["DELETE FROM task_list"]
+    fn tables(&self) -> &'static [&'static str] {
+        &["task_list"]
     }
 
     async fn apply(
@@ -101,7 +102,7 @@ impl Projection for TaskListProjection {
             + ",";
         sqlx::query(
             "INSERT INTO task_list (task_id, seq, lead_unit, coordinating_units, issuer_kind, \
-             status, deadline, task) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             issuer_leader_id, status, deadline, task) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (task_id) DO UPDATE SET lead_unit = excluded.lead_unit, \
              coordinating_units = excluded.coordinating_units, status = excluded.status, \
              deadline = excluded.deadline, task = excluded.task",
@@ -111,6 +112,7 @@ impl Projection for TaskListProjection {
         .bind(record.lead_unit.to_string())
         .bind(coordinating)
         .bind(record.issuer.kind.as_str().to_owned())
+        .bind(record.issuer.leader_id.clone().unwrap_or_default())
         .bind(record.status.as_str().to_owned())
         .bind(record.deadline.map(format_date).unwrap_or_default())
         .bind(task_to_proto(&record).encode_to_vec())
@@ -125,6 +127,7 @@ impl Projection for TaskListProjection {
 pub struct TaskFilter {
     pub unit: Option<String>,
     pub issuer_kind: Option<IssuerKind>,
+    pub issuer_leader_id: Option<String>,
     pub status: Option<TaskStatus>,
     pub deadline_from: Option<chrono::NaiveDate>,
     pub deadline_to: Option<chrono::NaiveDate>,
@@ -181,6 +184,9 @@ impl TaskListReader {
         }
         if let Some(kind) = filter.issuer_kind {
             next(&mut sql, " AND issuer_kind = ?", kind.as_str().to_owned());
+        }
+        if let Some(leader) = &filter.issuer_leader_id {
+            next(&mut sql, " AND issuer_leader_id = ?", leader.clone());
         }
         if let Some(status) = filter.status {
             next(&mut sql, " AND status = ?", status.as_str().to_owned());

@@ -277,6 +277,9 @@ pub struct ListTasksArgs {
     /// Only tasks from this kind of issuer.
     #[arg(long, value_enum)]
     pub issuer_kind: Option<IssuerKindArg>,
+    /// Only tasks issued by this leader (e.g. a Vice-Chairman's own follow-up).
+    #[arg(long, value_name = "ID")]
+    pub issuer_leader_id: Option<String>,
     /// Earliest deadline, inclusive (tasks without a deadline never match a range).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub deadline_from: Option<NaiveDate>,

@@ -102,6 +102,7 @@ pub fn list_request(args: ListTasksArgs) -> pb::ListTasksRequest {
             .issuer_kind
             .map_or(pb::IssuerKind::Unspecified, pb::IssuerKind::from)
             .into(),
+        issuer_leader_id: args.issuer_leader_id.unwrap_or_default(),
         status: args
             .status
             .map_or(pb::TaskStatus::Unspecified, pb::TaskStatus::from)
@@ -329,6 +330,7 @@ mod tests {
             unit: None,
             status: Some(StatusArg::Completed),
             issuer_kind: None,
+            issuer_leader_id: Some("pct-tran".into()),
             deadline_from: Some(date("2026-01-01")),
             deadline_to: None,
         });
@@ -336,6 +338,7 @@ mod tests {
         assert_eq!(request.unit, "");
         assert_eq!(request.status(), pb::TaskStatus::Completed);
         assert_eq!(request.issuer_kind(), pb::IssuerKind::Unspecified);
+        assert_eq!(request.issuer_leader_id, "pct-tran");
         assert_eq!(request.deadline_from, "2026-01-01");
         assert_eq!(request.deadline_to, "");
         assert_eq!(request.page_token, "");

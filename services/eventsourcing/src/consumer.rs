@@ -135,15 +135,21 @@ impl<P: Projection> Consumer<P> {
         upcasters: Upcasters,
     ) -> Result<Self, ConsumerError> {
         db.run_schema(SCHEMA).await?;
-        db.run_schema(crate::projection::SCHEMA).await?;
-        db.run_schema(projection.schema()).await?;
-        Ok(Self {
+        let outdated = crate::projection::prepare(&db, projection.as_ref())
+            .await
+            .map_err(|e| ConsumerError::JetStream(format!("preparing the projection: {e}")))?;
+        let consumer = Self {
             db,
             js,
             config,
             projection,
             upcasters,
-        })
+        };
+        if outdated {
+            // A new version of the read model consumes everything again from the start.
+            consumer.reset_for_rebuild().await?;
+        }
+        Ok(consumer)
     }
 
     pub fn name(&self) -> &'static str {
@@ -261,9 +267,7 @@ impl<P: Projection> Consumer<P> {
     /// from the start of the stream, so everything is consumed again.
     pub async fn reset_for_rebuild(&self) -> Result<(), ConsumerError> {
         let mut tx = self.db.begin_write().await?;
-        for statement in self.projection.reset() {
-            sqlx::query(*statement).execute(&mut *tx).await?;
-        }
+        crate::projection::empty(&mut tx, self.projection.as_ref()).await?;
         sqlx::query("DELETE FROM inbox WHERE consumer = $1")
             .bind(self.name().to_owned())
             .execute(&mut *tx)

@@ -17,10 +17,16 @@ use crate::db::Database;
 use crate::event::RecordedEvent;
 use crate::store::{EventStore, StoreError, from_i64, to_i64};
 
-pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS projection_checkpoints (
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS projection_checkpoints (
         projection TEXT PRIMARY KEY,
         position BIGINT NOT NULL
-    )"];
+    )",
+    "CREATE TABLE IF NOT EXISTS projection_versions (
+        projection TEXT PRIMARY KEY,
+        version BIGINT NOT NULL
+    )",
+];
 
 /// A projection could not apply an event.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +73,14 @@ pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Portable DDL for its tables (`IF NOT EXISTS`).
     fn schema(&self) -> &'static [&'static str];
-    /// Statements that empty its tables, for a rebuild.
-    fn reset(&self) -> &'static [&'static str];
+    /// The tables it owns: emptied for a rebuild, dropped when its version changes.
+    fn tables(&self) -> &'static [&'static str];
+    /// Bump when the tables or their meaning change: on start, a projection whose stored
+    /// version differs is dropped, recreated and rebuilt from the events, so an upgrade never
+    /// needs a hand-written migration of a read model.
+    fn version(&self) -> u32 {
+        1
+    }
     /// Applies one event inside the caller's transaction. Events it does not care about are
     /// ignored (Ok).
     async fn apply(
@@ -89,12 +101,67 @@ pub struct LocalProjector<P> {
     running: tokio::sync::Mutex<()>,
 }
 
+/// Creates a projection's tables, first dropping them (and forgetting its progress) when they
+/// were made by another version of it. Returns whether it starts from scratch that way.
+pub(crate) async fn prepare(
+    db: &Database,
+    projection: &dyn Projection,
+) -> Result<bool, ProjectionError> {
+    db.run_schema(SCHEMA).await?;
+    let stored = sqlx::query("SELECT version FROM projection_versions WHERE projection = $1")
+        .bind(projection.name().to_owned())
+        .fetch_optional(db.pool())
+        .await?
+        .map(|row| row.try_get::<i64, _>("version"))
+        .transpose()?;
+    let wanted = i64::from(projection.version());
+    let outdated = stored != Some(wanted);
+    let mut tx = db.begin_write().await?;
+    if outdated {
+        tracing::info!(
+            projection = projection.name(),
+            ?stored,
+            wanted,
+            "projection version changed; rebuilding it from the events"
+        );
+        for table in projection.tables() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        write_checkpoint(&mut tx, projection.name(), 0).await?;
+        sqlx::query(
+            "INSERT INTO projection_versions (projection, version) VALUES ($1, $2) \
+             ON CONFLICT (projection) DO UPDATE SET version = excluded.version",
+        )
+        .bind(projection.name().to_owned())
+        .bind(wanted)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    db.run_schema(projection.schema()).await?;
+    Ok(outdated)
+}
+
+/// Empties a projection's tables inside `tx`.
+pub(crate) async fn empty(
+    tx: &mut AnyConnection,
+    projection: &dyn Projection,
+) -> Result<(), sqlx::Error> {
+    for table in projection.tables() {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 impl<P: Projection> LocalProjector<P> {
     pub async fn new(store: EventStore, projection: Arc<P>) -> Result<Self, ProjectionError> {
         let db = store.database().clone();
-        db.run_schema(SCHEMA).await?;
         db.run_schema(crate::consumer::SCHEMA).await?;
-        db.run_schema(projection.schema()).await?;
+        prepare(&db, projection.as_ref()).await?;
         let checkpoint = read_checkpoint(&db, projection.name()).await?;
         let (applied, _) = watch::channel(checkpoint);
         Ok(Self {
@@ -208,9 +275,7 @@ impl<P: Projection> LocalProjector<P> {
         let _running = self.running.lock().await;
         let db = self.store.database();
         let mut tx = db.begin_write().await?;
-        for statement in self.projection.reset() {
-            sqlx::query(*statement).execute(&mut *tx).await?;
-        }
+        empty(&mut tx, self.projection.as_ref()).await?;
         write_checkpoint(&mut tx, self.projection.name(), 0).await?;
         tx.commit().await?;
         self.catch_up_locked().await

@@ -45,8 +45,8 @@ impl Projection for TaskBoardProjection {
         )"]
     }
 
-    fn reset(&self) -> &'static [&'static str] {
-        &["DELETE FROM task_board"]
+    fn tables(&self) -> &'static [&'static str] {
+        &["task_board"]
     }
 
     async fn apply(

@@ -668,7 +668,20 @@ async fn tasks_are_filtered_by_issuer_and_deadline_range() {
         .await
         .expect_err("an inverted range is invalid");
 
+    let from_pct_tran = office
+        .list_tasks(pb::ListTasksRequest {
+            issuer_leader_id: "pct-tran".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+
     assert_eq!(titles(from_government), ["Nhiệm vụ Chính phủ giao"]);
+    assert_eq!(
+        titles(from_pct_tran),
+        ["Nhiệm vụ Phó Chủ tịch giao", "Nhiệm vụ không thời hạn"]
+    );
     assert_eq!(titles(due_this_year), ["Nhiệm vụ Phó Chủ tịch giao"]);
     assert_eq!(violations(&backwards), ["deadline_to"]);
 }

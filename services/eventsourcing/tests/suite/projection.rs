@@ -25,8 +25,8 @@ impl Projection for Journal {
     fn schema(&self) -> &'static [&'static str] {
         &["CREATE TABLE IF NOT EXISTS journal (position BIGINT PRIMARY KEY, payload TEXT NOT NULL)"]
     }
-    fn reset(&self) -> &'static [&'static str] {
-        &["DELETE FROM journal"]
+    fn tables(&self) -> &'static [&'static str] {
+        &["journal"]
     }
     async fn apply(
         &self,
@@ -141,5 +141,78 @@ async fn a_rebuilt_local_projection_equals_the_live_one() {
 
         assert_eq!(replayed, 10);
         assert_eq!(journal(&db).await, live, "{}", db.engine());
+    }
+}
+
+/// The next version of `Journal`: a new column, so the old table cannot be reused.
+struct JournalWithLengths;
+
+#[async_trait]
+impl Projection for JournalWithLengths {
+    fn name(&self) -> &'static str {
+        "journal"
+    }
+    fn version(&self) -> u32 {
+        2
+    }
+    fn schema(&self) -> &'static [&'static str] {
+        &["CREATE TABLE IF NOT EXISTS journal (
+            position BIGINT PRIMARY KEY,
+            payload TEXT NOT NULL,
+            length BIGINT NOT NULL
+        )"]
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        &["journal"]
+    }
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        sqlx::query("INSERT INTO journal (position, payload, length) VALUES ($1, $2, $3)")
+            .bind(event.position as i64)
+            .bind(String::from_utf8_lossy(&event.payload).into_owned())
+            .bind(event.payload.len() as i64)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_new_version_of_a_projection_is_rebuilt_from_the_events_on_start() {
+    for db in TestDatabase::all().await {
+        let store = EventStore::open(db.db.clone(), "test", Upcasters::new())
+            .await
+            .expect("store");
+        append(&store, "a", 0, "ledger.noted", b"one").await;
+        append(&store, "a", 1, "ledger.noted", b"three").await;
+        LocalProjector::new(store.clone(), Arc::new(Journal))
+            .await
+            .expect("v1")
+            .catch_up()
+            .await
+            .expect("v1 catch up");
+
+        let upgraded = LocalProjector::new(store.clone(), Arc::new(JournalWithLengths))
+            .await
+            .expect("v2");
+        let applied = upgraded.catch_up().await.expect("v2 catch up");
+
+        assert_eq!(
+            applied,
+            2,
+            "{}: everything replayed into the new tables",
+            db.engine()
+        );
+        let lengths: Vec<i64> = sqlx::query("SELECT length FROM journal ORDER BY position")
+            .fetch_all(db.db.pool())
+            .await
+            .expect("new column")
+            .iter()
+            .map(|r| r.try_get("length").expect("length"))
+            .collect();
+        assert_eq!(lengths, [3, 5]);
     }
 }

@@ -159,8 +159,8 @@ impl Projection for Seen {
             payload TEXT NOT NULL
         )"]
     }
-    fn reset(&self) -> &'static [&'static str] {
-        &["DELETE FROM seen"]
+    fn tables(&self) -> &'static [&'static str] {
+        &["seen"]
     }
     async fn apply(
         &self,
