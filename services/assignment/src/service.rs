@@ -28,6 +28,40 @@ use crate::events::issuer_kind_from_proto;
 use crate::policy::{Rpc, authorize, may_act_as_authority, may_assign_as, may_read_task};
 use crate::task_list::{TaskFilter, TaskListReader, task_record};
 
+/// Who is calling, and the correlation id that groups everything their action causes.
+pub struct Caller {
+    principal: Principal,
+    correlation_id: String,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// Metadata a client may send to tie this call to its own trace of work (one user action
+/// across several calls); absent or unusable, each call starts its own correlation.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+impl Caller {
+    fn of<T>(request: &Request<T>) -> Result<Self, Status> {
+        let correlation_id = request
+            .metadata()
+            .get(CORRELATION_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= REQUEST_ID_MAX)
+            .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+        Ok(Self {
+            principal: principal(request)?,
+            correlation_id,
+        })
+    }
+}
+
 /// Longest accepted `request_id`.
 const REQUEST_ID_MAX: usize = 100;
 const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -54,7 +88,7 @@ impl Assignment {
         }
     }
 
-    fn metadata(&self, caller: &Principal, request_id: &str) -> EventMetadata {
+    fn metadata(&self, caller: &Caller, request_id: &str) -> EventMetadata {
         EventMetadata {
             occurred_at: dondoc_eventsourcing::store::storable_time(self.clock.now()),
             actor: Actor {
@@ -63,7 +97,7 @@ impl Assignment {
                 unit_code: caller.unit_code.clone().unwrap_or_default(),
                 leader_id: caller.leader_id.clone().unwrap_or_default(),
             },
-            correlation_id: Uuid::now_v7().to_string(),
+            correlation_id: caller.correlation_id.clone(),
             causation_id: request_id.to_owned(),
             traceparent: dondoc_runtime::telemetry::current_traceparent().unwrap_or_default(),
         }
@@ -89,7 +123,7 @@ impl Assignment {
     /// Runs a task command and turns its outcome (first or replayed) into the response.
     async fn run_task_command(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         task_id: &TaskId,
         command: TaskCommand,
         expected_version: u64,
@@ -248,7 +282,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::ImportUnitsRequest>,
     ) -> Result<Response<pb::ImportUnitsResponse>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         let request = request.into_inner();
         to_status(self.import_units(&caller, request).await)
     }
@@ -257,7 +291,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::ListUnitsRequest>,
     ) -> Result<Response<pb::ListUnitsResponse>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.list_units(&caller, request.into_inner()).await)
     }
 
@@ -265,7 +299,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::GetUnitRequest>,
     ) -> Result<Response<pb::Unit>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.get_unit(&caller, request.into_inner()).await)
     }
 
@@ -273,7 +307,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::AssignTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.assign_task(&caller, request.into_inner()).await)
     }
 
@@ -281,7 +315,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.get_task(&caller, request.into_inner()).await)
     }
 
@@ -289,7 +323,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.list_tasks(&caller, request.into_inner()).await)
     }
 
@@ -297,7 +331,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::ReassignTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.reassign_task(&caller, request.into_inner()).await)
     }
 
@@ -305,7 +339,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::ExtendDeadlineRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.extend_deadline(&caller, request.into_inner()).await)
     }
 
@@ -313,7 +347,7 @@ impl AssignmentService for Assignment {
         &self,
         request: Request<pb::CancelTaskRequest>,
     ) -> Result<Response<pb::Task>, Status> {
-        let caller = principal(&request)?;
+        let caller = Caller::of(&request)?;
         to_status(self.cancel_task(&caller, request.into_inner()).await)
     }
 }
@@ -321,7 +355,7 @@ impl AssignmentService for Assignment {
 impl Assignment {
     async fn import_units(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::ImportUnitsRequest,
     ) -> Result<pb::ImportUnitsResponse, ApiError> {
         authorize(Rpc::ImportUnits, caller)?;
@@ -364,7 +398,7 @@ impl Assignment {
 
     async fn list_units(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::ListUnitsRequest,
     ) -> Result<pb::ListUnitsResponse, ApiError> {
         authorize(Rpc::ListUnits, caller)?;
@@ -401,7 +435,7 @@ impl Assignment {
 
     async fn get_unit(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::GetUnitRequest,
     ) -> Result<pb::Unit, ApiError> {
         authorize(Rpc::GetUnit, caller)?;
@@ -429,7 +463,7 @@ impl Assignment {
 
     async fn assign_task(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::AssignTaskRequest,
     ) -> Result<pb::Task, ApiError> {
         authorize(Rpc::AssignTask, caller)?;
@@ -459,7 +493,7 @@ impl Assignment {
 
     async fn get_task(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::GetTaskRequest,
     ) -> Result<pb::Task, ApiError> {
         authorize(Rpc::GetTask, caller)?;
@@ -475,7 +509,7 @@ impl Assignment {
 
     async fn list_tasks(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::ListTasksRequest,
     ) -> Result<pb::ListTasksResponse, ApiError> {
         authorize(Rpc::ListTasks, caller)?;
@@ -580,7 +614,7 @@ impl Assignment {
 
     async fn reassign_task(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::ReassignTaskRequest,
     ) -> Result<pb::Task, ApiError> {
         authorize(Rpc::ReassignTask, caller)?;
@@ -633,7 +667,7 @@ impl Assignment {
 
     async fn extend_deadline(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::ExtendDeadlineRequest,
     ) -> Result<pb::Task, ApiError> {
         authorize(Rpc::ExtendDeadline, caller)?;
@@ -665,7 +699,7 @@ impl Assignment {
 
     async fn cancel_task(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         request: pb::CancelTaskRequest,
     ) -> Result<pb::Task, ApiError> {
         authorize(Rpc::CancelTask, caller)?;

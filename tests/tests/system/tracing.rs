@@ -1,5 +1,6 @@
 //! One trace follows a command: the caller's `traceparent` → the gRPC server span → the event
-//! envelope stored and published on NATS → the consumer's span in the reporting service.
+//! envelope stored and published on NATS → the consumer's span in the reporting service; and
+//! the caller's correlation id is recorded on the event.
 
 use async_nats::jetstream;
 use dondoc_proto::v1 as pb;
@@ -36,6 +37,10 @@ async fn one_trace_follows_a_command_from_grpc_through_nats_to_the_consumer() {
             .expect("metadata value"),
     );
 
+    request.metadata_mut().insert(
+        "x-correlation-id",
+        "ho-so-4521".parse().expect("metadata value"),
+    );
     system
         .client(Role::Leader)
         .await
@@ -61,6 +66,10 @@ async fn one_trace_follows_a_command_from_grpc_through_nats_to_the_consumer() {
         envelope.traceparent.contains(TRACE_ID),
         "the stored event carries the caller's trace: {:?}",
         envelope.traceparent
+    );
+    assert_eq!(
+        envelope.correlation_id, "ho-so-4521",
+        "the caller's correlation id is recorded on the event"
     );
     assert!(
         last.headers
