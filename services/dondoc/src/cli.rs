@@ -61,6 +61,8 @@ pub enum OperatorCommand {
     /// Republish a service's events to NATS from its SQL log (after JetStream lost data); the
     /// running relay picks the rewind up within a second, consumers drop what they have.
     Replay(ReplayArgs),
+    /// Have a service rebuild every read model from the events when it next starts.
+    Rebuild(LogArgs),
 }
 
 /// Which service's event log, by database.

@@ -1,5 +1,6 @@
 //! Operator commands on a service's event log itself, opened directly from its database:
-//! `verify` (is the hash chain intact?) and `replay` (republish to NATS from the SQL log).
+//! `verify` (is the hash chain intact?), `replay` (republish to NATS from the SQL log) and
+//! `rebuild` (replay every read model from the events on the next start).
 //!
 //! They work on the database rather than through gRPC because they are what an operator needs
 //! when something is wrong — tampering suspected, JetStream's data lost — and must not depend
@@ -53,6 +54,25 @@ pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<(
         out,
         "{}: events after position {} will be republished by the running relay",
         args.log.service, args.from
+    )?;
+    Ok(())
+}
+
+/// Forgets the version of every read model of the service, so that on its next start each is
+/// dropped and replayed from the events. (Rebuilding under a running service would race its
+/// projection loop; a restart is the safe moment.)
+pub async fn rebuild(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let db = open(args).await?;
+    db.run_schema(dondoc_eventsourcing::projection::SCHEMA)
+        .await?;
+    sqlx::query("DELETE FROM projection_versions")
+        .execute(db.pool())
+        .await?;
+    db.close().await;
+    writeln!(
+        out,
+        "{}: every read model will be rebuilt from the events when the service next starts",
+        args.service
     )?;
     Ok(())
 }

@@ -77,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Board(args) => board::run(args, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, &mut out).await,
+                OperatorCommand::Rebuild(args) => log::rebuild(&args, &mut out).await,
             }
         }
     }

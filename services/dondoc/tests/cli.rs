@@ -163,6 +163,17 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         .expect("send SIGTERM");
     let exit = up.child.wait().expect("wait for dondoc up");
     let verified = dondoc(data.path(), &["verify"]);
+    let rebuilt = dondoc(data.path(), &["rebuild"]);
+    // Up again on the same data: the task list is rebuilt from the events on start.
+    let mut again = start_up(data.path());
+    let listed = dondoc(
+        data.path(),
+        &["task", "list", "--endpoint", again.assignment.as_str()],
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &again.child.id().to_string()])
+        .status();
+    let second_exit = again.child.wait().expect("wait for the second dondoc up");
 
     assert!(imported.status.success(), "import: {imported:?}");
     assert!(assigned.status.success(), "assign: {assigned:?}");
@@ -186,6 +197,13 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         exit.success(),
         "dondoc up exits cleanly on SIGTERM: {exit:?}"
     );
+    assert!(rebuilt.status.success(), "rebuild: {rebuilt:?}");
+    assert!(
+        stdout(&listed).contains("Báo cáo tiến độ giải phóng mặt bằng"),
+        "the rebuilt task list: {}",
+        stdout(&listed)
+    );
+    assert!(second_exit.success());
     for file in [
         "assignment.db",
         "reporting.db",
