@@ -6,8 +6,9 @@
 //! malformed date or unit code, an unknown enum value) is a [`DecodeError`].
 
 use chrono::NaiveDate;
-use dondoc_eventsourcing::{DecodeError, DomainEvent, UpcastError, Upcasters};
+use dondoc_eventsourcing::{DecodeError, DomainEvent, UpcastContext, UpcastError, Upcasters};
 use dondoc_proto::v1 as pb;
+use dondoc_runtime::clock::business_date;
 use prost::Message;
 
 use crate::domain::directory::{Confidence, DirectoryEvent, DirectoryVersion, Unit, UnitKind};
@@ -42,6 +43,7 @@ pub fn issuer_kind_to_proto(kind: IssuerKind) -> pb::IssuerKind {
         IssuerKind::CityPeoplesCommittee => pb::IssuerKind::CityPeoplesCommittee,
         IssuerKind::Chairman => pb::IssuerKind::Chairman,
         IssuerKind::ViceChairman => pb::IssuerKind::ViceChairman,
+        IssuerKind::Unclassified => pb::IssuerKind::Unclassified,
     }
 }
 
@@ -54,6 +56,7 @@ pub fn issuer_kind_from_proto(kind: pb::IssuerKind) -> Option<IssuerKind> {
         pb::IssuerKind::CityPeoplesCommittee => Some(IssuerKind::CityPeoplesCommittee),
         pb::IssuerKind::Chairman => Some(IssuerKind::Chairman),
         pb::IssuerKind::ViceChairman => Some(IssuerKind::ViceChairman),
+        pb::IssuerKind::Unclassified => Some(IssuerKind::Unclassified),
     }
 }
 
@@ -436,17 +439,17 @@ impl DomainEvent for DirectoryEvent {
 // dondoc.task.assigned v1 → v2.
 
 /// v1 carried the issuer as free text typed by the Office; v2 has a structured [`Issuer`] and
-/// the business date of the assignment, which v1 did not record: the source document date is
-/// the best available approximation.
-fn upcast_task_assigned_v1(payload: &[u8]) -> Result<Vec<u8>, UpcastError> {
+/// the business date of the assignment. v1 did not store that date in its payload, but its
+/// envelope recorded when the assignment happened: its business date (Asia/Ho_Chi_Minh) is the
+/// assignment date, a recorded fact rather than a guess.
+fn upcast_task_assigned_v1(
+    payload: &[u8],
+    context: &UpcastContext,
+) -> Result<Vec<u8>, UpcastError> {
     let v1 = pb::TaskAssignedV1::decode(payload)
         .map_err(|e| UpcastError::malformed(format!("not a TaskAssignedV1 payload: {e}")))?;
     let issuer = issuer_from_legacy_text(&v1.issuer);
-    let assigned_on = v1
-        .source_document
-        .as_ref()
-        .map(|document| document.date.clone())
-        .unwrap_or_default();
+    let assigned_on = format_date(business_date(context.occurred_at));
     Ok(pb::TaskAssigned {
         task_id: v1.task_id,
         source_document: v1.source_document,
@@ -548,8 +551,8 @@ fn name_of(words: &[&str], folded: &[String]) -> Option<String> {
 
 /// Maps the free-text issuer of a v1 assignment ("PCT Nguyễn Văn A", "Chủ tịch UBND TP",
 /// "Thủ tướng Chính phủ", "UBND thành phố", with or without diacritics) to a structured issuer.
-/// Anything unrecognised becomes the City People's Committee with the original text as
-/// `leader_name`, so nothing is lost.
+/// Anything unrecognised stays [`IssuerKind::Unclassified`] with the original text as
+/// `leader_name`: an archive keeps what was written rather than a guess.
 pub fn issuer_from_legacy_text(raw: &str) -> Issuer {
     let original = text::normalize(raw);
     let words: Vec<&str> = original.split_whitespace().collect();
@@ -602,7 +605,7 @@ pub fn issuer_from_legacy_text(raw: &str) -> Issuer {
     recognised
         .filter(|issuer| issuer.kind != IssuerKind::ViceChairman || issuer.leader_id.is_some())
         .unwrap_or_else(|| Issuer {
-            kind: IssuerKind::CityPeoplesCommittee,
+            kind: IssuerKind::Unclassified,
             leader_id: None,
             leader_name: non_empty(&original),
         })
@@ -813,10 +816,24 @@ mod tests {
         .encode_to_vec()
     }
 
+    /// Recorded at 01:30 on 20 April 2023 in Hải Phòng (18:30 UTC the day before).
+    fn recorded_late_at_night() -> UpcastContext {
+        UpcastContext {
+            occurred_at: chrono::DateTime::parse_from_rfc3339("2023-04-19T18:30:00Z")
+                .expect("timestamp")
+                .to_utc(),
+        }
+    }
+
     #[test]
     fn a_stored_v1_assignment_upcasts_to_v2_with_a_vice_chairman() {
         let (version, payload) = upcasters()
-            .upcast(TASK_ASSIGNED, 1, v1_payload("PCT Nguyễn Văn A"))
+            .upcast(
+                TASK_ASSIGNED,
+                1,
+                v1_payload("PCT Nguyễn Văn A"),
+                &recorded_late_at_night(),
+            )
             .expect("upcasts");
 
         let event = TaskEvent::decode(TASK_ASSIGNED, version, &payload).expect("decodes");
@@ -841,7 +858,11 @@ mod tests {
                 leader_name: Some("Nguyễn Văn A".into()),
             }
         );
-        assert_eq!(assigned_on, date(2023, 4, 12));
+        assert_eq!(
+            assigned_on,
+            date(2023, 4, 20),
+            "the business date of the recorded assignment, not the document date"
+        );
         assert_eq!(lead_unit, code("SXD"));
         assert_eq!(deadline, Some(date(2023, 5, 30)));
         assert_eq!(priority, Priority::Urgent);
@@ -852,7 +873,7 @@ mod tests {
         let payload = task_events()[0].encode();
 
         let (version, upcast) = upcasters()
-            .upcast(TASK_ASSIGNED, 2, payload.clone())
+            .upcast(TASK_ASSIGNED, 2, payload.clone(), &recorded_late_at_night())
             .expect("no-op");
 
         assert_eq!((version, upcast), (2, payload));
@@ -861,7 +882,12 @@ mod tests {
     #[test]
     fn a_garbage_v1_payload_fails_to_upcast() {
         let error = upcasters()
-            .upcast(TASK_ASSIGNED, 1, vec![0xff, 0xff, 0xff])
+            .upcast(
+                TASK_ASSIGNED,
+                1,
+                vec![0xff, 0xff, 0xff],
+                &recorded_late_at_night(),
+            )
             .expect_err("refused");
 
         assert_eq!(error.from_version, 1);
@@ -962,12 +988,12 @@ mod tests {
     }
 
     #[test]
-    fn unrecognised_texts_keep_the_original_as_the_leader_name() {
+    fn unrecognised_texts_stay_unclassified_with_the_original_text() {
         for text in ["Ban Chỉ đạo 389 thành phố", "PCT", "Văn phòng CP"] {
             assert_eq!(
                 issuer_from_legacy_text(text),
                 Issuer {
-                    kind: IssuerKind::CityPeoplesCommittee,
+                    kind: IssuerKind::Unclassified,
                     leader_id: None,
                     leader_name: Some(text.into()),
                 },
@@ -976,7 +1002,7 @@ mod tests {
         }
         assert_eq!(
             issuer_from_legacy_text(""),
-            issuer(IssuerKind::CityPeoplesCommittee, None)
+            issuer(IssuerKind::Unclassified, None)
         );
     }
 }

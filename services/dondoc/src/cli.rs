@@ -68,9 +68,9 @@ pub enum OperatorCommand {
 /// Which service's event log, by database.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The service whose log it is.
-    #[arg(long, default_value = "assignment")]
-    pub service: String,
+    /// The service whose data it is.
+    #[arg(long, value_enum, default_value_t = ServiceArg::Assignment)]
+    pub service: ServiceArg,
     /// Its database [default: sqlite://<data-dir>/<service>.db].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
@@ -85,9 +85,33 @@ impl LogArgs {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
                 "sqlite://{}",
-                self.data_dir.join(format!("{}.db", self.service)).display()
+                self.data_dir
+                    .join(format!("{}.db", self.service.as_str()))
+                    .display()
             )
         })
+    }
+}
+
+/// The services whose data operator commands open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServiceArg {
+    Assignment,
+    Reporting,
+}
+
+impl ServiceArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceArg::Assignment => "assignment",
+            ServiceArg::Reporting => "reporting",
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -137,8 +161,8 @@ pub struct TokenArgs {
     /// Leader id; required for the leader role.
     #[arg(long, value_name = "ID")]
     pub leader: Option<String>,
-    /// Lifetime of the token in hours.
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 366))]
+    /// Lifetime of the token in hours (at most 31 days: tokens cannot be revoked).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 31))]
     pub ttl_hours: u64,
     /// Data directory whose development key signs the token.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
@@ -425,6 +449,12 @@ mod tests {
         };
         assert_eq!(args.from, 42);
         assert_eq!(args.log.database_url(), "postgres://db/reporting");
+        assert_eq!(args.log.service, ServiceArg::Reporting);
+    }
+
+    #[test]
+    fn operator_commands_know_only_dondoc_services() {
+        assert!(parse(&["verify", "--service", "reportin"]).is_err());
     }
 
     const ASSIGN: &[&str] = &[

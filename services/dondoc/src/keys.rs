@@ -122,10 +122,14 @@ fn load(private_path: &Path, public_path: &Path) -> anyhow::Result<DevKeyPair> {
 fn read_private(path: &Path) -> anyhow::Result<String> {
     let metadata =
         std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Like ssh with an exposed private key: refuse rather than sign with a key others may
+    // have copied.
     if metadata.permissions().mode() & 0o077 != 0 {
-        tracing::warn!(
-            key = %path.display(),
-            "the development private key is readable by other users; chmod 600 it"
+        anyhow::bail!(
+            "{} is readable by other users; run `chmod 600 {}` (anyone who can read it can mint \
+             tokens)",
+            path.display(),
+            path.display()
         );
     }
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))

@@ -9,14 +9,18 @@
 use std::io::Write;
 
 use anyhow::{Context as _, bail};
+use dondoc_eventsourcing::Database;
+use dondoc_eventsourcing::db::OpenMode;
+use dondoc_eventsourcing::projection::forget_versions;
 use dondoc_eventsourcing::relay::{RelayConfig, rewind};
-use dondoc_eventsourcing::{Database, EventStore, Upcasters};
+use dondoc_eventsourcing::store::{head_of, verify_log};
 
 use crate::cli::{LogArgs, ReplayArgs};
 
 async fn open(args: &LogArgs) -> anyhow::Result<Database> {
     let url = args.database_url();
-    Database::connect(&url)
+    // Never create: a mistyped path must fail, not verify an empty new database as intact.
+    Database::open(&url, OpenMode::MustExist)
         .await
         .with_context(|| format!("cannot open the {} database at {url}", args.service))
 }
@@ -24,10 +28,9 @@ async fn open(args: &LogArgs) -> anyhow::Result<Database> {
 /// Walks the whole log; an error (exit 1) when it was tampered with.
 pub async fn verify(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(args).await?;
-    // Verification reads stored rows as they are; no upcasting is involved.
-    let store = EventStore::open(db.clone(), args.service.clone(), Upcasters::new()).await?;
-    let report = store.verify().await?;
+    let report = verify_log(&db).await;
     db.close().await;
+    let report = report.with_context(|| format!("cannot verify the {} log", args.service))?;
     match report.first_problem {
         None => {
             writeln!(
@@ -48,7 +51,22 @@ pub async fn verify(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> 
 /// Rewinds the service's relay checkpoint.
 pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(&args.log).await?;
-    rewind(&db, &RelayConfig::for_service(&args.log.service), args.from).await?;
+    let head = head_of(&db)
+        .await
+        .with_context(|| format!("cannot replay the {} log", args.log.service))?;
+    if args.from > head {
+        bail!(
+            "{}: position {} is past the end of the log ({head})",
+            args.log.service,
+            args.from
+        );
+    }
+    rewind(
+        &db,
+        &RelayConfig::for_service(args.log.service.as_str()),
+        args.from,
+    )
+    .await?;
     db.close().await;
     writeln!(
         out,
@@ -63,12 +81,9 @@ pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<(
 /// projection loop; a restart is the safe moment.)
 pub async fn rebuild(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(args).await?;
-    db.run_schema(dondoc_eventsourcing::projection::SCHEMA)
-        .await?;
-    sqlx::query("DELETE FROM projection_versions")
-        .execute(db.pool())
-        .await?;
+    let forgotten = forget_versions(&db).await;
     db.close().await;
+    forgotten.with_context(|| format!("the {} database holds no read models", args.service))?;
     writeln!(
         out,
         "{}: every read model will be rebuilt from the events when the service next starts",

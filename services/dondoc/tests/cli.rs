@@ -213,3 +213,16 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         assert!(data.path().join(file).exists(), "{file} is created");
     }
 }
+
+#[test]
+fn verify_refuses_a_database_that_does_not_exist_instead_of_creating_it() {
+    let empty = tempfile::tempdir().expect("data dir");
+
+    let verified = dondoc(empty.path(), &["verify"]);
+
+    assert_eq!(verified.status.code(), Some(1), "{verified:?}");
+    assert!(
+        !empty.path().join("assignment.db").exists(),
+        "a mistyped data directory must not get an empty database"
+    );
+}

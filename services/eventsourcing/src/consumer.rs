@@ -29,7 +29,7 @@ use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
 use crate::projection::Projection;
 use crate::store::{from_i64, to_i64};
-use crate::upcast::Upcasters;
+use crate::upcast::{UpcastContext, Upcasters};
 use dondoc_proto::v1 as pb;
 
 pub const SCHEMA: &[&str] = &[
@@ -351,10 +351,14 @@ impl<P: Projection> Consumer<P> {
         // Upcast only now, so that an unreadable payload is dead-lettered in its stream's
         // order and the stream goes on after it.
         let payload = std::mem::take(&mut event.payload);
-        match self
-            .upcasters
-            .upcast(&event.event_type, event.schema_version, payload)
-        {
+        match self.upcasters.upcast(
+            &event.event_type,
+            event.schema_version,
+            payload,
+            &UpcastContext {
+                occurred_at: event.occurred_at,
+            },
+        ) {
             Ok((version, payload)) => {
                 event.schema_version = version;
                 event.payload = payload;

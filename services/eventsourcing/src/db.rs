@@ -93,16 +93,33 @@ pub struct Database {
     dialect: Arc<dyn Dialect>,
 }
 
+/// Whether opening a SQLite database may create it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// A service starting on a fresh data directory.
+    CreateIfMissing,
+    /// An operator command inspecting a service's data: a mistyped path must be an error, not
+    /// a new empty database that "verifies" as intact.
+    MustExist,
+}
+
 impl Database {
     /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
+        Self::open(url, OpenMode::CreateIfMissing).await
+    }
+
+    /// Connects, creating a missing SQLite file only if `mode` allows it.
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if url.starts_with("sqlite:") {
             let url = if url.contains('?') {
                 url.to_owned()
-            } else {
+            } else if mode == OpenMode::CreateIfMissing {
                 format!("{url}?mode=rwc")
+            } else {
+                format!("{url}?mode=rw")
             };
             let options = AnyConnectOptions::from_str(&url)?;
             let pool = AnyPoolOptions::new()

@@ -36,4 +36,4 @@ pub use store::{
     AppendError, AppendRequest, Appended, EventStore, ExpectedVersion, RequestKey, StoreError,
     StoreStats, StoredOutcome,
 };
-pub use upcast::{UpcastError, UpcastFn, Upcasters};
+pub use upcast::{UpcastContext, UpcastError, UpcastFn, Upcasters};

@@ -118,12 +118,15 @@ pub(crate) async fn prepare(
     let outdated = stored != Some(wanted);
     let mut tx = db.begin_write().await?;
     if outdated {
-        tracing::info!(
-            projection = projection.name(),
-            ?stored,
-            wanted,
-            "projection version changed; rebuilding it from the events"
-        );
+        match stored {
+            Some(stored) => tracing::info!(
+                projection = projection.name(),
+                stored,
+                wanted,
+                "projection version changed; rebuilding it from the events"
+            ),
+            None => tracing::debug!(projection = projection.name(), wanted, "new projection"),
+        }
         for table in projection.tables() {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
                 .execute(&mut *tx)
@@ -142,6 +145,15 @@ pub(crate) async fn prepare(
     tx.commit().await?;
     db.run_schema(projection.schema()).await?;
     Ok(outdated)
+}
+
+/// Forgets the version of every projection in `db`, so that each is dropped and rebuilt from
+/// the events when its service next starts (`dondoc rebuild`). Returns how many there were.
+pub async fn forget_versions(db: &Database) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM projection_versions")
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Empties a projection's tables inside `tx`.
@@ -210,7 +222,14 @@ impl<P: Projection> LocalProjector<P> {
         let (version, payload) = self
             .store
             .upcasters()
-            .upcast(&event.event_type, event.schema_version, payload)
+            .upcast(
+                &event.event_type,
+                event.schema_version,
+                payload,
+                &crate::upcast::UpcastContext {
+                    occurred_at: event.occurred_at,
+                },
+            )
             .map_err(|e| ProjectionError::Other(e.to_string()))?;
         event.schema_version = version;
         event.payload = payload;

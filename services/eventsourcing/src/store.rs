@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::db::{Database, DbError};
 use crate::event::{Actor, EventMetadata, NewEvent, RecordedEvent, format_time, parse_time};
 use crate::hash_chain::{GENESIS_HASH, HashInput, Tampering, VerifyReport};
-use crate::upcast::{UpcastError, Upcasters};
+use crate::upcast::{UpcastContext, UpcastError, Upcasters};
 
 /// Most append requests committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -158,6 +158,8 @@ pub enum StoreError {
     Corrupt { position: u64, reason: String },
     #[error(transparent)]
     Upcast(#[from] UpcastError),
+    #[error("this database holds no dondoc event log")]
+    NoEventLog,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -374,93 +376,10 @@ impl EventStore {
             .collect()
     }
 
-    /// Walks the whole log and reports the first modified, deleted or reordered event.
-    ///
-    /// The head (last position and hash of the last commit) is read first and only events up
-    /// to it are checked, so commits that land during the walk are not mistaken for tampering.
+    /// Walks the whole log and reports the first modified, deleted or reordered event; see
+    /// [`verify_log`].
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
-        const PAGE: i64 = 1000;
-        let (head_position, head_hash) = read_head(&self.db).await?;
-        let mut expected_position: u64 = 1;
-        let mut previous_hash = GENESIS_HASH.to_owned();
-        let mut checked = 0;
-        let report = |checked, problem| {
-            Ok(VerifyReport {
-                events_checked: checked,
-                first_problem: Some(problem),
-            })
-        };
-        while expected_position <= head_position {
-            // Paging by position (not by OFFSET) so a deleted row shows up as a gap.
-            let rows = sqlx::query(
-                "SELECT * FROM events WHERE position >= $1 AND position <= $2 \
-                 ORDER BY position LIMIT $3",
-            )
-            .bind(to_i64(expected_position))
-            .bind(to_i64(head_position))
-            .bind(PAGE)
-            .fetch_all(self.db.pool())
-            .await?;
-            if rows.is_empty() {
-                break;
-            }
-            for row in &rows {
-                let raw = RawRow::read(row)?;
-                if raw.position != expected_position {
-                    return report(
-                        checked,
-                        Tampering::Deleted {
-                            position: expected_position,
-                        },
-                    );
-                }
-                if raw.hash_input().digest() != raw.hash {
-                    return report(
-                        checked,
-                        Tampering::Modified {
-                            position: raw.position,
-                            event_id: raw.event_id,
-                        },
-                    );
-                }
-                if raw.prev_hash != previous_hash {
-                    return report(
-                        checked,
-                        Tampering::Reordered {
-                            position: raw.position,
-                            event_id: raw.event_id,
-                        },
-                    );
-                }
-                previous_hash = raw.hash;
-                expected_position += 1;
-                checked += 1;
-            }
-        }
-        let last_present = expected_position - 1;
-        if last_present != head_position {
-            return report(
-                checked,
-                Tampering::Truncated {
-                    last_present,
-                    recorded_head: head_position,
-                },
-            );
-        }
-        if head_hash != previous_hash {
-            // The last event was replaced together with its own hash.
-            return report(
-                checked,
-                Tampering::Modified {
-                    position: last_present,
-                    event_id: String::new(),
-                },
-            );
-        }
-        Ok(VerifyReport {
-            events_checked: checked,
-            first_problem: None,
-        })
+        verify_log(&self.db).await
     }
 
     fn decode_row(&self, row: &AnyRow) -> Result<RecordedEvent, StoreError> {
@@ -475,8 +394,13 @@ impl EventStore {
         let raw = RawRow::read(row)?;
         let position = raw.position;
         let corrupt = |reason: String| StoreError::Corrupt { position, reason };
-        let (schema_version, payload) =
-            upcasters.upcast(&raw.event_type, raw.schema_version, raw.payload)?;
+        let occurred_at = parse_time(&raw.occurred_at).map_err(|e| corrupt(e.to_string()))?;
+        let (schema_version, payload) = upcasters.upcast(
+            &raw.event_type,
+            raw.schema_version,
+            raw.payload,
+            &UpcastContext { occurred_at },
+        )?;
         Ok(RecordedEvent {
             position,
             event_id: Uuid::parse_str(&raw.event_id).map_err(|e| corrupt(e.to_string()))?,
@@ -485,7 +409,7 @@ impl EventStore {
             stream_version: raw.stream_version,
             event_type: raw.event_type,
             schema_version,
-            occurred_at: parse_time(&raw.occurred_at).map_err(|e| corrupt(e.to_string()))?,
+            occurred_at,
             recorded_at: parse_time(&raw.recorded_at).map_err(|e| corrupt(e.to_string()))?,
             actor: Actor {
                 subject: raw.actor[0].clone(),
@@ -500,6 +424,106 @@ impl EventStore {
             payload,
         })
     }
+}
+
+/// The last committed position of the event log in `db`, or [`StoreError::NoEventLog`] if it
+/// holds none (a mistyped database in an operator command).
+pub async fn head_of(db: &Database) -> Result<u64, StoreError> {
+    read_head(db)
+        .await
+        .map(|(position, _)| position)
+        .map_err(|_| StoreError::NoEventLog)
+}
+
+/// Walks the whole log of `db` and reports the first modified, deleted or reordered event,
+/// without starting a writer or touching the schema (`dondoc verify` runs it on a service's
+/// database from outside).
+///
+/// The head (last position and hash of the last commit) is read first and only events up to
+/// it are checked, so commits that land during the walk are not mistaken for tampering.
+pub async fn verify_log(db: &Database) -> Result<VerifyReport, StoreError> {
+    const PAGE: i64 = 1000;
+    let (head_position, head_hash) = read_head(db).await.map_err(|_| StoreError::NoEventLog)?;
+    let mut expected_position: u64 = 1;
+    let mut previous_hash = GENESIS_HASH.to_owned();
+    let mut checked = 0;
+    let report = |checked, problem| {
+        Ok(VerifyReport {
+            events_checked: checked,
+            first_problem: Some(problem),
+        })
+    };
+    while expected_position <= head_position {
+        // Paging by position (not by OFFSET) so a deleted row shows up as a gap.
+        let rows = sqlx::query(
+            "SELECT * FROM events WHERE position >= $1 AND position <= $2 \
+             ORDER BY position LIMIT $3",
+        )
+        .bind(to_i64(expected_position))
+        .bind(to_i64(head_position))
+        .bind(PAGE)
+        .fetch_all(db.pool())
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let raw = RawRow::read(row)?;
+            if raw.position != expected_position {
+                return report(
+                    checked,
+                    Tampering::Deleted {
+                        position: expected_position,
+                    },
+                );
+            }
+            if raw.hash_input().digest() != raw.hash {
+                return report(
+                    checked,
+                    Tampering::Modified {
+                        position: raw.position,
+                        event_id: raw.event_id,
+                    },
+                );
+            }
+            if raw.prev_hash != previous_hash {
+                return report(
+                    checked,
+                    Tampering::Reordered {
+                        position: raw.position,
+                        event_id: raw.event_id,
+                    },
+                );
+            }
+            previous_hash = raw.hash;
+            expected_position += 1;
+            checked += 1;
+        }
+    }
+    let last_present = expected_position - 1;
+    if last_present != head_position {
+        return report(
+            checked,
+            Tampering::Truncated {
+                last_present,
+                recorded_head: head_position,
+            },
+        );
+    }
+    if head_hash != previous_hash {
+        // The last event was replaced together with its own hash.
+        return report(
+            checked,
+            Tampering::Modified {
+                position: last_present,
+                event_id: String::new(),
+            },
+        );
+    }
+    Ok(VerifyReport {
+        events_checked: checked,
+        first_problem: None,
+    })
 }
 
 /// A row of the events table as stored (before upcasting).

@@ -8,8 +8,19 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
+/// What an upcaster may know besides the payload: facts of the envelope that a new schema
+/// version moves into the payload (an old record must gain fields only from recorded facts,
+/// never from guesses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpcastContext {
+    /// Business time of the event, as recorded in its envelope.
+    pub occurred_at: DateTime<Utc>,
+}
+
 /// Turns the payload of version `n` into the payload of version `n + 1`.
-pub type UpcastFn = fn(&[u8]) -> Result<Vec<u8>, UpcastError>;
+pub type UpcastFn = fn(&[u8], &UpcastContext) -> Result<Vec<u8>, UpcastError>;
 
 /// An old payload could not be upcast.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +83,7 @@ impl Upcasters {
         event_type: &str,
         schema_version: u32,
         payload: Vec<u8>,
+        context: &UpcastContext,
     ) -> Result<(u32, Vec<u8>), UpcastError> {
         let mut version = schema_version;
         let mut payload = payload;
@@ -80,7 +92,7 @@ impl Upcasters {
             .iter()
             .find(|((ty, from), _)| *ty == event_type && *from == version)
         {
-            payload = step(&payload).map_err(|e| UpcastError {
+            payload = step(&payload, context).map_err(|e| UpcastError {
                 event_type: event_type.to_owned(),
                 from_version: version,
                 reason: e.reason,
@@ -95,13 +107,19 @@ impl Upcasters {
 mod tests {
     use super::*;
 
-    fn append_bang(payload: &[u8]) -> Result<Vec<u8>, UpcastError> {
+    fn context() -> UpcastContext {
+        UpcastContext {
+            occurred_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn append_bang(payload: &[u8], _: &UpcastContext) -> Result<Vec<u8>, UpcastError> {
         let mut out = payload.to_vec();
         out.push(b'!');
         Ok(out)
     }
 
-    fn refuse(_: &[u8]) -> Result<Vec<u8>, UpcastError> {
+    fn refuse(_: &[u8], _: &UpcastContext) -> Result<Vec<u8>, UpcastError> {
         Err(UpcastError::malformed("no issuer"))
     }
 
@@ -112,7 +130,9 @@ mod tests {
                 .register("e", 1, append_bang)
                 .register("e", 2, append_bang);
 
-        let (version, payload) = upcasters.upcast("e", 1, b"x".to_vec()).expect("upcast");
+        let (version, payload) = upcasters
+            .upcast("e", 1, b"x".to_vec(), &context())
+            .expect("upcast");
 
         assert_eq!((version, payload), (3, b"x!!".to_vec()));
     }
@@ -121,7 +141,9 @@ mod tests {
     fn a_current_payload_passes_through_unchanged() {
         let upcasters = Upcasters::new().register("e", 1, append_bang);
 
-        let (version, payload) = upcasters.upcast("e", 2, b"x".to_vec()).expect("upcast");
+        let (version, payload) = upcasters
+            .upcast("e", 2, b"x".to_vec(), &context())
+            .expect("upcast");
 
         assert_eq!((version, payload), (2, b"x".to_vec()));
     }
@@ -130,7 +152,9 @@ mod tests {
     fn a_failing_step_names_the_event_and_version() {
         let upcasters = Upcasters::new().register("e", 1, refuse);
 
-        let error = upcasters.upcast("e", 1, vec![]).expect_err("must fail");
+        let error = upcasters
+            .upcast("e", 1, vec![], &context())
+            .expect_err("must fail");
 
         assert_eq!(error.to_string(), "cannot upcast e from v1: no issuer");
     }

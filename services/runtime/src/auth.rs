@@ -85,7 +85,8 @@ pub enum Role {
     Office,
     /// An officer of an executing unit (department, ward, agency).
     Unit,
-    /// The Department of Home Affairs, which follows up on performance.
+    /// The Department of Home Affairs (Sở Nội vụ), which gives its opinion on discipline
+    /// proposals.
     HomeAffairs,
     /// System administrators.
     Admin,
@@ -250,6 +251,9 @@ impl TokenIssuer {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// Expiry is judged against this clock (not inside jsonwebtoken against the system time),
+    /// so it follows the same time source as the rest of the service.
+    clock: SharedClock,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -266,12 +270,21 @@ impl TokenVerifier {
         // Pinning the algorithm list to EdDSA blocks algorithm-confusion attacks (`alg: none`,
         // or HMAC keyed with the public key).
         let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = EXP_LEEWAY_SECONDS;
-        validation.validate_exp = true;
+        validation.validate_exp = false;
         validation.validate_aud = false;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        Ok(Self { key, validation })
+        Ok(Self {
+            key,
+            validation,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Judges expiry by `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Verifies `bearer_token` (the bare JWT, without the `Bearer ` prefix) and returns its
@@ -283,6 +296,10 @@ impl TokenVerifier {
                 ErrorKind::InvalidSignature => AuthError::BadSignature,
                 _ => AuthError::InvalidToken(err),
             })?;
+        let now = u64::try_from(self.clock.now().timestamp()).unwrap_or(0);
+        if data.claims.exp.saturating_add(EXP_LEEWAY_SECONDS) < now {
+            return Err(AuthError::Expired);
+        }
         data.claims.into_principal()
     }
 }
@@ -486,10 +503,17 @@ mod tests {
     #[test]
     fn expired_token_is_rejected() {
         let (issuer, verifier) = issuer_and_verifier();
-        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
-        let issuer = issuer.with_clock(Arc::new(ManualClock::at(two_hours_ago)));
+        let clock = Arc::new(ManualClock::at(
+            chrono::DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z")
+                .expect("time")
+                .to_utc(),
+        ));
+        let issuer = issuer.with_clock(clock.clone());
+        let verifier = verifier.with_clock(clock.clone());
         let token = issuer.mint(&unit_officer(), HOUR).expect("mints");
+        assert!(verifier.verify(&token).is_ok(), "valid within the hour");
 
+        clock.advance(chrono::Duration::hours(2));
         let result = verifier.verify(&token);
 
         assert!(matches!(result, Err(AuthError::Expired)), "{result:?}");

@@ -1,8 +1,9 @@
 //! Injectable time and the business-date rule.
 //!
 //! Deadlines, overdue reports and "assigned today" views all depend on the current date, and the
-//! date that matters is the one on the wall of the Committee Office in Ho Chi Minh City, not the
-//! server's UTC date: between 00:00 and 07:00 local time the two differ by a day. Every service
+//! date that matters is the one on the wall of the City People's Committee Office in Hải Phòng
+//! (time zone Asia/Ho_Chi_Minh, UTC+7, which covers all of Vietnam), not the server's UTC date:
+//! between 00:00 and 07:00 local time the two differ by a day. Every service
 //! therefore asks a [`Clock`] for the time instead of calling `Utc::now()` directly, which also
 //! lets tests pin or advance time deterministically with [`ManualClock`] instead of sleeping.
 //!
@@ -26,7 +27,7 @@ pub fn business_offset() -> FixedOffset {
     FixedOffset::east_opt(BUSINESS_OFFSET_SECONDS).expect("UTC+7 is within the ±24h offset range")
 }
 
-/// The calendar date in Ho Chi Minh City at instant `t`.
+/// The calendar date in Vietnam (Asia/Ho_Chi_Minh) at instant `t`.
 pub fn business_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&business_offset()).date_naive()
 }
@@ -79,7 +80,7 @@ impl ManualClock {
         Self { now: Mutex::new(t) }
     }
 
-    /// A clock stopped at 09:00 Ho Chi Minh City time on `date`.
+    /// A clock stopped at 09:00 Vietnam time (Asia/Ho_Chi_Minh) on `date`.
     pub fn on_business_date(date: NaiveDate) -> Self {
         let office_hour =
             NaiveTime::from_hms_opt(OFFICE_HOUR, 0, 0).expect("09:00:00 is a valid time of day");

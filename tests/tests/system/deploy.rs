@@ -4,8 +4,10 @@
 //! Instead these tests parse it (YAML merge keys applied, as Compose does) together with the
 //! Dockerfile, `.env.example`, `postgres/init.sql` and `otel/collector.yaml`, and hold them to
 //! the invariants the design asks of a deployment (design §3.2, §3.7): one database per service,
-//! the pinned nats-server with fsync on every write, healthchecks that gate start-up, and every
-//! setting documented. `nats/nats.conf` is also loaded by the pinned `nats-server -t`.
+//! the pinned nats-server with fsync on every write, healthchecks that gate start-up, every
+//! port published on loopback by default (no TLS yet, NATS without authentication), and every
+//! setting documented. `nats/nats.conf` is also loaded by the pinned `nats-server -t`, and the
+//! README's key commands are run as written to prove no container can read the private key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -393,6 +395,169 @@ fn dockerfile_instructions() -> Vec<String> {
 fn port_of(address: &str) -> &str {
     let address = address.split_once('/').map_or(address, |(port, _)| port);
     address.rsplit_once(':').map_or(address, |(_, port)| port)
+}
+
+/// `text` as Compose interpolates it when no variable is set (an empty `.env`):
+/// `${NAME:-default}` and `${NAME-default}` become their default (itself interpolated),
+/// `$NAME`, `${NAME}` and the other forms become empty, and `$$` becomes `$`.
+fn with_defaults(text: &str) -> String {
+    let name_len = |text: &str| {
+        text.bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('{') {
+            let mut depth = 1usize;
+            let end = inner
+                .char_indices()
+                .find_map(|(i, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    (depth == 0).then_some(i)
+                })
+                .unwrap_or_else(|| panic!("unbalanced interpolation in {text:?}"));
+            let body = &inner[..end];
+            let modifier = &body[name_len(body)..];
+            if let Some(default) = modifier
+                .strip_prefix(":-")
+                .or_else(|| modifier.strip_prefix('-'))
+            {
+                out.push_str(&with_defaults(default));
+            }
+            rest = &inner[end + 1..];
+        } else {
+            let len = name_len(after);
+            if len == 0 {
+                out.push('$');
+            }
+            rest = &after[len..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The host address a `ports` entry publishes on when no variable is set, or `None` when it
+/// names none, which Docker takes as every interface.
+fn published_host_ip(entry: &Value) -> Option<String> {
+    match entry {
+        Value::String(spec) => {
+            let spec = with_defaults(spec);
+            let spec = spec.split_once('/').map_or(spec.as_str(), |(spec, _)| spec);
+            if let Some(ipv6) = spec.strip_prefix('[') {
+                return ipv6.split_once(']').map(|(ip, _)| ip.to_owned());
+            }
+            let parts: Vec<&str> = spec.split(':').collect();
+            (parts.len() == 3).then(|| parts[0].to_owned())
+        }
+        Value::Mapping(_) => entry
+            .get("host_ip")
+            .and_then(Value::as_str)
+            .map(with_defaults),
+        Value::Number(_) => None,
+        other => panic!("unexpected ports entry {other:?}"),
+    }
+}
+
+/// Whether a `ports` entry publishes on a loopback address only when no variable is set.
+fn publishes_on_loopback_only(entry: &Value) -> bool {
+    published_host_ip(entry)
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
+}
+
+/// A bind mount of a service, with no variable set: host source (relative to deploy/ unless
+/// absolute), container target, and whether it is read-only.
+struct BindMount {
+    source: String,
+    target: String,
+    read_only: bool,
+}
+
+/// The bind mounts of `service` (named volumes left out).
+fn bind_mounts(service: &Value) -> Vec<BindMount> {
+    service
+        .get("volumes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|volume| match volume {
+            Value::String(spec) => {
+                let spec = with_defaults(spec);
+                let mut parts = spec.split(':');
+                let source = parts.next().unwrap_or_default().to_owned();
+                let target = parts.next()?.to_owned();
+                let read_only = parts
+                    .next()
+                    .is_some_and(|options| options.split(',').any(|option| option == "ro"));
+                Some(BindMount {
+                    source,
+                    target,
+                    read_only,
+                })
+            }
+            Value::Mapping(_) => Some(BindMount {
+                source: with_defaults(volume.get("source")?.as_str()?),
+                target: with_defaults(volume.get("target")?.as_str()?),
+                read_only: volume.get("read_only").and_then(Value::as_bool) == Some(true),
+            })
+            .filter(|_| volume.get("type").and_then(Value::as_str) == Some("bind")),
+            other => panic!("unexpected volumes entry {other:?}"),
+        })
+        .filter(|mount| mount.source.starts_with(['.', '/']))
+        .collect()
+}
+
+/// The body of the `## {heading}` section of deploy/README.md.
+fn readme_section(heading: &str) -> String {
+    let readme = read("README.md");
+    let start = readme
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("deploy/README.md has no \"## {heading}\" section"));
+    let body = &readme[start + heading.len() + 5..];
+    body.find("\n## ")
+        .map_or(body, |end| &body[..end])
+        .to_owned()
+}
+
+/// The contents of the ```sh blocks of `text`, in order.
+fn shell_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```sh") => current = Some(String::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(block), line) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated ```sh block");
+    blocks
+}
+
+/// Permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .unwrap_or_else(|err| panic!("cannot stat {}: {err}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[test]
@@ -817,37 +982,178 @@ fn the_collector_sends_traces_to_jaeger_with_only_defined_components() {
     }
 }
 
-/// Runs `openssl` with `args`, failing the test with its output if it does not succeed.
-fn openssl(args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl runs (Debian: apt-get install openssl)");
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+#[test]
+fn no_port_is_published_on_all_interfaces_by_default() {
+    // The check itself catches the ways an entry publishes everywhere.
+    for everywhere in [
+        "50051",
+        "50051:50051",
+        "${ASSIGNMENT_PORT:-50051}:50051",
+        "0.0.0.0:50051:50051",
+        "[::]:50051:50051",
+        "${ADMIN_BIND_ADDRESS}:50051:50051",
+        "${ADMIN_BIND_ADDRESS:-0.0.0.0}:50051:50051",
+    ] {
+        assert!(
+            !publishes_on_loopback_only(&Value::String(everywhere.to_owned())),
+            "the check misses {everywhere}"
+        );
+    }
+
+    let compose = compose();
+    let mut published = 0;
+    for (name, service) in services(&compose) {
+        assert_ne!(
+            service.get("network_mode").and_then(Value::as_str),
+            Some("host"),
+            "{name} shares the host's network, so it listens on every interface"
+        );
+        for entry in service
+            .get("ports")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            published += 1;
+            assert!(
+                publishes_on_loopback_only(entry),
+                "{name} publishes {entry:?} on {:?} by default, not on loopback: nothing has \
+                 TLS and NATS has no authentication",
+                published_host_ip(entry)
+            );
+            // One setting moves them all, as .env.example and README.md say.
+            assert!(
+                entry
+                    .as_str()
+                    .is_some_and(|spec| spec.starts_with("${ADMIN_BIND_ADDRESS:-127.0.0.1}:")),
+                "{name} publishes {entry:?}, not on ${{ADMIN_BIND_ADDRESS:-127.0.0.1}}"
+            );
+        }
+    }
+    assert!(published > 0, "docker-compose.yml publishes no ports");
 }
 
 #[test]
-fn the_readme_key_commands_make_a_pair_that_signs_and_verifies_tokens() {
-    // The same commands as deploy/README.md, "Keys".
-    let dir = std::env::temp_dir().join(format!("dondoc-deploy-keys-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("create a temporary key directory");
-    let private = dir.join("dev-ed25519.pem");
-    let public = dir.join("dev-ed25519.pub.pem");
-    let private_arg = private.to_str().expect("temporary paths are UTF-8");
-    let public_arg = public.to_str().expect("temporary paths are UTF-8");
-    openssl(&["genpkey", "-algorithm", "ed25519", "-out", private_arg]);
-    openssl(&["pkey", "-in", private_arg, "-pubout", "-out", public_arg]);
-    let private_pem = std::fs::read_to_string(&private).expect("read the private key");
-    let public_pem = std::fs::read_to_string(&public).expect("read the public key");
-    std::fs::remove_dir_all(&dir).expect("remove the temporary key directory");
+fn the_readme_key_commands_keep_the_private_key_out_of_every_container() {
+    let keys = readme_section("Keys");
+    let blocks = shell_blocks(&keys);
+    let [make_pair, mint] = blocks.as_slice() else {
+        panic!("README.md \"Keys\" must have two sh blocks (make the pair, mint a token)");
+    };
 
+    // The README's commands exactly as written, run from a stand-in repository root.
+    let root = tempfile::tempdir().expect("create a temporary repository root");
+    let output = Command::new("sh")
+        .args(["-eu", "-c", make_pair])
+        .current_dir(root.path())
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "the README's key commands fail (openssl is needed; Debian: apt-get install openssl): \
+         {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // `dondoc token --data-dir <dir>` signs with <dir>/keys/dev-ed25519.pem
+    // (services/dondoc/src/keys.rs, `private_key_path`).
+    let words: Vec<&str> = mint.split_whitespace().collect();
+    assert!(
+        words.windows(2).any(|pair| pair == ["dondoc", "token"]),
+        "the second sh block must mint a token with `dondoc token`: {mint}"
+    );
+    let data_dir = words
+        .windows(2)
+        .find(|pair| pair[0] == "--data-dir")
+        .map(|pair| pair[1])
+        .expect("the README's `dondoc token` names its --data-dir");
+    let private = root.path().join(data_dir).join("keys/dev-ed25519.pem");
+    assert!(
+        private.is_file(),
+        "`dondoc token --data-dir {data_dir}` would look for {}, which the README's commands \
+         do not create",
+        private.display()
+    );
+    assert_eq!(
+        mode(&private) & 0o077,
+        0,
+        "the private key must be owner-only"
+    );
+    for dir in [
+        root.path().join(data_dir),
+        root.path().join(data_dir).join("keys"),
+    ] {
+        assert_eq!(
+            mode(&dir) & 0o077,
+            0,
+            "{} holds the private key and must be owner-only",
+            dir.display()
+        );
+    }
+    let private = private.canonicalize().expect("canonical private key path");
+
+    // Where the services find the public key: a read-only mount maps their setting to deploy/.
+    let deploy = root.path().join("deploy");
+    let compose = compose();
+    let mut public_pem = None;
+    for (name, service) in dondoc_services(&compose) {
+        let in_container = with_defaults(&setting(&name, service, "__PUBLIC_KEY_PATH"));
+        let in_container = Path::new(&in_container);
+        let mounts = bind_mounts(service);
+        let (mount, file) = mounts
+            .iter()
+            .find_map(|mount| {
+                let file = in_container.strip_prefix(&mount.target).ok()?;
+                Some((mount, file))
+            })
+            .unwrap_or_else(|| panic!("{name} reads {in_container:?}, which nothing mounts"));
+        assert!(
+            mount.read_only,
+            "{name} must mount {} read-only",
+            mount.target
+        );
+        let public = deploy.join(&mount.source).join(file);
+        assert!(
+            public.is_file(),
+            "{name} reads {}, which the README's commands do not create",
+            public.display()
+        );
+        // The containers run as uid 10001: the key and its directory must be world-readable.
+        assert_eq!(
+            mode(&public) & 0o004,
+            0o004,
+            "{} is not world-readable",
+            public.display()
+        );
+        let dir = public.parent().expect("the public key is in a directory");
+        assert_eq!(
+            mode(dir) & 0o005,
+            0o005,
+            "{} is not world-readable",
+            dir.display()
+        );
+        public_pem = Some(std::fs::read_to_string(&public).expect("read the public key"));
+    }
+
+    // No bind mount of any container reaches the private key.
+    for (name, service) in services(&compose) {
+        for mount in bind_mounts(service) {
+            if let Ok(source) = deploy.join(&mount.source).canonicalize() {
+                assert!(
+                    !private.starts_with(&source),
+                    "{name} mounts {} at {}, which holds the private key",
+                    mount.source,
+                    mount.target
+                );
+            }
+        }
+    }
+
+    let private_pem = std::fs::read_to_string(&private).expect("read the private key");
     let issuer = TokenIssuer::from_private_pem(&private_pem).expect("dondoc reads the private key");
-    let verifier =
-        TokenVerifier::from_public_pem(&public_pem).expect("the services read the public key");
+    let verifier = TokenVerifier::from_public_pem(&public_pem.expect("a service reads a key"))
+        .expect("the services read the public key");
     let principal = Principal {
         subject: "operator".to_owned(),
         role: Role::Admin,

@@ -361,6 +361,15 @@ async fn every_invalid_assignment_names_its_fields_and_writes_nothing() {
         ),
         ("no term", |r| r.term = None, "term"),
         (
+            "unclassified issuer",
+            |r| {
+                if let Some(i) = r.issuer.as_mut() {
+                    i.kind = pb::IssuerKind::Unclassified as i32;
+                }
+            },
+            "issuer.kind",
+        ),
+        (
             "vice-chairman without id",
             |r| {
                 if let Some(i) = r.issuer.as_mut() {

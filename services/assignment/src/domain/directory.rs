@@ -2,8 +2,9 @@
 //!
 //! The 2019 structure of the seed text and the post-2025 structure (two-tier local government,
 //! merger with Hải Dương) must both work: a task keeps pointing at the unit that existed when it
-//! was assigned. Each version is its own event stream (stream id = `valid_from` as ISO date), so
-//! re-importing the same file is a no-op and correcting one version does not touch the other.
+//! was assigned. All versions live in one event stream ([`UnitDirectory::STREAM_ID`]), so an
+//! import is atomic and checked against every stored version; re-importing the same file is a
+//! no-op and correcting one version does not touch the others.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -223,9 +223,13 @@ pub enum IssuerKind {
     Chairman,
     /// A named Phó Chủ tịch UBND thành phố.
     ViceChairman,
+    /// An old record's free-text issuer that could not be classified; the text is kept as the
+    /// leader name. Archives keep what was written rather than a guess.
+    Unclassified,
 }
 
 impl IssuerKind {
+    /// The kinds a new assignment may name.
     pub const ALL: [IssuerKind; 5] = [
         IssuerKind::Government,
         IssuerKind::PrimeMinister,
@@ -241,6 +245,7 @@ impl IssuerKind {
             IssuerKind::CityPeoplesCommittee => "city_peoples_committee",
             IssuerKind::Chairman => "chairman",
             IssuerKind::ViceChairman => "vice_chairman",
+            IssuerKind::Unclassified => "unclassified",
         }
     }
 
@@ -252,6 +257,7 @@ impl IssuerKind {
             IssuerKind::CityPeoplesCommittee => "UBND thành phố",
             IssuerKind::Chairman => "Chủ tịch UBND thành phố",
             IssuerKind::ViceChairman => "Phó Chủ tịch UBND thành phố",
+            IssuerKind::Unclassified => "Chưa phân loại (theo hồ sơ cũ)",
         }
     }
 
@@ -291,6 +297,11 @@ impl Issuer {
                 "issuer.kind",
                 "the issuer is required: Government, Prime Minister, City People's Committee, \
                  Chairman or a named Vice-Chairman",
+            )),
+            Some(IssuerKind::Unclassified) => violations.push(FieldViolation::new(
+                "issuer.kind",
+                "\"unclassified\" only marks old records whose issuer was free text; a new \
+                 assignment names its issuer",
             )),
             Some(IssuerKind::ViceChairman) if leader_id.is_none() => {
                 violations.push(FieldViolation::new(

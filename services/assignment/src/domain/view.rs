@@ -220,9 +220,10 @@ impl TaskRecord {
         self.updated_at = at;
     }
 
-    /// The deadline that was valid on `date` (rule 4: lateness is judged against the deadline
-    /// valid at that moment). Extensions count from the business date they were recorded (UTC
-    /// date of `changed_at`; the application converts to Asia/Ho_Chi_Minh when it matters).
+    /// The deadline that was valid at instant `at` (rule 4: lateness is judged against the
+    /// deadline valid at that moment): the original one, replaced by each extension from the
+    /// instant it was recorded. Instants need no time zone; callers asking "on which business
+    /// day" convert with `dondoc_runtime::clock`.
     pub fn deadline_valid_at(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
         self.deadline_history
             .iter()

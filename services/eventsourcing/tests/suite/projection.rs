@@ -45,7 +45,7 @@ impl Projection for Journal {
     }
 }
 
-fn unreadable(_: &[u8]) -> Result<Vec<u8>, UpcastError> {
+fn unreadable(_: &[u8], _: &dondoc_eventsourcing::UpcastContext) -> Result<Vec<u8>, UpcastError> {
     Err(UpcastError::malformed("no reader"))
 }
 

@@ -238,7 +238,10 @@ impl Aggregate for Ledger {
 }
 
 /// v1 of `ledger.deposited` stored the amount as text; v2 stores 8 little-endian bytes.
-fn deposited_v1_to_v2(payload: &[u8]) -> Result<Vec<u8>, UpcastError> {
+fn deposited_v1_to_v2(
+    payload: &[u8],
+    _: &dondoc_eventsourcing::UpcastContext,
+) -> Result<Vec<u8>, UpcastError> {
     let text = std::str::from_utf8(payload).map_err(|e| UpcastError::malformed(e.to_string()))?;
     let amount: i64 = text.parse().map_err(|_| UpcastError::malformed("amount"))?;
     Ok(amount.to_le_bytes().to_vec())

@@ -255,7 +255,10 @@ async fn publish_typed(
 }
 
 /// No v1 `ledger.unreadable` payload can be upcast.
-fn unreadable(_: &[u8]) -> Result<Vec<u8>, dondoc_eventsourcing::UpcastError> {
+fn unreadable(
+    _: &[u8],
+    _: &dondoc_eventsourcing::UpcastContext,
+) -> Result<Vec<u8>, dondoc_eventsourcing::UpcastError> {
     Err(dondoc_eventsourcing::UpcastError::malformed(
         "no reader for this payload",
     ))
