@@ -111,15 +111,32 @@ impl TestSystem {
 
     /// (Re)starts the assignment service on its database.
     pub async fn start_assignment(&mut self) {
+        self.assignment = Some(self.another_assignment_replica().await);
+    }
+
+    /// One more instance of the assignment service on the same database and NATS (a second
+    /// replica behind a load balancer).
+    pub async fn another_assignment_replica(&self) -> dondoc_assignment::Application {
         let clock: SharedClock = self.clock.clone();
-        let app = dondoc_assignment::Application::build(
+        dondoc_assignment::Application::build(
             &self.assignment_settings(),
             self.verifier.clone(),
             clock,
         )
         .await
-        .expect("start the assignment service");
-        self.assignment = Some(app);
+        .expect("start the assignment service")
+    }
+
+    /// An assignment client for a given replica, acting with `role`.
+    pub async fn client_of(
+        &self,
+        replica: &dondoc_assignment::Application,
+        role: Role,
+    ) -> AssignmentClient {
+        AssignmentServiceClient::with_interceptor(
+            Self::channel(replica.port()).await,
+            BearerToken::new(self.token(role)),
+        )
     }
 
     /// (Re)starts the reporting service on its database.

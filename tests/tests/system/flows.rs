@@ -1045,3 +1045,62 @@ async fn a_retried_import_returns_its_first_answer() {
     assert_eq!(retry, first);
     assert_eq!(reused.code(), Code::InvalidArgument);
 }
+
+async fn two_replicas_share_one_database(engine: Engine) {
+    let Some(system) = TestSystem::spawn_on(engine).await else {
+        return;
+    };
+    let replica = system.another_assignment_replica().await;
+    let first = system.client(Role::Office).await;
+    let mut second = system.client_of(&replica, Role::Office).await;
+
+    // Both replicas take commands at once; both relays publish the shared log.
+    let mut calls = Vec::new();
+    for i in 0..10 {
+        let mut client = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        calls.push(async move {
+            client
+                .assign_task(assignment_request(&format!("Nhiệm vụ {i}")))
+                .await
+        });
+    }
+    for call in futures::future::join_all(calls).await {
+        call.expect("every command succeeds on either replica");
+    }
+    let listed_on_second = second
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+
+    let board = system
+        .board_when("all ten tasks", |b| b.total_tasks == 10)
+        .await;
+    assert_eq!(board.events_applied, 10, "no event applied twice");
+    assert_eq!(
+        listed_on_second.tasks.len(),
+        10,
+        "either replica lists every task"
+    );
+    let report = replica.verify().await.expect("verify");
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(
+        report.events_checked, 12,
+        "two directory versions and ten tasks"
+    );
+    replica.stop().await;
+}
+
+#[tokio::test]
+async fn two_replicas_of_the_assignment_service_share_one_database() {
+    two_replicas_share_one_database(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn two_replicas_of_the_assignment_service_share_one_database_on_postgres_too() {
+    two_replicas_share_one_database(Engine::Postgres).await;
+}
