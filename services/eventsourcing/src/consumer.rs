@@ -27,6 +27,7 @@ use tracing::Instrument as _;
 
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
+use crate::metrics::ConsumerMetrics;
 use crate::projection::Projection;
 use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
@@ -124,6 +125,7 @@ pub struct Consumer<P> {
     config: ConsumerConfig,
     projection: Arc<P>,
     upcasters: Upcasters,
+    metrics: ConsumerMetrics,
 }
 
 impl<P: Projection> Consumer<P> {
@@ -139,6 +141,7 @@ impl<P: Projection> Consumer<P> {
             .await
             .map_err(|e| ConsumerError::JetStream(format!("preparing the projection: {e}")))?;
         let consumer = Self {
+            metrics: ConsumerMetrics::new(projection.name()),
             db,
             js,
             config,
@@ -289,7 +292,11 @@ impl<P: Projection> Consumer<P> {
 
     /// Handles one message; see the module docs for the protocol.
     pub async fn handle(&self, message: &jetstream::Message) -> Result<Disposition, ConsumerError> {
-        let deliveries = message.info().map(|i| i.delivered).unwrap_or(1);
+        let (deliveries, pending) = message
+            .info()
+            .map(|i| (i.delivered, i.pending))
+            .unwrap_or((1, 0));
+        self.metrics.lag(pending);
         let subject = message.subject.to_string();
         let event = match decode_envelope(&message.payload) {
             Ok(event) => event,
@@ -446,6 +453,7 @@ impl<P: Projection> Consumer<P> {
         )
         .await?;
         tx.commit().await?;
+        self.metrics.dead_lettered();
         ack(message, AckKind::Ack).await;
         Ok(())
     }
@@ -533,6 +541,7 @@ impl<P: Projection> Consumer<P> {
         )
         .await?;
         tx.commit().await?;
+        self.metrics.dead_lettered();
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ pub mod consumer;
 pub mod db;
 pub mod event;
 pub mod hash_chain;
+pub mod metrics;
 pub mod projection;
 pub mod relay;
 pub mod repository;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::Database;
 use crate::event::RecordedEvent;
+use crate::metrics::ConsumerMetrics;
 use crate::store::{EventStore, StoreError, from_i64, to_i64};
 
 pub const SCHEMA: &[&str] = &[
@@ -99,6 +100,7 @@ pub struct LocalProjector<P> {
     /// One catch-up or rebuild at a time: the background loop and an operator's rebuild must
     /// not apply the same events concurrently.
     running: tokio::sync::Mutex<()>,
+    metrics: ConsumerMetrics,
 }
 
 /// Creates a projection's tables, first dropping them (and forgetting its progress) when they
@@ -171,6 +173,7 @@ pub(crate) async fn empty(
 
 impl<P: Projection> LocalProjector<P> {
     pub async fn new(store: EventStore, projection: Arc<P>) -> Result<Self, ProjectionError> {
+        let name = projection.name();
         let db = store.database().clone();
         db.run_schema(crate::consumer::SCHEMA).await?;
         prepare(&db, projection.as_ref()).await?;
@@ -181,6 +184,7 @@ impl<P: Projection> LocalProjector<P> {
             projection,
             applied,
             running: tokio::sync::Mutex::new(()),
+            metrics: ConsumerMetrics::new(name),
         })
     }
 
@@ -266,6 +270,7 @@ impl<P: Projection> LocalProjector<P> {
                 Err(error) if error.is_transient() => return Err(error),
                 Err(error) => {
                     tx.rollback().await?;
+                    self.metrics.dead_lettered();
                     tracing::error!(projection = self.projection.name(), position = event.position, error = %error, "event dead-lettered by the projection");
                     tx = db.begin_write().await?;
                     crate::consumer::insert_dead_letter(

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::Database;
 use crate::event::RecordedEvent;
+use crate::metrics::RelayMetrics;
 use crate::store::{EventStore, StoreError, from_i64, to_i64};
 
 pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS relay_checkpoints (
@@ -141,6 +142,7 @@ pub struct Relay {
     /// Whether the stream is known to exist, so an idle relay does not ask JetStream every
     /// round; reset after any publishing error (the stream may have been deleted).
     stream_ready: Arc<AtomicBool>,
+    metrics: RelayMetrics,
 }
 
 impl Relay {
@@ -161,6 +163,7 @@ impl Relay {
         .await
         .map_err(StoreError::from)?;
         Ok(Self {
+            metrics: RelayMetrics::new(&config.stream_name),
             store,
             js,
             config,
@@ -215,6 +218,18 @@ impl Relay {
     /// Publishes are pipelined (all sent, then acks awaited in order); if one fails the
     /// checkpoint stops before it and the next round resends from there.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
+        let result = self.publish_round().await;
+        // The backlog is measured against the shared log, so it also counts other replicas'
+        // commits; a failed measurement only leaves the gauge at its last value.
+        if let (Ok(head), Ok(checkpoint)) =
+            (self.store.head_position().await, self.checkpoint().await)
+        {
+            self.metrics.backlog(head.saturating_sub(checkpoint));
+        }
+        result
+    }
+
+    async fn publish_round(&self) -> Result<usize, RelayError> {
         if !self.stream_ready.load(Ordering::Relaxed) {
             ensure_stream(&self.js, &self.config).await?;
             self.stream_ready.store(true, Ordering::Relaxed);

@@ -9,6 +9,7 @@ use std::marker::PhantomData;
 
 use crate::aggregate::{Aggregate, DecodeError};
 use crate::event::{EventMetadata, NewEvent, RecordedEvent};
+use crate::metrics::CommandMetrics;
 use crate::store::{
     AppendError, AppendRequest, Appended, EventStore, ExpectedVersion, RequestKey, StoreError,
     StoredOutcome,
@@ -84,6 +85,7 @@ pub enum ExecuteError<E: std::error::Error + 'static> {
 #[derive(Clone, Debug)]
 pub struct Repository<A> {
     store: EventStore,
+    metrics: CommandMetrics,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -91,6 +93,7 @@ impl<A: Aggregate> Repository<A> {
     pub fn new(store: EventStore) -> Self {
         Self {
             store,
+            metrics: CommandMetrics::new(),
             _aggregate: PhantomData,
         }
     }
@@ -116,6 +119,23 @@ impl<A: Aggregate> Repository<A> {
     /// Runs a command. `respond` builds the outcome saved for retries (the encoded response,
     /// or the refusal a retry must see again).
     pub async fn execute(
+        &self,
+        envelope: CommandEnvelope<A::Command>,
+        respond: impl FnOnce(&Decision<'_, A>) -> StoredOutcome,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let result = self.run(envelope, respond).await;
+        let outcome = match &result {
+            Ok(Executed::Applied { .. }) => "applied",
+            Ok(Executed::Replayed(_)) => "replayed",
+            Err(ExecuteError::Domain(_) | ExecuteError::RequestIdReused { .. }) => "refused",
+            Err(ExecuteError::Conflict { .. }) => "conflict",
+            Err(ExecuteError::Store(_) | ExecuteError::Decode(_)) => "failed",
+        };
+        self.metrics.record(self.store.source(), A::TYPE, outcome);
+        result
+    }
+
+    async fn run(
         &self,
         envelope: CommandEnvelope<A::Command>,
         respond: impl FnOnce(&Decision<'_, A>) -> StoredOutcome,

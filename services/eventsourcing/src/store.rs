@@ -31,6 +31,7 @@ use uuid::Uuid;
 use crate::db::{Database, DbError};
 use crate::event::{Actor, EventMetadata, NewEvent, RecordedEvent, format_time, parse_time};
 use crate::hash_chain::{GENESIS_HASH, HashInput, Tampering, VerifyReport};
+use crate::metrics::StoreMetrics;
 use crate::upcast::{UpcastContext, UpcastError, Upcasters};
 
 /// Most append requests committed in one transaction.
@@ -227,10 +228,17 @@ impl EventStore {
         let (head_tx, head_rx) = watch::channel(head_position);
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let stats = Arc::new(Counters::default());
-        tokio::spawn(writer_loop(db.clone(), rx, head_tx, stats.clone()));
+        let source = source.into();
+        tokio::spawn(writer_loop(
+            db.clone(),
+            rx,
+            head_tx,
+            stats.clone(),
+            StoreMetrics::new(&source),
+        ));
         Ok(Self {
             db,
-            source: source.into(),
+            source,
             writer: tx,
             head: head_rx,
             upcasters,
@@ -640,6 +648,7 @@ async fn writer_loop(
     mut jobs: mpsc::Receiver<WriteJob>,
     head: watch::Sender<u64>,
     stats: Arc<Counters>,
+    metrics: StoreMetrics,
 ) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
@@ -659,6 +668,14 @@ async fn writer_loop(
                 stats
                     .requests
                     .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
+                let events = outcomes
+                    .iter()
+                    .map(|outcome| match outcome {
+                        Ok(Appended::Committed { positions, .. }) => positions.len() as u64,
+                        _ => 0,
+                    })
+                    .sum();
+                metrics.committed(outcomes.len(), events);
                 head.send_replace(new_head);
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     // The caller may have given up waiting; the commit stands either way.

@@ -18,6 +18,7 @@ use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Deserialize;
@@ -67,8 +68,8 @@ pub enum TelemetryError {
         #[source]
         source: tracing_subscriber::filter::ParseError,
     },
-    /// The OTLP exporter could not be built.
-    #[error("cannot build OTLP span exporter: {0}")]
+    /// An OTLP exporter could not be built.
+    #[error("cannot build OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     /// The OTLP gRPC client needs a Tokio runtime to drive its connection.
     #[error("OTLP export needs a Tokio runtime; call telemetry::init from within one")]
@@ -84,6 +85,7 @@ pub enum TelemetryError {
 #[must_use = "dropping the guard immediately shuts span export down"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -95,6 +97,11 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        if let Some(meters) = self.meters.take()
+            && let Err(err) = meters.shutdown()
+        {
+            tracing::warn!(error = %err, "meter provider shutdown failed; the last metrics may be lost");
+        }
         if let Some(provider) = self.provider.take()
             && let Err(err) = provider.shutdown()
         {
@@ -130,6 +137,12 @@ pub fn init(
         })?),
         None => None,
     };
+    let meters = match &settings.otlp_endpoint {
+        Some(endpoint) => Some(otlp_meters(service_name, endpoint).inspect_err(|_| {
+            INITIALISED.store(false, Ordering::SeqCst);
+        })?),
+        None => None,
+    };
     let otel_layer = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_owned()))
     });
@@ -155,12 +168,16 @@ pub fn init(
             if let Some(provider) = &provider {
                 opentelemetry::global::set_tracer_provider(provider.clone());
             }
+            // Instruments are created when services start, after this, so they all export.
+            if let Some(meters) = &meters {
+                opentelemetry::global::set_meter_provider(meters.clone());
+            }
             tracing::debug!(
                 service = service_name,
                 otlp = settings.otlp_endpoint.as_deref(),
                 "telemetry initialised"
             );
-            Ok(TelemetryGuard { provider })
+            Ok(TelemetryGuard { provider, meters })
         }
         Err(err) => {
             // Someone else owns the global subscriber (typically a test harness); export from our
@@ -168,6 +185,9 @@ pub fn init(
             tracing::debug!(error = %err, "a global subscriber is already installed");
             if let Some(provider) = provider {
                 let _ = provider.shutdown();
+            }
+            if let Some(meters) = meters {
+                let _ = meters.shutdown();
             }
             Ok(TelemetryGuard::default())
         }
@@ -184,6 +204,26 @@ fn env_filter(rust_log: Option<String>, fallback: &str) -> Result<EnvFilter, Tel
         filter: directives,
         source,
     })
+}
+
+/// Metrics (commands, appends, outbox backlog, consumer lag, dead letters: see
+/// `dondoc_eventsourcing::metrics`) go to the same OTLP endpoint as traces.
+fn otlp_meters(service_name: &str, endpoint: &str) -> Result<SdkMeterProvider, TelemetryError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(TelemetryError::NoRuntime);
+    }
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()?;
+    Ok(SdkMeterProvider::builder()
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
+        .with_periodic_exporter(exporter)
+        .build())
 }
 
 fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {

@@ -156,24 +156,24 @@ async fn read_all_returns_every_stream_in_one_global_order() {
 // A tiny aggregate to exercise the repository's command path.
 
 #[derive(Clone, Debug, Default)]
-struct Ledger {
+pub(crate) struct Ledger {
     opened: bool,
     balance: i64,
 }
 
 #[derive(Clone, Debug)]
-enum LedgerEvent {
+pub(crate) enum LedgerEvent {
     Opened,
     Deposited(i64),
 }
 
 #[derive(Debug, thiserror::Error)]
-enum LedgerError {
+pub(crate) enum LedgerError {
     #[error("ledger is not open")]
     NotOpen,
 }
 
-enum LedgerCommand {
+pub(crate) enum LedgerCommand {
     Open,
     Deposit(i64),
 }
@@ -247,7 +247,7 @@ fn deposited_v1_to_v2(
     Ok(amount.to_le_bytes().to_vec())
 }
 
-fn command(
+pub(crate) fn command(
     stream: &str,
     command: LedgerCommand,
     request: Option<(&str, &str)>,
@@ -264,7 +264,7 @@ fn command(
     }
 }
 
-fn ok_outcome(body: &[u8]) -> StoredOutcome {
+pub(crate) fn ok_outcome(body: &[u8]) -> StoredOutcome {
     StoredOutcome {
         status_code: 0,
         message: String::new(),
