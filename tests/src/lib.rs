@@ -106,6 +106,7 @@ impl TestSystem {
             database_url: self.assignment_db.url.clone(),
             nats_url: self.nats.url(),
             listen: "127.0.0.1:0".into(),
+            tls: None,
         }
     }
 
@@ -146,6 +147,7 @@ impl TestSystem {
                 database_url: self.reporting_db.url.clone(),
                 nats_url: self.nats.url(),
                 listen: "127.0.0.1:0".into(),
+                tls: None,
             },
             self.verifier.clone(),
         )

@@ -11,6 +11,7 @@ use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::assignment_service_server::AssignmentServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
+use dondoc_runtime::grpc::TlsSettings;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -31,6 +32,9 @@ pub struct AssignmentSettings {
     pub nats_url: String,
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
+    /// Serve over TLS with this certificate and key; plaintext when absent.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
 }
 
 /// A running assignment service.
@@ -50,6 +54,12 @@ impl Application {
         verifier: Arc<TokenVerifier>,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(dondoc_runtime::grpc::load_tls)
+            .transpose()
+            .context("cannot load the TLS certificate")?;
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -119,6 +129,7 @@ impl Application {
             listener,
             routes,
             &health,
+            tls,
         )
         .await;
         tracing::info!(port, "assignment service ready");

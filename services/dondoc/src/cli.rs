@@ -191,6 +191,16 @@ pub struct Credentials {
         help_heading = "Connection"
     )]
     pub data_dir: PathBuf,
+    /// CA certificate (PEM) to trust for `https://` endpoints, e.g. a self-signed server
+    /// certificate; without it the public web roots are trusted.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "DONDOC_CA_CERT",
+        help_heading = "Connection"
+    )]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where the assignment service is, and how to authenticate to it.

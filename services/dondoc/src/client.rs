@@ -10,8 +10,10 @@ use anyhow::Context as _;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
 use dondoc_runtime::auth::BearerToken;
+use std::path::Path;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::cli::{AssignmentConnection, Credentials};
 use crate::token;
@@ -37,7 +39,12 @@ pub fn bearer_token(credentials: &Credentials) -> anyhow::Result<BearerToken> {
 
 pub async fn assignment(connection: &AssignmentConnection) -> anyhow::Result<AssignmentClient> {
     let token = bearer_token(&connection.credentials)?;
-    let channel = channel(&connection.endpoint, "assignment").await?;
+    let channel = channel(
+        &connection.endpoint,
+        "assignment",
+        connection.credentials.ca_cert.as_deref(),
+    )
+    .await?;
     Ok(AssignmentServiceClient::with_interceptor(channel, token))
 }
 
@@ -46,13 +53,27 @@ pub async fn reporting(
     credentials: &Credentials,
 ) -> anyhow::Result<ReportingClient> {
     let token = bearer_token(credentials)?;
-    let channel = channel(endpoint, "reporting").await?;
+    let channel = channel(endpoint, "reporting", credentials.ca_cert.as_deref()).await?;
     Ok(ReportingServiceClient::with_interceptor(channel, token))
 }
 
-async fn channel(endpoint: &str, service: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(endpoint.to_owned())
-        .with_context(|| format!("invalid {service} endpoint {endpoint:?}"))?
+async fn channel(endpoint: &str, service: &str, ca_cert: Option<&Path>) -> anyhow::Result<Channel> {
+    let mut target = Endpoint::from_shared(endpoint.to_owned())
+        .with_context(|| format!("invalid {service} endpoint {endpoint:?}"))?;
+    if endpoint.starts_with("https://") {
+        let tls = match ca_cert {
+            Some(path) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(
+                std::fs::read(path).with_context(|| {
+                    format!("cannot read the CA certificate {}", path.display())
+                })?,
+            )),
+            None => ClientTlsConfig::new().with_webpki_roots(),
+        };
+        target = target
+            .tls_config(tls)
+            .with_context(|| format!("invalid TLS settings for {endpoint}"))?;
+    }
+    target
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .connect()
@@ -73,6 +94,7 @@ mod tests {
         Credentials {
             token: token.map(str::to_owned),
             data_dir: data_dir.to_path_buf(),
+            ca_cert: None,
         }
     }
 
@@ -99,7 +121,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_endpoint_names_the_service_and_the_address() {
         // Port 9 (discard) is essentially never served on loopback.
-        let error = channel("http://127.0.0.1:9", "assignment")
+        let error = channel("http://127.0.0.1:9", "assignment", None)
             .await
             .expect_err("nothing listens there");
 

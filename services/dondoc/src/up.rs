@@ -18,6 +18,7 @@ use anyhow::{Context as _, bail};
 use dondoc_assignment::AssignmentSettings;
 use dondoc_reporting::ReportingSettings;
 use dondoc_runtime::clock::SystemClock;
+use dondoc_runtime::grpc::TlsSettings;
 use dondoc_runtime::nats::NatsServer;
 use dondoc_runtime::telemetry::TelemetrySettings;
 use serde::Deserialize;
@@ -61,6 +62,9 @@ struct FileConfig {
     nats: NatsConfig,
     #[serde(default)]
     telemetry: TelemetrySettings,
+    /// `[tls] cert_path, key_path`: both servers speak TLS (for a `bind` beyond loopback).
+    #[serde(default)]
+    tls: Option<TlsSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +89,8 @@ pub struct UpConfig {
     /// An external NATS server; `None` starts the pinned one.
     pub nats_url: Option<String>,
     pub telemetry: TelemetrySettings,
+    /// Serve both services over TLS with this certificate.
+    pub tls: Option<TlsSettings>,
 }
 
 impl UpConfig {
@@ -110,6 +116,7 @@ impl UpConfig {
             reporting_port: args.reporting_port.unwrap_or(file.reporting.port),
             nats_url,
             telemetry: file.telemetry,
+            tls: file.tls,
         }
     }
 }
@@ -145,6 +152,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             database_url: sqlite_url(&data_dir.join("assignment.db"))?,
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.assignment_port),
+            tls: config.tls.clone(),
         },
         verifier.clone(),
         SystemClock::shared(),
@@ -156,6 +164,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             database_url: sqlite_url(&data_dir.join("reporting.db"))?,
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.reporting_port),
+            tls: config.tls.clone(),
         },
         verifier,
     )
@@ -315,6 +324,7 @@ mod tests {
                 url: Some("nats://file:4222".to_owned()),
             },
             telemetry: TelemetrySettings::default(),
+            tls: None,
         }
     }
 

@@ -27,6 +27,11 @@ impl Drop for Up {
 }
 
 fn start_up(data_dir: &Path) -> Up {
+    start_up_with(data_dir, &[], "http")
+}
+
+/// `dondoc up` with extra arguments; endpoints are reported with `scheme`.
+fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
     let mut child = Command::new(DONDOC)
         .args([
             "up",
@@ -37,6 +42,7 @@ fn start_up(data_dir: &Path) -> Up {
             "--data-dir",
         ])
         .arg(data_dir)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -50,7 +56,7 @@ fn start_up(data_dir: &Path) -> Up {
         let endpoint = |prefix: &str| {
             line.trim()
                 .strip_prefix(prefix)
-                .map(|rest| format!("http://{}", rest.trim()))
+                .map(|rest| format!("{scheme}://{}", rest.trim()))
         };
         assignment = assignment.or_else(|| endpoint("assignment gRPC"));
         reporting = reporting.or_else(|| endpoint("reporting gRPC"));
@@ -224,5 +230,78 @@ fn verify_refuses_a_database_that_does_not_exist_instead_of_creating_it() {
     assert!(
         !empty.path().join("assignment.db").exists(),
         "a mistyped data directory must not get an empty database"
+    );
+}
+
+#[test]
+fn dondoc_up_with_a_certificate_serves_only_tls() {
+    let data = tempfile::tempdir().expect("data dir");
+    let cert = data.path().join("cert.pem");
+    let key = data.path().join("key.pem");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        // A self-signed *server* certificate: webpki refuses a CA certificate as end entity.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(made.status.success(), "{made:?}");
+    let config = data.path().join("dondoc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[tls]\ncert_path = {:?}\nkey_path = {:?}\n",
+            cert.display().to_string(),
+            key.display().to_string()
+        ),
+    )
+    .expect("write config");
+    let config = config.display().to_string();
+    let mut up = start_up_with(data.path(), &["--config", &config], "https");
+    let cert = cert.display().to_string();
+
+    let over_tls = dondoc(
+        data.path(),
+        &[
+            "units",
+            "list",
+            "--endpoint",
+            &up.assignment,
+            "--ca-cert",
+            &cert,
+        ],
+    );
+    let plaintext = dondoc(
+        data.path(),
+        &[
+            "units",
+            "list",
+            "--endpoint",
+            &up.assignment.replace("https://", "http://"),
+        ],
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status();
+    let _ = up.child.wait();
+
+    assert!(over_tls.status.success(), "over TLS: {over_tls:?}");
+    assert_eq!(
+        plaintext.status.code(),
+        Some(1),
+        "plaintext must fail: {plaintext:?}"
     );
 }

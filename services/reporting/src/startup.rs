@@ -9,6 +9,7 @@ use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
+use dondoc_runtime::grpc::TlsSettings;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -25,6 +26,9 @@ pub struct ReportingSettings {
     pub nats_url: String,
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
+    /// Serve over TLS with this certificate and key; plaintext when absent.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
 }
 
 /// A running reporting service.
@@ -41,6 +45,12 @@ impl Application {
         settings: &ReportingSettings,
         verifier: Arc<TokenVerifier>,
     ) -> anyhow::Result<Self> {
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(dondoc_runtime::grpc::load_tls)
+            .transpose()
+            .context("cannot load the TLS certificate")?;
         let listener = TcpListener::bind(&settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -90,6 +100,7 @@ impl Application {
             listener,
             routes,
             &health,
+            tls,
         )
         .await;
         tracing::info!(port, "reporting service ready");

@@ -23,9 +23,13 @@
 
 use std::future::Future;
 
+use std::path::PathBuf;
+
+use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -38,17 +42,53 @@ pub enum GrpcError {
     /// The encoded `FileDescriptorSet` given for reflection is invalid.
     #[error("cannot build gRPC reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// A TLS certificate or key file cannot be read.
+    #[error("cannot read TLS file {path}: {source}")]
+    TlsFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
-/// Serves `routes` on `listener` until `shutdown` completes, then drains in-flight calls.
+/// Where a server finds its TLS certificate and key (PEM). Without it the server speaks
+/// plaintext HTTP/2, which is only acceptable on loopback or behind a TLS-terminating proxy:
+/// bearer tokens travel in every call.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct TlsSettings {
+    /// Certificate chain, PEM.
+    pub cert_path: PathBuf,
+    /// Private key, PEM.
+    pub key_path: PathBuf,
+}
+
+/// Reads the certificate and key now, so a wrong path fails the service's start-up rather than
+/// its background server task.
+pub fn load_tls(settings: &TlsSettings) -> Result<ServerTlsConfig, GrpcError> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|source| GrpcError::TlsFile {
+            path: path.clone(),
+            source,
+        })
+    };
+    let identity = Identity::from_pem(read(&settings.cert_path)?, read(&settings.key_path)?);
+    Ok(ServerTlsConfig::new().identity(identity))
+}
+
+/// Serves `routes` on `listener` (over TLS when `tls` is given) until `shutdown` completes,
+/// then drains in-flight calls.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    tls: Option<ServerTlsConfig>,
 ) -> Result<(), tonic::transport::Error> {
     let local_addr = listener.local_addr().ok();
-    tracing::info!(?local_addr, "gRPC server listening");
-    let result = tonic::transport::Server::builder()
+    tracing::info!(?local_addr, tls = tls.is_some(), "gRPC server listening");
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let result = builder
         // One span per call, child of the caller's trace when it sent a `traceparent`, so the
         // events a command records carry the trace on to NATS and the consumers.
         .trace_fn(|request| {
@@ -78,10 +118,11 @@ pub async fn spawn_serving(
     listener: TcpListener,
     routes: Routes,
     health: &HealthReporter,
+    tls: Option<ServerTlsConfig>,
 ) {
     let shutdown = supervisor.shutdown_token();
     supervisor.spawn(name, async move {
-        if let Err(error) = serve(listener, routes, shutdown.cancelled_owned()).await {
+        if let Err(error) = serve(listener, routes, shutdown.cancelled_owned(), tls).await {
             tracing::error!(server = name, error = %error, "gRPC server failed");
         }
     });
@@ -157,9 +198,14 @@ mod tests {
             .await
             .expect("builds");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(listener, routes, async {
-            let _ = stop_rx.await;
-        }));
+        let server = tokio::spawn(serve(
+            listener,
+            routes,
+            async {
+                let _ = stop_rx.await;
+            },
+            None,
+        ));
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
             .expect("endpoint")
             .connect_timeout(Duration::from_secs(5))
@@ -183,6 +229,109 @@ mod tests {
             .expect("server stops after the shutdown signal")
             .expect("server task does not panic");
         assert!(served.is_ok(), "{served:?}");
+    }
+
+    /// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
+    fn self_signed_certificate(dir: &std::path::Path) -> TlsSettings {
+        let cert_path = dir.join("cert.pem");
+        let key_path = dir.join("key.pem");
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            // A self-signed *server* certificate: webpki refuses a CA certificate as end entity.
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth"])
+            .arg("-keyout")
+            .arg(&key_path)
+            .arg("-out")
+            .arg(&cert_path)
+            .output()
+            .expect("run openssl");
+        assert!(made.status.success(), "{made:?}");
+        TlsSettings {
+            cert_path,
+            key_path,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_with_a_certificate_speaks_only_tls() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = self_signed_certificate(dir.path());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("local addr").port();
+        let (reporter, routes) = health_and_reflection(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .await
+            .expect("builds");
+        mark_serving(&reporter).await;
+        let tls = load_tls(&settings).expect("loads");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            listener,
+            routes,
+            async {
+                let _ = stop_rx.await;
+            },
+            Some(tls),
+        ));
+        let ca = tonic::transport::Certificate::from_pem(
+            std::fs::read(&settings.cert_path).expect("cert"),
+        );
+
+        let secure = tonic::transport::Endpoint::from_shared(format!("https://localhost:{port}"))
+            .expect("endpoint")
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(ca)
+                    .domain_name("localhost"),
+            )
+            .expect("client tls")
+            .connect()
+            .await
+            .expect("connects over TLS");
+        let status = overall_status(&mut HealthClient::new(secure)).await;
+        let plaintext = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await;
+        let refused = match plaintext {
+            Err(_) => true,
+            Ok(channel) => HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: OVERALL_HEALTH.to_owned(),
+                })
+                .await
+                .is_err(),
+        };
+
+        assert_eq!(status, WireStatus::Serving);
+        assert!(refused, "a plaintext client must not be served");
+        let _ = stop_tx.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    }
+
+    #[test]
+    fn a_missing_certificate_file_names_the_path() {
+        let missing = TlsSettings {
+            cert_path: "/nonexistent/cert.pem".into(),
+            key_path: "/nonexistent/key.pem".into(),
+        };
+
+        let error = load_tls(&missing).expect_err("missing");
+
+        assert!(
+            error.to_string().contains("/nonexistent/cert.pem"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
