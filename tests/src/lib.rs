@@ -156,6 +156,12 @@ impl TestSystem {
         self.reporting = Some(app);
     }
 
+    /// The assignment service's database, for tests that must plant what an older release
+    /// wrote (there is no API to write old event versions, on purpose).
+    pub fn assignment_database_url(&self) -> &str {
+        &self.assignment_db.url
+    }
+
     pub fn assignment(&self) -> &dondoc_assignment::Application {
         self.assignment
             .as_ref()

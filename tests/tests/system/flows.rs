@@ -1104,3 +1104,95 @@ async fn two_replicas_of_the_assignment_service_share_one_database() {
 async fn two_replicas_of_the_assignment_service_share_one_database_on_postgres_too() {
     two_replicas_share_one_database(Engine::Postgres).await;
 }
+
+#[tokio::test]
+async fn a_task_recorded_by_the_first_release_is_read_with_todays_schema() {
+    use dondoc_eventsourcing::{
+        Actor, AppendRequest, Database, EventMetadata, EventStore, ExpectedVersion, NewEvent,
+        Upcasters,
+    };
+    use prost::Message as _;
+
+    let system = TestSystem::spawn().await;
+    // What release 1 stored: dondoc.task.assigned v1, the issuer as free text.
+    let task_id = uuid::Uuid::now_v7();
+    let v1 = pb::TaskAssignedV1 {
+        task_id: task_id.to_string(),
+        issuer: "PCT Trần Văn Minh".into(),
+        source_document: Some(pb::SourceDocument {
+            number: "118".into(),
+            symbol: "TB-UBND".into(),
+            date: "2024-03-02".into(),
+            summary: "Thông báo kết luận của Phó Chủ tịch UBND thành phố".into(),
+        }),
+        title: "Hoàn thiện hồ sơ dự án".into(),
+        content: "Theo kết luận tại cuộc họp".into(),
+        lead_unit: "SXD".into(),
+        coordinating_units: vec![],
+        deadline: "2024-04-30".into(),
+        priority: pb::Priority::Normal as i32,
+    };
+    let old_release = EventStore::open(
+        Database::connect(system.assignment_database_url())
+            .await
+            .expect("database"),
+        "assignment",
+        Upcasters::new(),
+    )
+    .await
+    .expect("store");
+    old_release
+        .append(AppendRequest {
+            stream_type: "task".into(),
+            stream_id: task_id.to_string(),
+            expected: ExpectedVersion::Exactly(0),
+            events: vec![NewEvent {
+                event_id: uuid::Uuid::now_v7(),
+                event_type: "dondoc.task.assigned".into(),
+                schema_version: 1,
+                payload: v1.encode_to_vec(),
+            }],
+            metadata: EventMetadata {
+                occurred_at: "2024-03-04T02:00:00Z".parse().expect("time"),
+                actor: Actor {
+                    subject: "office-clerk".into(),
+                    role: "office".into(),
+                    ..Actor::default()
+                },
+                correlation_id: String::new(),
+                causation_id: String::new(),
+                traceparent: String::new(),
+            },
+            idempotency: None,
+        })
+        .await
+        .expect("plant a v1 event");
+
+    let task = system
+        .client(Role::Office)
+        .await
+        .get_task(pb::GetTaskRequest {
+            task_id: task_id.to_string(),
+        })
+        .await
+        .expect("a v1 task is readable")
+        .into_inner();
+
+    let issuer = task.issuer.expect("issuer");
+    assert_eq!(issuer.kind, pb::IssuerKind::ViceChairman as i32);
+    assert_eq!(issuer.leader_name, "Trần Văn Minh");
+    assert_eq!(
+        task.assigned_on, "2024-03-04",
+        "the business date it was recorded"
+    );
+    assert_eq!(task.deadline, "2024-04-30");
+    assert!(
+        system
+            .assignment()
+            .verify()
+            .await
+            .expect("verify")
+            .is_intact(),
+        "the stored v1 row is untouched"
+    );
+}
