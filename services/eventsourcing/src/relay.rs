@@ -18,19 +18,31 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
+use dondoc_runtime::clock::{SharedClock, SystemClock};
 use prost::Message as _;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Database;
-use crate::event::RecordedEvent;
+use crate::event::{RecordedEvent, format_time};
 use crate::metrics::RelayMetrics;
 use crate::store::{EventStore, StoreError, from_i64, to_i64};
 
-pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS relay_checkpoints (
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS relay_checkpoints (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL
-    )"];
+    )",
+    "CREATE TABLE IF NOT EXISTS relay_leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )",
+];
+
+/// How long a relay's lease lasts without renewal. A relay renews it every round (at most a
+/// second apart), so a crashed leader is replaced within this time.
+pub const LEASE: Duration = Duration::from_secs(10);
 
 /// How long JetStream remembers message ids: longer than any retry span of the relay, so a
 /// republish after a short outage is deduplicated by the server.
@@ -143,6 +155,10 @@ pub struct Relay {
     /// round; reset after any publishing error (the stream may have been deleted).
     stream_ready: Arc<AtomicBool>,
     metrics: RelayMetrics,
+    /// Identifies this relay in the lease table.
+    holder: String,
+    /// Time for the lease (tests move it by hand).
+    clock: SharedClock,
 }
 
 impl Relay {
@@ -168,7 +184,49 @@ impl Relay {
             js,
             config,
             stream_ready: Arc::new(AtomicBool::new(false)),
+            holder: uuid::Uuid::now_v7().to_string(),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Judges the lease by `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Takes or renews the service's relay lease; `true` while this relay is the one that
+    /// publishes. With several replicas on one database only the lease holder publishes (the
+    /// others would only produce duplicates for JetStream and the inboxes to drop); when it
+    /// stops renewing, another takes over after [`LEASE`].
+    pub async fn try_lead(&self) -> Result<bool, RelayError> {
+        let now = self.clock.now();
+        let expires_at = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let taken = sqlx::query(
+            "INSERT INTO relay_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at \
+             WHERE relay_leases.holder = excluded.holder OR relay_leases.expires_at < $4",
+        )
+        .bind(self.config.stream_name.clone())
+        .bind(self.holder.clone())
+        .bind(format_time(expires_at))
+        .bind(format_time(now))
+        .execute(self.store.database().pool())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the lease up (on a graceful stop), so another replica takes over at once.
+    pub async fn release(&self) -> Result<(), RelayError> {
+        sqlx::query("DELETE FROM relay_leases WHERE name = $1 AND holder = $2")
+            .bind(self.config.stream_name.clone())
+            .bind(self.holder.clone())
+            .execute(self.store.database().pool())
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
     }
 
     /// The last position JetStream acknowledged.
@@ -303,7 +361,13 @@ impl Relay {
         let mut head = self.store.subscribe_head();
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.publish_pending().await {
+            let round = match self.try_lead().await {
+                Ok(true) => self.publish_pending().await,
+                // Another replica publishes; wait and ask again.
+                Ok(false) => Ok(0),
+                Err(error) => Err(error),
+            };
+            match round {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(100);
                     continue;
@@ -325,6 +389,9 @@ impl Relay {
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
+        }
+        if let Err(error) = self.release().await {
+            tracing::warn!(error = %error, "cannot release the relay lease; another replica takes over when it expires");
         }
         tracing::debug!(stream = %self.config.stream_name, "relay stopped");
     }

@@ -443,3 +443,47 @@ async fn an_event_no_upcaster_can_read_is_dead_lettered_and_its_stream_goes_on()
         assert_eq!(seen(&db).await, [("a".into(), 2, "next".into())]);
     }
 }
+
+#[tokio::test]
+async fn one_relay_at_a_time_holds_the_lease_and_a_silent_one_is_replaced() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let store = store_with(&db, &[b"a"]).await;
+        let clock = Arc::new(dondoc_runtime::clock::ManualClock::at(Utc::now()));
+        let replica = |store: EventStore| {
+            let js = js.clone();
+            let clock = clock.clone();
+            async move {
+                Relay::new(store, js, config())
+                    .await
+                    .expect("relay")
+                    .with_clock(clock)
+            }
+        };
+        let first = replica(store.clone()).await;
+        let second = replica(store.clone()).await;
+
+        let first_leads = first.try_lead().await.expect("lead");
+        let second_while_first_renews = second.try_lead().await.expect("lead");
+        let first_renews = first.try_lead().await.expect("renew");
+        clock.advance(chrono::Duration::seconds(11)); // the first stopped renewing
+        let second_after_expiry = second.try_lead().await.expect("lead");
+        let first_after_losing = first.try_lead().await.expect("lead");
+        second.release().await.expect("release");
+        let first_after_release = first.try_lead().await.expect("lead");
+
+        assert_eq!(
+            (
+                first_leads,
+                second_while_first_renews,
+                first_renews,
+                second_after_expiry,
+                first_after_losing,
+                first_after_release
+            ),
+            (true, false, true, true, false, true),
+            "{}",
+            db.engine()
+        );
+    }
+}
