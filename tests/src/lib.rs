@@ -89,15 +89,10 @@ impl TestSystem {
         system.start_assignment().await;
         system.start_reporting().await;
         let response = system
-            .client(Role::Office)
-            .await
-            .import_units(pb::ImportUnitsRequest {
-                request_id: String::new(),
-                toml: SEED_UNITS.to_owned(),
-            })
+            .import_units(SEED_UNITS)
             .await
             .expect("import the unit directory");
-        assert_eq!(response.get_ref().directories_imported, 2);
+        assert_eq!(response.directories_imported, 2);
         Some(system)
     }
 
@@ -233,6 +228,18 @@ impl TestSystem {
             Self::channel(self.reporting().port()).await,
             BearerToken::new(self.token(role)),
         )
+    }
+
+    /// Imports a unit directory file as the Office, without a request id.
+    pub async fn import_units(&self, toml: &str) -> Result<pb::ImportUnitsResponse, tonic::Status> {
+        self.client(Role::Office)
+            .await
+            .import_units(pb::ImportUnitsRequest {
+                request_id: String::new(),
+                toml: toml.to_owned(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
     }
 
     /// The task board, read through the reporting API.

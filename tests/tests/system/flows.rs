@@ -785,24 +785,13 @@ confidence = "known"
 "#;
 
     let status = system
-        .client(Role::Office)
-        .await
-        .import_units(pb::ImportUnitsRequest {
-            request_id: String::new(),
-            toml: broken.into(),
-        })
+        .import_units(broken)
         .await
         .expect_err("an unknown kind is refused");
     let re_import = system
-        .client(Role::Office)
+        .import_units(dondoc_tests::SEED_UNITS)
         .await
-        .import_units(pb::ImportUnitsRequest {
-            request_id: String::new(),
-            toml: dondoc_tests::SEED_UNITS.into(),
-        })
-        .await
-        .expect("re-import")
-        .into_inner();
+        .expect("re-import");
 
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(violations(&status), ["directory[0].units[0].kind"]);
@@ -991,12 +980,7 @@ confidence = "known"
 "#;
 
     let status = system
-        .client(Role::Office)
-        .await
-        .import_units(pb::ImportUnitsRequest {
-            request_id: String::new(),
-            toml: file.into(),
-        })
+        .import_units(file)
         .await
         .expect_err("overlaps the 2019 directory");
 
