@@ -71,7 +71,7 @@ pub struct LogArgs {
     /// The service whose data it is.
     #[arg(long, value_enum, default_value_t = ServiceArg::Assignment)]
     pub service: ServiceArg,
-    /// Its database [default: sqlite://<data-dir>/<service>.db].
+    /// Its database [default: sqlite://DATA_DIR/SERVICE.db].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
     /// Data directory of `dondoc up`.
