@@ -113,7 +113,7 @@ impl Application {
 
         let service = Assignment::new(
             store.clone(),
-            TaskListReader::new(store.clone(), projector.subscribe()),
+            TaskListReader::new(store.clone(), projector.clone()),
             clock,
         );
         let (health, routes) = dondoc_runtime::grpc::health_and_reflection(FILE_DESCRIPTOR_SET)

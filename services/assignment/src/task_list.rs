@@ -141,25 +141,34 @@ pub struct TaskFilter {
 pub struct TaskListReader {
     db: Database,
     store: EventStore,
+    projector: SharedTaskList,
     applied: watch::Receiver<u64>,
 }
 
 impl TaskListReader {
-    pub fn new(store: EventStore, applied: watch::Receiver<u64>) -> Self {
+    pub fn new(store: EventStore, projector: SharedTaskList) -> Self {
         Self {
             db: store.database().clone(),
+            applied: projector.subscribe(),
             store,
-            applied,
+            projector,
         }
     }
 
-    /// Waits until the projection has applied this process's last commit (read-your-writes),
-    /// giving up after a short while rather than failing the read.
+    /// Brings the task list up to the last commit in the database — this replica's or any
+    /// other's — before reading it (read-your-writes behind a load balancer), giving up after
+    /// a short while rather than failing the read.
     async fn catch_up(&self) {
-        let head = *self.store.subscribe_head().borrow();
-        let mut applied = self.applied.clone();
-        let _ =
-            tokio::time::timeout(Duration::from_secs(2), applied.wait_for(|p| *p >= head)).await;
+        let Ok(head) = self.store.head_position().await else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while *self.applied.borrow() < head && tokio::time::Instant::now() < deadline {
+            if self.projector.catch_up().await.is_err() {
+                // Another replica is applying the same events; let it finish.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     /// One page of tasks and the position of the last one (for the next page token).
@@ -229,5 +238,5 @@ impl TaskListReader {
     }
 }
 
-/// Keeps the type checker honest about sharing.
+/// The running task-list projection, shared by its background loop and the reader.
 pub type SharedTaskList = Arc<dondoc_eventsourcing::projection::LocalProjector<TaskListProjection>>;

@@ -60,6 +60,12 @@ pub async fn reporting(
 async fn channel(endpoint: &str, service: &str, ca_cert: Option<&Path>) -> anyhow::Result<Channel> {
     let mut target = Endpoint::from_shared(endpoint.to_owned())
         .with_context(|| format!("invalid {service} endpoint {endpoint:?}"))?;
+    if ca_cert.is_some() && !endpoint.starts_with("https://") {
+        tracing::warn!(
+            endpoint,
+            "--ca-cert is ignored: the endpoint is not https://"
+        );
+    }
     if endpoint.starts_with("https://") {
         let tls = match ca_cert {
             Some(path) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(

@@ -192,6 +192,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             data_dir: &data_dir,
             admin_token: &admin_token,
             admin_token_path: &admin_token_path,
+            tls_cert: config.tls.as_ref().map(|tls| tls.cert_path.as_path()),
         },
     )?;
     tracing::info!(
@@ -270,6 +271,8 @@ struct Banner<'a> {
     data_dir: &'a Path,
     admin_token: &'a str,
     admin_token_path: &'a Path,
+    /// The certificate the servers present, when they speak TLS.
+    tls_cert: Option<&'a Path>,
 }
 
 fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()> {
@@ -287,9 +290,13 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "{}", banner.admin_token)?;
     writeln!(out)?;
     writeln!(out, "Try:")?;
+    let transport = match banner.tls_cert {
+        Some(cert) => format!("-cacert '{}'", cert.display()),
+        None => "-plaintext".to_owned(),
+    };
     writeln!(
         out,
-        "  grpcurl -plaintext -H \"authorization: Bearer $(cat '{}')\" -d '{{}}' {} \
+        "  grpcurl {transport} -H \"authorization: Bearer $(cat '{}')\" -d '{{}}' {} \
          dondoc.v1.AssignmentService/ListUnits",
         banner.admin_token_path.display(),
         banner.assignment
@@ -422,6 +429,7 @@ mod tests {
                 data_dir: Path::new("/srv/data"),
                 admin_token: "tok.en.value",
                 admin_token_path: Path::new("/srv/data/admin.token"),
+                tls_cert: None,
             },
         )
         .expect("writes");

@@ -16,19 +16,22 @@
 //! payload cannot be read at all.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use async_nats::jetstream::stream::ConsumerErrorKind;
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use prost::Message as _;
 use sqlx::{AnyConnection, Row};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
 use crate::metrics::ConsumerMetrics;
-use crate::projection::Projection;
+use crate::projection::{Feed, Projection, forget_progress};
 use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
 use dondoc_proto::v1 as pb;
@@ -46,6 +49,9 @@ pub const SCHEMA: &[&str] = &[
         stream_id TEXT NOT NULL,
         version BIGINT NOT NULL,
         PRIMARY KEY (consumer, source, stream_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS consumer_resets (
+        consumer TEXT PRIMARY KEY
     )",
     "CREATE TABLE IF NOT EXISTS consumer_failures (
         consumer TEXT NOT NULL,
@@ -96,6 +102,8 @@ impl ConsumerConfig {
 pub enum ConsumerError {
     #[error("JetStream: {0}")]
     JetStream(String),
+    #[error("preparing the projection: {0}")]
+    Projection(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
 }
@@ -126,6 +134,11 @@ pub struct Consumer<P> {
     projection: Arc<P>,
     upcasters: Upcasters,
     metrics: ConsumerMetrics,
+    /// Set while a reset waits to be carried out: nothing may be applied to the emptied read
+    /// model from the old durable consumer in the meantime.
+    reset_pending: AtomicBool,
+    /// Wakes the running loop to resubscribe (and so carry the reset out).
+    reset_requested: Notify,
 }
 
 impl<P: Projection> Consumer<P> {
@@ -137,22 +150,22 @@ impl<P: Projection> Consumer<P> {
         upcasters: Upcasters,
     ) -> Result<Self, ConsumerError> {
         db.run_schema(SCHEMA).await?;
-        let outdated = crate::projection::prepare(&db, projection.as_ref())
+        // A new version of the read model is reset here and consumes everything again from
+        // the start (see `forget_progress`).
+        crate::projection::prepare(&db, projection.as_ref(), Feed::Nats)
             .await
-            .map_err(|e| ConsumerError::JetStream(format!("preparing the projection: {e}")))?;
-        let consumer = Self {
+            .map_err(|e| ConsumerError::Projection(e.to_string()))?;
+        Ok(Self {
             metrics: ConsumerMetrics::new(projection.name()),
             db,
             js,
             config,
             projection,
             upcasters,
-        };
-        if outdated {
-            // A new version of the read model consumes everything again from the start.
-            consumer.reset_for_rebuild().await?;
-        }
-        Ok(consumer)
+            // `durable()` checks the database before the first read anyway.
+            reset_pending: AtomicBool::new(false),
+            reset_requested: Notify::new(),
+        })
     }
 
     pub fn name(&self) -> &'static str {
@@ -169,6 +182,7 @@ impl<P: Projection> Consumer<P> {
             .get_stream(&self.config.stream_name)
             .await
             .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        self.carry_out_pending_reset(&stream).await?;
         stream
             .get_or_create_consumer(
                 self.name(),
@@ -233,6 +247,8 @@ impl<P: Projection> Consumer<P> {
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return,
+                    // A rebuild was asked for: resubscribe, which carries the reset out.
+                    _ = self.reset_requested.notified() => break,
                     next = messages.next() => next,
                 };
                 match next {
@@ -271,27 +287,56 @@ impl<P: Projection> Consumer<P> {
     pub async fn reset_for_rebuild(&self) -> Result<(), ConsumerError> {
         let mut tx = self.db.begin_write().await?;
         crate::projection::empty(&mut tx, self.projection.as_ref()).await?;
-        sqlx::query("DELETE FROM inbox WHERE consumer = $1")
-            .bind(self.name().to_owned())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM consumer_streams WHERE consumer = $1")
-            .bind(self.name().to_owned())
-            .execute(&mut *tx)
-            .await?;
+        forget_progress(&mut tx, self.name(), Feed::Nats).await?;
         tx.commit().await?;
-        let stream = self
-            .js
-            .get_stream(&self.config.stream_name)
-            .await
-            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
-        // Absent is fine: it is recreated on the next read.
-        let _ = stream.delete_consumer(self.name()).await;
+        self.reset_pending.store(true, Ordering::SeqCst);
+        // A stored permit: the loop resubscribes even if it is busy right now.
+        self.reset_requested.notify_one();
+        Ok(())
+    }
+
+    /// Deletes the durable consumer if a reset ordered it, so it is recreated at the start of
+    /// the stream; only then is the order struck. Until it succeeds nothing is consumed, so the
+    /// empty read model never resumes from the old consumer's position.
+    async fn carry_out_pending_reset(
+        &self,
+        stream: &jetstream::stream::Stream,
+    ) -> Result<(), ConsumerError> {
+        let pending = sqlx::query("SELECT consumer FROM consumer_resets WHERE consumer = $1")
+            .bind(self.name().to_owned())
+            .fetch_optional(self.db.pool())
+            .await?
+            .is_some();
+        if !pending {
+            return Ok(());
+        }
+        match stream.delete_consumer(self.name()).await {
+            Ok(_) => {}
+            Err(error) => match error.kind() {
+                ConsumerErrorKind::JetStream(js)
+                    if js.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND => {}
+                _ => return Err(ConsumerError::JetStream(error.to_string())),
+            },
+        }
+        sqlx::query("DELETE FROM consumer_resets WHERE consumer = $1")
+            .bind(self.name().to_owned())
+            .execute(self.db.pool())
+            .await?;
+        self.reset_pending.store(false, Ordering::SeqCst);
+        tracing::info!(
+            consumer = self.name(),
+            "durable consumer reset; consuming from the start"
+        );
         Ok(())
     }
 
     /// Handles one message; see the module docs for the protocol.
     pub async fn handle(&self, message: &jetstream::Message) -> Result<Disposition, ConsumerError> {
+        if self.reset_pending.load(Ordering::SeqCst) {
+            // From the durable consumer about to be deleted: it comes again from the start.
+            ack(message, AckKind::Nak(Some(Duration::from_millis(200)))).await;
+            return Ok(Disposition::Parked);
+        }
         let (deliveries, pending) = message
             .info()
             .map(|i| (i.delivered, i.pending))
@@ -385,6 +430,15 @@ impl<P: Projection> Consumer<P> {
                 tx.commit().await?;
                 ack(message, AckKind::Ack).await;
                 Ok(Disposition::Applied)
+            }
+            Err(error) if error.is_transient() => {
+                // The database hiccupped, not the event: try again later, without counting it
+                // toward dead-lettering.
+                tx.rollback().await?;
+                ack(message, AckKind::Nak(Some(backoff(deliveries)))).await;
+                Ok(Disposition::Retried {
+                    error: error.to_string(),
+                })
             }
             Err(error) => {
                 tx.rollback().await?;

@@ -176,11 +176,21 @@ impl Database {
     /// statement is replaced by the engine's blob type.
     pub async fn run_schema(&self, statements: &[&str]) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
+        self.run_schema_in(&mut tx, statements).await?;
+        tx.commit().await
+    }
+
+    /// [`Database::run_schema`] inside the caller's transaction.
+    pub async fn run_schema_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        statements: &[&str],
+    ) -> Result<(), sqlx::Error> {
         for statement in statements {
             let sql = statement.replace("{blob}", self.dialect.blob_type());
-            tx.execute(sqlx::AssertSqlSafe(sql)).await?;
+            conn.execute(sqlx::AssertSqlSafe(sql)).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// Closes every connection (used on shutdown and by tests that reopen a file).

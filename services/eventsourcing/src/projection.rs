@@ -103,22 +103,39 @@ pub struct LocalProjector<P> {
     metrics: ConsumerMetrics,
 }
 
+/// Where a projection's events come from, which decides what a rebuild must forget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Feed {
+    /// The service's own log ([`LocalProjector`]).
+    Local,
+    /// A durable JetStream consumer ([`crate::consumer::Consumer`]).
+    Nats,
+}
+
 /// Creates a projection's tables, first dropping them (and forgetting its progress) when they
 /// were made by another version of it. Returns whether it starts from scratch that way.
+///
+/// Everything happens in one transaction, under the log's write lock, so a crash leaves
+/// either the old version or the new one with nothing to resume from, and two replicas
+/// starting together do not both reset it.
 pub(crate) async fn prepare(
     db: &Database,
     projection: &dyn Projection,
+    feed: Feed,
 ) -> Result<bool, ProjectionError> {
     db.run_schema(SCHEMA).await?;
+    let mut tx = db.begin_write().await?;
+    if let Some(lock) = db.dialect().lock_event_log_statement() {
+        sqlx::query(lock).execute(&mut *tx).await?;
+    }
     let stored = sqlx::query("SELECT version FROM projection_versions WHERE projection = $1")
         .bind(projection.name().to_owned())
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *tx)
         .await?
         .map(|row| row.try_get::<i64, _>("version"))
         .transpose()?;
     let wanted = i64::from(projection.version());
     let outdated = stored != Some(wanted);
-    let mut tx = db.begin_write().await?;
     if outdated {
         match stored {
             Some(stored) => tracing::info!(
@@ -134,7 +151,7 @@ pub(crate) async fn prepare(
                 .execute(&mut *tx)
                 .await?;
         }
-        write_checkpoint(&mut tx, projection.name(), 0).await?;
+        forget_progress(&mut tx, projection.name(), feed).await?;
         sqlx::query(
             "INSERT INTO projection_versions (projection, version) VALUES ($1, $2) \
              ON CONFLICT (projection) DO UPDATE SET version = excluded.version",
@@ -144,9 +161,39 @@ pub(crate) async fn prepare(
         .execute(&mut *tx)
         .await?;
     }
+    db.run_schema_in(&mut tx, projection.schema()).await?;
     tx.commit().await?;
-    db.run_schema(projection.schema()).await?;
     Ok(outdated)
+}
+
+/// Forgets how far a projection got, so it starts again from the first event: its checkpoint,
+/// its failure counts and dead letters, and for a NATS-fed one its inbox, stream versions and
+/// a pending order to delete its durable consumer (carried out by the consumer before it
+/// reads again, so an unreachable NATS only delays the rebuild, never half-does it).
+pub(crate) async fn forget_progress(
+    tx: &mut AnyConnection,
+    name: &str,
+    feed: Feed,
+) -> Result<(), sqlx::Error> {
+    write_checkpoint(&mut *tx, name, 0).await?;
+    let mut statements = vec![
+        "DELETE FROM consumer_failures WHERE consumer = $1",
+        "DELETE FROM dead_letters WHERE consumer = $1",
+    ];
+    if feed == Feed::Nats {
+        statements.extend([
+            "DELETE FROM inbox WHERE consumer = $1",
+            "DELETE FROM consumer_streams WHERE consumer = $1",
+            "INSERT INTO consumer_resets (consumer) VALUES ($1) ON CONFLICT (consumer) DO NOTHING",
+        ]);
+    }
+    for statement in statements {
+        sqlx::query(statement)
+            .bind(name.to_owned())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Forgets the version of every projection in `db`, so that each is dropped and rebuilt from
@@ -176,7 +223,7 @@ impl<P: Projection> LocalProjector<P> {
         let name = projection.name();
         let db = store.database().clone();
         db.run_schema(crate::consumer::SCHEMA).await?;
-        prepare(&db, projection.as_ref()).await?;
+        prepare(&db, projection.as_ref(), Feed::Local).await?;
         let checkpoint = read_checkpoint(&db, projection.name()).await?;
         let (applied, _) = watch::channel(checkpoint);
         Ok(Self {
@@ -211,10 +258,10 @@ impl<P: Projection> LocalProjector<P> {
                 self.applied.send_replace(checkpoint);
                 return Ok(total);
             };
-            match self.apply_page(&events).await {
+            match self.apply_page(&events, checkpoint).await {
                 Ok(()) => {}
                 Err(error) if error.is_transient() => return Err(error),
-                Err(_) => self.apply_one_by_one(&events).await?,
+                Err(_) => self.apply_one_by_one(&events, checkpoint).await?,
             }
             total += events.len() as u64;
             self.applied.send_replace(last);
@@ -241,7 +288,7 @@ impl<P: Projection> LocalProjector<P> {
     }
 
     /// The fast path: a whole page in one transaction.
-    async fn apply_page(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+    async fn apply_page(&self, events: &[RecordedEvent], from: u64) -> Result<(), ProjectionError> {
         let mut tx = self.store.database().begin_write().await?;
         for event in events {
             self.projection
@@ -249,7 +296,7 @@ impl<P: Projection> LocalProjector<P> {
                 .await?;
         }
         if let Some(last) = events.last() {
-            write_checkpoint(&mut tx, self.projection.name(), last.position).await?;
+            advance_checkpoint(&mut tx, self.projection.name(), from, last.position).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -257,10 +304,16 @@ impl<P: Projection> LocalProjector<P> {
 
     /// After a permanent failure in a page: each event on its own, and the one that cannot be
     /// applied goes to `dead_letters` (with the error) so the projection goes on without it.
-    async fn apply_one_by_one(&self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+    async fn apply_one_by_one(
+        &self,
+        events: &[RecordedEvent],
+        from: u64,
+    ) -> Result<(), ProjectionError> {
         let db = self.store.database();
+        let mut from = from;
         for event in events {
             let mut tx = db.begin_write().await?;
+            let mut dead_lettered = false;
             let applied = match self.upcast(event.clone()) {
                 Ok(upcast) => self.projection.apply(&mut tx, &upcast).await,
                 Err(error) => Err(error),
@@ -270,8 +323,8 @@ impl<P: Projection> LocalProjector<P> {
                 Err(error) if error.is_transient() => return Err(error),
                 Err(error) => {
                     tx.rollback().await?;
-                    self.metrics.dead_lettered();
                     tracing::error!(projection = self.projection.name(), position = event.position, error = %error, "event dead-lettered by the projection");
+                    dead_lettered = true;
                     tx = db.begin_write().await?;
                     crate::consumer::insert_dead_letter(
                         &mut tx,
@@ -288,8 +341,12 @@ impl<P: Projection> LocalProjector<P> {
                     .await?;
                 }
             }
-            write_checkpoint(&mut tx, self.projection.name(), event.position).await?;
+            advance_checkpoint(&mut tx, self.projection.name(), from, event.position).await?;
             tx.commit().await?;
+            if dead_lettered {
+                self.metrics.dead_lettered();
+            }
+            from = event.position;
         }
         Ok(())
     }
@@ -300,7 +357,7 @@ impl<P: Projection> LocalProjector<P> {
         let db = self.store.database();
         let mut tx = db.begin_write().await?;
         empty(&mut tx, self.projection.as_ref()).await?;
-        write_checkpoint(&mut tx, self.projection.name(), 0).await?;
+        forget_progress(&mut tx, self.projection.name(), Feed::Local).await?;
         tx.commit().await?;
         self.catch_up_locked().await
     }
@@ -330,6 +387,32 @@ async fn read_checkpoint(db: &Database, projection: &str) -> Result<u64, sqlx::E
         Some(row) => from_i64(row.try_get::<i64, _>("position")?),
         None => 0,
     })
+}
+
+/// Moves the checkpoint from `from` to `to` inside the transaction that applied the events,
+/// or fails it if someone else (a rebuild, another replica) moved it meanwhile: the events
+/// would otherwise land on top of a reset read model and the ones before them be skipped.
+async fn advance_checkpoint(
+    conn: &mut AnyConnection,
+    projection: &str,
+    from: u64,
+    to: u64,
+) -> Result<(), ProjectionError> {
+    let moved = sqlx::query(
+        "UPDATE projection_checkpoints SET position = $3 WHERE projection = $1 AND position = $2",
+    )
+    .bind(projection.to_owned())
+    .bind(to_i64(from))
+    .bind(to_i64(to))
+    .execute(conn)
+    .await?;
+    if moved.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(ProjectionError::Unavailable(format!(
+            "the checkpoint of {projection} moved during catch-up; starting over"
+        )))
+    }
 }
 
 async fn write_checkpoint(

@@ -13,7 +13,7 @@
 //! catches up when NATS returns.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -157,6 +157,8 @@ pub struct Relay {
     metrics: RelayMetrics,
     /// Identifies this relay in the lease table.
     holder: String,
+    /// Events published by this relay, for tests and diagnostics.
+    published: Arc<AtomicU64>,
     /// Time for the lease (tests move it by hand).
     clock: SharedClock,
 }
@@ -185,6 +187,7 @@ impl Relay {
             config,
             stream_ready: Arc::new(AtomicBool::new(false)),
             holder: uuid::Uuid::now_v7().to_string(),
+            published: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(SystemClock),
         })
     }
@@ -199,6 +202,11 @@ impl Relay {
     /// publishes. With several replicas on one database only the lease holder publishes (the
     /// others would only produce duplicates for JetStream and the inboxes to drop); when it
     /// stops renewing, another takes over after [`LEASE`].
+    ///
+    /// The lease is judged by each replica's clock, so replicas need synchronised clocks (NTP)
+    /// for one relay to be active at a time. When they are not, or a round outlasts the lease,
+    /// two relays may briefly publish together: that costs duplicates, never correctness
+    /// (message ids, inboxes and the compare-and-set checkpoint absorb them).
     pub async fn try_lead(&self) -> Result<bool, RelayError> {
         let now = self.clock.now();
         let expires_at = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
@@ -277,14 +285,28 @@ impl Relay {
     /// checkpoint stops before it and the next round resends from there.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
         let result = self.publish_round().await;
-        // The backlog is measured against the shared log, so it also counts other replicas'
-        // commits; a failed measurement only leaves the gauge at its last value.
+        if let Ok(published) = &result {
+            self.published
+                .fetch_add(*published as u64, Ordering::Relaxed);
+        }
+        self.record_backlog().await;
+        result
+    }
+
+    /// The backlog is a property of the shared log, so every replica reports it, leader or
+    /// not (a former leader would otherwise keep reporting its last value); a failed
+    /// measurement leaves the gauge as it was.
+    async fn record_backlog(&self) {
         if let (Ok(head), Ok(checkpoint)) =
             (self.store.head_position().await, self.checkpoint().await)
         {
             self.metrics.backlog(head.saturating_sub(checkpoint));
         }
-        result
+    }
+
+    /// Events this relay (and its clones) had acknowledged by JetStream since it was built.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
     }
 
     async fn publish_round(&self) -> Result<usize, RelayError> {
@@ -364,7 +386,10 @@ impl Relay {
             let round = match self.try_lead().await {
                 Ok(true) => self.publish_pending().await,
                 // Another replica publishes; wait and ask again.
-                Ok(false) => Ok(0),
+                Ok(false) => {
+                    self.record_backlog().await;
+                    Ok(0)
+                }
                 Err(error) => Err(error),
             };
             match round {

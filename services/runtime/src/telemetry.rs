@@ -206,6 +206,18 @@ fn env_filter(rust_log: Option<String>, fallback: &str) -> Result<EnvFilter, Tel
     })
 }
 
+/// Who is reporting: the service, and this process among its replicas (so replicas' series do
+/// not collide).
+fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            uuid::Uuid::now_v7().to_string(),
+        ))
+        .build()
+}
+
 /// Metrics (commands, appends, outbox backlog, consumer lag, dead letters: see
 /// `dondoc_eventsourcing::metrics`) go to the same OTLP endpoint as traces.
 fn otlp_meters(service_name: &str, endpoint: &str) -> Result<SdkMeterProvider, TelemetryError> {
@@ -217,11 +229,7 @@ fn otlp_meters(service_name: &str, endpoint: &str) -> Result<SdkMeterProvider, T
         .with_endpoint(endpoint)
         .build()?;
     Ok(SdkMeterProvider::builder()
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        )
+        .with_resource(resource(service_name))
         .with_periodic_exporter(exporter)
         .build())
 }
@@ -234,9 +242,7 @@ fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider
         .with_tonic()
         .with_endpoint(endpoint)
         .build()?;
-    let resource = Resource::builder()
-        .with_service_name(service_name.to_owned())
-        .build();
+    let resource = resource(service_name);
     Ok(SdkTracerProvider::builder()
         .with_resource(resource)
         .with_batch_exporter(exporter)

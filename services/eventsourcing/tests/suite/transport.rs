@@ -487,3 +487,44 @@ async fn one_relay_at_a_time_holds_the_lease_and_a_silent_one_is_replaced() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_running_relays_on_one_log_publish_each_event_once() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let store = store_with(&db, &[]).await;
+        let first = Relay::new(store.clone(), js.clone(), config())
+            .await
+            .expect("relay");
+        let second = Relay::new(store.clone(), js.clone(), config())
+            .await
+            .expect("relay");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = [
+            tokio::spawn(first.clone().run(shutdown.clone())),
+            tokio::spawn(second.clone().run(shutdown.clone())),
+        ];
+        let payloads: Vec<Vec<u8>> = (0..20).map(|i| format!("e{i}").into_bytes()).collect();
+        let payloads: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
+
+        store_with_more(&store, 0, &payloads).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while first.checkpoint().await.expect("checkpoint") < 20 {
+            assert!(tokio::time::Instant::now() < deadline, "not all published");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        shutdown.cancel();
+        for relay in running {
+            relay.await.expect("relay task");
+        }
+
+        assert_eq!(
+            first.published() + second.published(),
+            20,
+            "{}: only the lease holder publishes (first {}, second {})",
+            db.engine(),
+            first.published(),
+            second.published()
+        );
+    }
+}
