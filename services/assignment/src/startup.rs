@@ -11,10 +11,9 @@ use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::assignment_service_server::AssignmentServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
-use dondoc_runtime::grpc::TlsSettings;
+use dondoc_runtime::grpc::{PreparedServer, TlsSettings};
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::service::Assignment;
@@ -54,16 +53,11 @@ impl Application {
         verifier: Arc<TokenVerifier>,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
-        let tls = settings
-            .tls
-            .as_ref()
-            .map(dondoc_runtime::grpc::load_tls)
-            .transpose()
-            .context("cannot load the TLS certificate")?;
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
+        let server =
+            PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
+                .await
+                .context("cannot prepare the gRPC server")?;
+        let port = server.port();
         let db = Database::connect(&settings.database_url)
             .await
             .context("cannot open the assignment database")?;
@@ -116,22 +110,14 @@ impl Application {
             TaskListReader::new(store.clone(), projector.clone()),
             clock,
         );
-        let (health, routes) = dondoc_runtime::grpc::health_and_reflection(FILE_DESCRIPTOR_SET)
-            .await
-            .context("cannot build health and reflection services")?;
-        let routes = routes.add_service(InterceptedService::new(
-            AssignmentServiceServer::new(service),
-            AuthInterceptor::new(verifier),
-        ));
-        dondoc_runtime::grpc::spawn_serving(
-            &mut supervisor,
-            "assignment gRPC server",
-            listener,
-            routes,
-            &health,
-            tls,
-        )
-        .await;
+        server
+            .serve_as(&mut supervisor, "assignment gRPC server", |routes| {
+                routes.add_service(InterceptedService::new(
+                    AssignmentServiceServer::new(service),
+                    AuthInterceptor::new(verifier),
+                ))
+            })
+            .await;
         tracing::info!(port, "assignment service ready");
         Ok(Self {
             port,

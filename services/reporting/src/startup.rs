@@ -9,10 +9,9 @@ use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
-use dondoc_runtime::grpc::TlsSettings;
+use dondoc_runtime::grpc::{PreparedServer, TlsSettings};
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use serde::Deserialize;
-use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::board::TaskBoardProjection;
@@ -45,16 +44,11 @@ impl Application {
         settings: &ReportingSettings,
         verifier: Arc<TokenVerifier>,
     ) -> anyhow::Result<Self> {
-        let tls = settings
-            .tls
-            .as_ref()
-            .map(dondoc_runtime::grpc::load_tls)
-            .transpose()
-            .context("cannot load the TLS certificate")?;
-        let listener = TcpListener::bind(&settings.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
+        let server =
+            PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
+                .await
+                .context("cannot prepare the gRPC server")?;
+        let port = server.port();
         let db = Database::connect(&settings.database_url)
             .await
             .context("cannot open the reporting database")?;
@@ -87,22 +81,15 @@ impl Application {
             });
         }
 
-        let (health, routes) = dondoc_runtime::grpc::health_and_reflection(FILE_DESCRIPTOR_SET)
-            .await
-            .context("cannot build health and reflection services")?;
-        let routes = routes.add_service(InterceptedService::new(
-            ReportingServiceServer::new(Reporting::new(db.clone())),
-            AuthInterceptor::new(verifier),
-        ));
-        dondoc_runtime::grpc::spawn_serving(
-            &mut supervisor,
-            "reporting gRPC server",
-            listener,
-            routes,
-            &health,
-            tls,
-        )
-        .await;
+        let reporting = Reporting::new(db.clone());
+        server
+            .serve_as(&mut supervisor, "reporting gRPC server", |routes| {
+                routes.add_service(InterceptedService::new(
+                    ReportingServiceServer::new(reporting),
+                    AuthInterceptor::new(verifier),
+                ))
+            })
+            .await;
         tracing::info!(port, "reporting service ready");
         Ok(Self {
             port,

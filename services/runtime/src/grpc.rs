@@ -42,6 +42,12 @@ pub enum GrpcError {
     /// The encoded `FileDescriptorSet` given for reflection is invalid.
     #[error("cannot build gRPC reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The listening address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
     /// A TLS certificate or key file cannot be read.
     #[error("cannot read TLS file {path}: {source}")]
     TlsFile {
@@ -107,6 +113,67 @@ pub async fn serve(
         .await;
     tracing::info!(?local_addr, "gRPC server stopped");
     result
+}
+
+/// A gRPC server that is bound but not serving yet: the port is known (tests bind port 0), a
+/// bad certificate has already failed start-up, and health (NOT_SERVING) and reflection are
+/// in place. A service adds its own API and starts it last, once it can answer correctly.
+pub struct PreparedServer {
+    listener: TcpListener,
+    port: u16,
+    tls: Option<ServerTlsConfig>,
+    health: HealthReporter,
+    routes: Routes,
+}
+
+impl PreparedServer {
+    /// Binds `listen`, loads the TLS certificate if any, and sets up health and reflection for
+    /// `file_descriptor_set`.
+    pub async fn bind(
+        listen: &str,
+        tls: Option<&TlsSettings>,
+        file_descriptor_set: &'static [u8],
+    ) -> Result<Self, GrpcError> {
+        let tls = tls.map(load_tls).transpose()?;
+        let bind_error = |source| GrpcError::Bind {
+            address: listen.to_owned(),
+            source,
+        };
+        let listener = TcpListener::bind(listen).await.map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let (health, routes) = health_and_reflection(file_descriptor_set).await?;
+        Ok(Self {
+            listener,
+            port,
+            tls,
+            health,
+            routes,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Adds the service's own API (`add` receives the routes with health and reflection),
+    /// starts serving as a task of `supervisor`, and reports SERVING.
+    pub async fn serve_as(
+        self,
+        supervisor: &mut crate::lifecycle::Supervisor,
+        name: &'static str,
+        add: impl FnOnce(Routes) -> Routes,
+    ) {
+        let routes = add(self.routes);
+        spawn_serving(
+            supervisor,
+            name,
+            self.listener,
+            routes,
+            &self.health,
+            self.tls,
+        )
+        .await;
+    }
 }
 
 /// Serves `routes` on `listener` as a task of `supervisor`, until the supervisor stops, then
