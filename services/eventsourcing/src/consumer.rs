@@ -11,9 +11,14 @@
 //! 2. Commit, then acknowledge (double ack, so a lost ack cannot cause a redelivery).
 //!
 //! A message that keeps failing is written to `dead_letters` after `max_attempts` failed
-//! attempts to apply it (waiting for a predecessor is not a failure), its stream advanced past
-//! it, and acknowledged: the consumer goes on, and an operator can inspect it. So is one whose
-//! payload cannot be read at all.
+//! attempts to apply it (waiting for a predecessor is not a failure, nor is a transient
+//! database error), its stream advanced past it, and acknowledged: the consumer goes on, and
+//! an operator can inspect it. So is one whose payload cannot be read at all.
+//!
+//! A rebuild (or a new version of the read model) empties the read model and its progress and
+//! leaves an order to delete the durable consumer, all in one transaction; the consumer carries
+//! the order out before it reads again, so it starts over from the beginning of the stream and
+//! never resumes the old position into an empty read model.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -11,6 +11,9 @@
 //! so the server drops such repeats inside its duplicate window, and consumers' inboxes drop
 //! the rest. While NATS is down, commands keep committing; the relay retries with backoff and
 //! catches up when NATS returns.
+//!
+//! Replicas of a service share its database and so its outbox: one relay at a time publishes,
+//! the holder of a lease row renewed every round ([`Relay::try_lead`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
