@@ -11,9 +11,8 @@ use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::assignment_service_server::AssignmentServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
-use dondoc_runtime::grpc::{PreparedServer, TlsSettings};
+use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
-use serde::Deserialize;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::service::Assignment;
@@ -24,17 +23,7 @@ pub const SERVICE: &str = "assignment";
 
 /// Settings of the assignment service (`[assignment]` in the config file,
 /// `DONDOC_ASSIGNMENT__*` in the environment).
-#[derive(Clone, Debug, Deserialize)]
-pub struct AssignmentSettings {
-    /// `sqlite:PATH` or `postgres://…`.
-    pub database_url: String,
-    pub nats_url: String,
-    /// Address to listen on; port 0 picks a free port.
-    pub listen: String,
-    /// Serve over TLS with this certificate and key; plaintext when absent.
-    #[serde(default)]
-    pub tls: Option<TlsSettings>,
-}
+pub type AssignmentSettings = dondoc_runtime::service::ServiceSettings;
 
 /// A running assignment service.
 pub struct Application {

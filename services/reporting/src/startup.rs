@@ -9,26 +9,15 @@ use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
-use dondoc_runtime::grpc::{PreparedServer, TlsSettings};
+use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
-use serde::Deserialize;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::board::TaskBoardProjection;
 use crate::service::Reporting;
 
 /// Settings of the reporting service (`[reporting]` in the config file, `DONDOC_REPORTING__*`).
-#[derive(Clone, Debug, Deserialize)]
-pub struct ReportingSettings {
-    /// `sqlite:PATH` or `postgres://…`.
-    pub database_url: String,
-    pub nats_url: String,
-    /// Address to listen on; port 0 picks a free port.
-    pub listen: String,
-    /// Serve over TLS with this certificate and key; plaintext when absent.
-    #[serde(default)]
-    pub tls: Option<TlsSettings>,
-}
+pub type ReportingSettings = dondoc_runtime::service::ServiceSettings;
 
 /// A running reporting service.
 pub struct Application {

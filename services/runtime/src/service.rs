@@ -12,6 +12,20 @@ use serde::Deserialize;
 
 use crate::auth::TokenVerifier;
 
+/// What every dondoc service is told about its surroundings (`[assignment]`, `[reporting]`, …
+/// in the config file, `DONDOC_<SERVICE>__*` in the environment).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServiceSettings {
+    /// Its own database: `sqlite:PATH` or `postgres://…`.
+    pub database_url: String,
+    pub nats_url: String,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Serve over TLS with this certificate and key; plaintext when absent.
+    #[serde(default)]
+    pub tls: Option<crate::grpc::TlsSettings>,
+}
+
 /// Where a service finds the public key that verifies bearer tokens.
 #[derive(Clone, Debug, Deserialize)]
 pub struct AuthSettings {
