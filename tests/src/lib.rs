@@ -102,6 +102,7 @@ impl TestSystem {
             nats_url: self.nats.url(),
             listen: "127.0.0.1:0".into(),
             tls: None,
+            database: Default::default(),
         }
     }
 
@@ -143,6 +144,7 @@ impl TestSystem {
                 nats_url: self.nats.url(),
                 listen: "127.0.0.1:0".into(),
                 tls: None,
+                database: Default::default(),
             },
             self.verifier.clone(),
         )
@@ -230,12 +232,12 @@ impl TestSystem {
         )
     }
 
-    /// Imports a unit directory file as the Office, without a request id.
+    /// Imports a unit directory file as the Office, with a fresh request id.
     pub async fn import_units(&self, toml: &str) -> Result<pb::ImportUnitsResponse, tonic::Status> {
         self.client(Role::Office)
             .await
             .import_units(pb::ImportUnitsRequest {
-                request_id: String::new(),
+                request_id: request_id(),
                 toml: toml.to_owned(),
             })
             .await
@@ -274,11 +276,16 @@ impl TestSystem {
     }
 }
 
+/// A fresh AIP-155 request id: every mutation carries one.
+pub fn request_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// A valid assignment request: Vice-Chairman pct-tran assigns the Department of Construction,
 /// with Finance coordinating, a deadline at the end of the year.
 pub fn assignment_request(title: &str) -> pb::AssignTaskRequest {
     pb::AssignTaskRequest {
-        request_id: String::new(),
+        request_id: request_id(),
         issuer: Some(pb::Issuer {
             kind: pb::IssuerKind::ViceChairman as i32,
             leader_id: "pct-tran".into(),

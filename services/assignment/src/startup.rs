@@ -1,10 +1,12 @@
 //! Wiring the assignment service: event store, local task-list projection, outbox relay to
-//! JetStream and the gRPC server, all stopped through one supervisor.
+//! JetStream and the gRPC server, all under one supervisor; health follows the event writer
+//! and the task list.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use dondoc_eventsourcing::projection::LocalProjector;
+use dondoc_eventsourcing::db::OpenMode;
+use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
 use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
 use dondoc_proto::FILE_DESCRIPTOR_SET;
@@ -15,11 +17,12 @@ use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
-use crate::service::Assignment;
-use crate::task_list::{TaskListProjection, TaskListReader};
+use crate::consumers::task_list::{TaskListProjection, TaskListReader};
+use crate::grpc::AssignmentApi;
+use crate::handlers::Handlers;
 
 /// The service name: JetStream stream `DONDOC_ASSIGNMENT`, subjects `dondoc.assignment.>`.
-pub const SERVICE: &str = "assignment";
+pub const SERVICE: &str = dondoc_contracts::assignment::SERVICE;
 
 /// Settings of the assignment service (`[assignment]` in the config file,
 /// `DONDOC_ASSIGNMENT__*` in the environment).
@@ -42,24 +45,25 @@ impl Application {
         verifier: Arc<TokenVerifier>,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
-        let server =
+        let mut server =
             PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::connect(&settings.database_url)
-            .await
-            .context("cannot open the assignment database")?;
+        let db = Database::open_with(
+            &settings.database_url,
+            OpenMode::CreateIfMissing,
+            &settings.database,
+        )
+        .await
+        .context("cannot open the assignment database")?;
         let store = EventStore::open(db, SERVICE, crate::events::upcasters())
             .await
             .context("cannot open the assignment event store")?;
         let projector = Arc::new(
-            LocalProjector::new(
-                store.clone(),
-                Arc::new(TaskListProjection::new(store.clone())),
-            )
-            .await
-            .context("cannot prepare the task list")?,
+            LocalProjector::new(store.clone(), Arc::new(TaskListProjection))
+                .await
+                .context("cannot prepare the task list")?,
         );
         // A database hiccup here is retried by the projection loop; it must not keep the
         // service (and every command) down.
@@ -84,17 +88,26 @@ impl Application {
         {
             let relay = relay.clone();
             let shutdown = shutdown.clone();
-            supervisor.spawn("outbox relay", relay.run(shutdown));
+            supervisor
+                .spawn_restarting("outbox relay", move || relay.clone().run(shutdown.clone()));
         }
         {
             let projector = projector.clone();
             let shutdown = shutdown.clone();
-            supervisor.spawn("task list projection", async move {
-                projector.run(shutdown).await;
+            supervisor.spawn_restarting("task list projection", move || {
+                let projector = projector.clone();
+                let shutdown = shutdown.clone();
+                async move { projector.run(shutdown).await }
             });
         }
 
-        let service = Assignment::new(
+        server.require("event-store-writer", store.writer_status(), |up| *up);
+        server.require(
+            "assignment-task-list",
+            projector.state(),
+            ReadModelState::is_ready,
+        );
+        let handlers = Handlers::new(
             store.clone(),
             TaskListReader::new(store.clone(), projector.clone()),
             clock,
@@ -102,7 +115,7 @@ impl Application {
         server
             .serve_as(&mut supervisor, "assignment gRPC server", |routes| {
                 routes.add_service(InterceptedService::new(
-                    AssignmentServiceServer::new(service),
+                    AssignmentServiceServer::new(AssignmentApi::new(handlers)),
                     AuthInterceptor::new(verifier),
                 ))
             })
@@ -119,6 +132,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The event store (operator commands and tests).
+    pub fn store(&self) -> &EventStore {
+        &self.store
     }
 
     /// Checks the hash chain of the whole event log.
@@ -139,6 +157,12 @@ impl Application {
     /// How many events the relay has had acknowledged by JetStream.
     pub async fn published_position(&self) -> anyhow::Result<u64> {
         Ok(self.relay.checkpoint().await?)
+    }
+
+    /// Events this replica's relay has published since it started (one relay publishes at a
+    /// time, so across replicas these add up to the log's length).
+    pub fn events_published(&self) -> u64 {
+        self.relay.published()
     }
 
     /// The last committed position of the event log.

@@ -153,6 +153,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.assignment_port),
             tls: config.tls.clone(),
+            database: Default::default(),
         },
         verifier.clone(),
         SystemClock::shared(),
@@ -165,6 +166,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.reporting_port),
             tls: config.tls.clone(),
+            database: Default::default(),
         },
         verifier,
     )

@@ -1,19 +1,28 @@
 //! Durable JetStream pull consumers that feed a [`Projection`] exactly once.
 //!
-//! JetStream delivers at least once, and after a relay crash an event can arrive again long
-//! after the server's duplicate window. So every message is handled like this:
+//! JetStream delivers at least once, and after a relay crash or a `dondoc replay` an event can
+//! arrive again long after the server's duplicate window. So every message is handled like
+//! this, in one write transaction, then acknowledged (double ack, so a lost ack cannot cause a
+//! redelivery):
 //!
-//! 1. In one write transaction: skip it if the inbox already has `(consumer, event_id)`, or if
-//!    its stream version is not newer than the last one applied for that stream; park it (NAK
-//!    with a short delay) if it is ahead of the next expected version (per-stream order is
-//!    respected even when JetStream redelivers out of order); otherwise apply it and record the
-//!    inbox row and the stream version.
-//! 2. Commit, then acknowledge (double ack, so a lost ack cannot cause a redelivery).
+//! - its event id is in the inbox: a **duplicate**, nothing to do;
+//! - its stream version is at or below the last one applied for its stream but its id is not in
+//!   the inbox: **divergence** — the producer's log and this read model disagree (a restored
+//!   backup, a rewound producer). It is never applied and never silently acknowledged: it goes
+//!   to `dead_letters`, is counted and logged for an operator;
+//! - it is ahead of its stream's next version: it is **parked** in the `parked` table (and
+//!   acknowledged), and applied the moment its predecessor is. Nothing waits in JetStream, so
+//!   `max_ack_pending` can never fill up with events waiting for a predecessor that a replay
+//!   will only bring later;
+//! - otherwise it is **applied**, its inbox row and stream version recorded, and any parked
+//!   successors applied after it.
 //!
-//! A message that keeps failing is written to `dead_letters` after `max_attempts` failed
-//! attempts to apply it (waiting for a predecessor is not a failure, nor is a transient
-//! database error), its stream advanced past it, and acknowledged: the consumer goes on, and
-//! an operator can inspect it. So is one whose payload cannot be read at all.
+//! A failure is judged by its cause. A transient one (the database is unavailable) is retried
+//! with capped backoff, counted in a metric and never dead-lettered. A permanent one (a
+//! constraint or data error, an undecodable payload, an update that finds no row) is retried a
+//! few times and then written to `dead_letters` with its error; its stream moves on past it,
+//! and the consumer goes on. Bytes that are not an envelope at all are dead-lettered at once,
+//! and if the relay's headers name their stream, that stream moves on too.
 //!
 //! A rebuild (or a new version of the read model) empties the read model and its progress and
 //! leaves an order to delete the durable consumer, all in one transaction; the consumer carries
@@ -21,7 +30,7 @@
 //! never resumes the old position into an empty read model.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::stream::ConsumerErrorKind;
@@ -29,14 +38,17 @@ use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt;
 use prost::Message as _;
 use sqlx::{AnyConnection, Row};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
 use crate::metrics::ConsumerMetrics;
-use crate::projection::{Feed, Projection, forget_progress};
+use crate::projection::{
+    Feed, Projection, ProjectionError, ReadModelState, check_active, forget_progress, progress_key,
+};
+use crate::relay::{SOURCE_HEADER, STREAM_ID_HEADER, STREAM_VERSION_HEADER};
 use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
 use dondoc_proto::v1 as pb;
@@ -77,6 +89,19 @@ pub const SCHEMA: &[&str] = &[
         recorded_at TEXT NOT NULL,
         PRIMARY KEY (consumer, event_id)
     )",
+    "CREATE TABLE IF NOT EXISTS parked (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        stream_version BIGINT NOT NULL,
+        subject TEXT NOT NULL,
+        envelope {blob} NOT NULL,
+        parked_at TEXT NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+    )",
+    "CREATE INDEX IF NOT EXISTS parked_by_stream
+        ON parked (consumer, source, stream_id, stream_version)",
 ];
 
 /// Where and how a consumer reads.
@@ -86,10 +111,14 @@ pub struct ConsumerConfig {
     pub stream_name: String,
     /// Subjects within it, e.g. `dondoc.assignment.task.>`.
     pub filter_subjects: Vec<String>,
-    /// Failed attempts before a message is dead-lettered.
+    /// Failed attempts (for a permanent reason) before a message is dead-lettered.
     pub max_attempts: u32,
     /// How long the server waits for an ack before redelivering.
     pub ack_wait: Duration,
+    /// Messages delivered and not yet acknowledged that the server allows. Set explicitly
+    /// (the server's default has changed between releases); parked events are acknowledged,
+    /// so this bounds only messages being worked on.
+    pub max_ack_pending: i64,
 }
 
 impl ConsumerConfig {
@@ -97,8 +126,9 @@ impl ConsumerConfig {
         Self {
             stream_name: stream_name.into(),
             filter_subjects,
-            max_attempts: 5,
+            max_attempts: 3,
             ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1024,
         }
     }
 }
@@ -111,15 +141,18 @@ pub enum ConsumerError {
     Projection(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    /// A newer version of the read model is active; this replica stops consuming.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// What happened to one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Disposition {
     Applied,
-    /// Seen before (inbox or an older stream version): acknowledged, nothing written.
+    /// Seen before (its id is in the inbox): acknowledged, nothing written.
     Duplicate,
-    /// Ahead of its stream's next version: left for redelivery after its predecessor.
+    /// Ahead of its stream's next version: kept in `parked` until its predecessor is applied.
     Parked,
     /// Failed; will be redelivered.
     Retried {
@@ -129,6 +162,43 @@ pub enum Disposition {
     DeadLettered {
         error: String,
     },
+    /// Its stream version was already applied from another event: written to `dead_letters`.
+    Diverged {
+        error: String,
+    },
+}
+
+/// What a consumer has done since it was built (tests and diagnostics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    pub applied: u64,
+    pub duplicates: u64,
+    pub parked: u64,
+    /// Parked events applied once their predecessor arrived.
+    pub unparked: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub diverged: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    applied: AtomicU64,
+    duplicates: AtomicU64,
+    parked: AtomicU64,
+    unparked: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+    diverged: AtomicU64,
+}
+
+/// Which event a message carries, from its envelope or, for bytes that are not an envelope,
+/// from the relay's headers.
+struct Identity {
+    event_id: String,
+    source: String,
+    stream_id: String,
+    stream_version: u64,
 }
 
 /// A durable pull consumer feeding one projection.
@@ -137,8 +207,12 @@ pub struct Consumer<P> {
     js: jetstream::Context,
     config: ConsumerConfig,
     projection: Arc<P>,
+    /// Name and version: the durable consumer's name and the key of all its bookkeeping.
+    key: String,
     upcasters: Upcasters,
     metrics: ConsumerMetrics,
+    counters: Counters,
+    state: watch::Sender<ReadModelState>,
     /// Set while a reset waits to be carried out: nothing may be applied to the emptied read
     /// model from the old durable consumer in the meantime.
     reset_pending: AtomicBool,
@@ -155,30 +229,78 @@ impl<P: Projection> Consumer<P> {
         upcasters: Upcasters,
     ) -> Result<Self, ConsumerError> {
         db.run_schema(SCHEMA).await?;
-        // A new version of the read model is reset here and consumes everything again from
-        // the start (see `forget_progress`).
-        crate::projection::prepare(&db, projection.as_ref(), Feed::Nats)
+        // A new version of the read model starts from scratch here and consumes everything
+        // again from the start under a durable of its own (see `projection`).
+        let state = crate::projection::prepare(&db, projection.as_ref(), Feed::Nats)
             .await
             .map_err(|e| ConsumerError::Projection(e.to_string()))?;
+        let key = progress_key(projection.as_ref());
+        let (state, _) = watch::channel(state);
         Ok(Self {
-            metrics: ConsumerMetrics::new(projection.name()),
+            metrics: ConsumerMetrics::new(&key),
             db,
             js,
             config,
             projection,
+            key,
             upcasters,
+            counters: Counters::default(),
+            state,
             // `durable()` checks the database before the first read anyway.
             reset_pending: AtomicBool::new(false),
             reset_requested: Notify::new(),
         })
     }
 
-    pub fn name(&self) -> &'static str {
-        self.projection.name()
+    /// The durable consumer's name: the projection's name and version.
+    pub fn name(&self) -> &str {
+        &self.key
     }
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Whether this replica runs the read model (health reports it).
+    pub fn state(&self) -> watch::Receiver<ReadModelState> {
+        self.state.subscribe()
+    }
+
+    /// `Ok` unless this replica refuses the read model; readers call it before reading.
+    pub fn ensure_running(&self) -> Result<(), ProjectionError> {
+        match &*self.state.borrow() {
+            ReadModelState::Ready => Ok(()),
+            ReadModelState::Refused(reason) => Err(ProjectionError::Refused(reason.clone())),
+        }
+    }
+
+    /// What this consumer has done since it was built.
+    pub fn stats(&self) -> ConsumerStats {
+        let c = &self.counters;
+        ConsumerStats {
+            applied: c.applied.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            parked: c.parked.load(Ordering::Relaxed),
+            unparked: c.unparked.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+            diverged: c.diverged.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Messages the durable consumer has not yet had acknowledged: waiting in the stream or
+    /// delivered and in hand. 0 means the read model has seen everything published so far.
+    pub async fn backlog(&self) -> Result<u64, ConsumerError> {
+        let stream = self
+            .js
+            .get_stream(&self.config.stream_name)
+            .await
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        let info = stream
+            .consumer_info(self.name())
+            .await
+            .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
+        Ok(info.num_pending + info.num_ack_pending as u64)
     }
 
     async fn durable(&self) -> Result<jetstream::consumer::PullConsumer, ConsumerError> {
@@ -197,6 +319,7 @@ impl<P: Projection> Consumer<P> {
                     ack_wait: self.config.ack_wait,
                     // Dead-lettering is ours (into SQL), so the server never gives up.
                     max_deliver: -1,
+                    max_ack_pending: self.config.max_ack_pending,
                     filter_subjects: self.config.filter_subjects.clone(),
                     ..Default::default()
                 },
@@ -227,10 +350,15 @@ impl<P: Projection> Consumer<P> {
     }
 
     /// Consumes until `shutdown`, recreating the subscription after errors (NATS restarts,
-    /// missing stream before the producer's first publish).
+    /// missing stream before the producer's first publish). Stops consuming, but keeps running
+    /// until `shutdown`, when a newer version of the read model takes over.
     pub async fn run(&self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
         while !shutdown.is_cancelled() {
+            if !self.state.borrow().is_ready() {
+                shutdown.cancelled().await;
+                return;
+            }
             let messages = match self.durable().await {
                 Ok(consumer) => consumer.messages().await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -259,12 +387,16 @@ impl<P: Projection> Consumer<P> {
                 match next {
                     Some(Ok(message)) => {
                         consecutive_errors = 0;
-                        if let Err(error) = self.handle(&message).await {
-                            // The database is unavailable: leave the message for redelivery.
-                            tracing::warn!(consumer = self.name(), error = %error, "cannot handle message");
-                            let _ = message
-                                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                                .await;
+                        match self.handle(&message).await {
+                            Ok(_) => {}
+                            Err(ConsumerError::Refused(_)) => break,
+                            Err(error) => {
+                                // The database is unavailable: leave the message for
+                                // redelivery, and do not hammer the database meanwhile.
+                                self.metrics.transient_failure();
+                                tracing::warn!(consumer = self.name(), error = %error, "cannot handle message; retrying later");
+                                ack(&message, AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                            }
                         }
                     }
                     // Heartbeat gaps and similar are reported as items; the stream goes on.
@@ -290,7 +422,12 @@ impl<P: Projection> Consumer<P> {
     /// Empties the projection and its consumer bookkeeping, and recreates the durable consumer
     /// from the start of the stream, so everything is consumed again.
     pub async fn reset_for_rebuild(&self) -> Result<(), ConsumerError> {
+        self.ensure_running()
+            .map_err(|e| ConsumerError::Refused(e.to_string()))?;
         let mut tx = self.db.begin_write().await?;
+        check_active(&self.db, &mut tx, self.projection.as_ref())
+            .await
+            .map_err(|e| ConsumerError::Projection(e.to_string()))?;
         crate::projection::empty(&mut tx, self.projection.as_ref()).await?;
         forget_progress(&mut tx, self.name(), Feed::Nats).await?;
         tx.commit().await?;
@@ -351,11 +488,13 @@ impl<P: Projection> Consumer<P> {
         let event = match decode_envelope(&message.payload) {
             Ok(event) => event,
             Err(error) => {
-                // Bytes that are not an event will never succeed: dead-letter at once.
-                self.dead_letter_raw(&subject, &message.payload, deliveries, &error)
+                // Bytes that are not an event will never succeed: dead-letter at once, and move
+                // their stream on if the relay's headers say which it is.
+                let error = format!("not an event envelope: {error}");
+                self.dead_letter_unreadable(message, &subject, &error)
                     .await?;
                 ack(message, AckKind::Ack).await;
-                return Ok(Disposition::DeadLettered { error });
+                return Ok(self.count(Disposition::DeadLettered { error }));
             }
         };
 
@@ -367,12 +506,42 @@ impl<P: Projection> Consumer<P> {
             stream_id = %event.stream_id,
             stream_version = event.stream_version,
         );
-        if !event.traceparent.is_empty() {
-            dondoc_runtime::telemetry::set_parent_from_traceparent(&span, &event.traceparent);
-        }
-        self.apply_once(message, &subject, deliveries, event)
+        crate::trace::link(&span, &event.traceparent);
+        let result = self
+            .apply_once(message, &subject, deliveries, event)
             .instrument(span)
-            .await
+            .await;
+        if let Err(ConsumerError::Refused(reason)) = &result {
+            tracing::error!(consumer = self.name(), "{reason}");
+            self.state
+                .send_replace(ReadModelState::Refused(reason.clone()));
+            ack(message, AckKind::Nak(Some(Duration::from_secs(30)))).await;
+        }
+        result.map(|disposition| self.count(disposition))
+    }
+
+    fn count(&self, disposition: Disposition) -> Disposition {
+        let c = &self.counters;
+        let counter = match &disposition {
+            Disposition::Applied => &c.applied,
+            Disposition::Duplicate => &c.duplicates,
+            Disposition::Parked => &c.parked,
+            Disposition::Retried { .. } => &c.retried,
+            Disposition::DeadLettered { .. } => &c.dead_lettered,
+            Disposition::Diverged { .. } => &c.diverged,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        disposition
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, ConsumerError> {
+        let mut tx = self.db.begin_write().await?;
+        match check_active(&self.db, &mut tx, self.projection.as_ref()).await {
+            Ok(()) => Ok(tx),
+            Err(ProjectionError::Refused(reason)) => Err(ConsumerError::Refused(reason)),
+            Err(ProjectionError::Sql(e)) => Err(ConsumerError::Sql(e)),
+            Err(other) => Err(ConsumerError::Projection(other.to_string())),
+        }
     }
 
     async fn apply_once(
@@ -380,58 +549,52 @@ impl<P: Projection> Consumer<P> {
         message: &jetstream::Message,
         subject: &str,
         deliveries: i64,
-        mut event: RecordedEvent,
+        event: RecordedEvent,
     ) -> Result<Disposition, ConsumerError> {
-        let mut tx = self.db.begin_write().await?;
-        if self.in_inbox(&mut tx, &event).await? {
+        let mut tx = self.begin().await?;
+        if self.in_inbox(&mut tx, &event.event_id.to_string()).await? {
             tx.rollback().await?;
             ack(message, AckKind::Ack).await;
             return Ok(Disposition::Duplicate);
         }
-        let last = self.last_version(&mut tx, &event).await?;
+        let last = self
+            .last_version(&mut tx, &event.source, &event.stream_id)
+            .await?;
         if event.stream_version <= last {
             tx.rollback().await?;
+            let error = divergence(&event.stream_id, event.stream_version);
+            self.set_aside(subject, &identity(&event), 0, &error, &message.payload)
+                .await?;
+            self.metrics.diverged();
+            tracing::error!(consumer = self.name(), event_id = %event.event_id, "{error}");
             ack(message, AckKind::Ack).await;
-            return Ok(Disposition::Duplicate);
+            return Ok(Disposition::Diverged { error });
         }
         if event.stream_version > last + 1 {
             // Its predecessor is still on the way (or was lost: `dondoc replay` resends it).
-            // Parking is not a failure, so it never dead-letters; it only waits longer.
-            tx.rollback().await?;
-            if deliveries > 20 {
-                tracing::warn!(consumer = self.name(), stream_id = %event.stream_id, waiting_for = last + 1, "event still waits for its predecessor");
-            }
-            ack(message, AckKind::Nak(Some(backoff(deliveries)))).await;
+            sqlx::query(
+                "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
+                 subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (consumer, event_id) DO NOTHING",
+            )
+            .bind(self.name().to_owned())
+            .bind(event.event_id.to_string())
+            .bind(event.source.clone())
+            .bind(event.stream_id.clone())
+            .bind(to_i64(event.stream_version))
+            .bind(subject.to_owned())
+            .bind(message.payload.to_vec())
+            .bind(format_time(chrono::Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            ack(message, AckKind::Ack).await;
             return Ok(Disposition::Parked);
         }
 
-        // Upcast only now, so that an unreadable payload is dead-lettered in its stream's
-        // order and the stream goes on after it.
-        let payload = std::mem::take(&mut event.payload);
-        match self.upcasters.upcast(
-            &event.event_type,
-            event.schema_version,
-            payload,
-            &UpcastContext {
-                occurred_at: event.occurred_at,
-            },
-        ) {
-            Ok((version, payload)) => {
-                event.schema_version = version;
-                event.payload = payload;
-            }
-            Err(error) => {
-                tx.rollback().await?;
-                let error = error.to_string();
-                self.dead_letter(message, subject, &event, 0, &error)
-                    .await?;
-                return Ok(Disposition::DeadLettered { error });
-            }
-        }
-
-        match self.projection.apply(&mut tx, &event).await {
+        match self.apply_event(&mut tx, event.clone()).await {
             Ok(()) => {
-                self.mark_done(&mut tx, &event).await?;
+                self.advance(&mut tx, &identity(&event)).await?;
                 tx.commit().await?;
                 ack(message, AckKind::Ack).await;
                 Ok(Disposition::Applied)
@@ -440,6 +603,7 @@ impl<P: Projection> Consumer<P> {
                 // The database hiccupped, not the event: try again later, without counting it
                 // toward dead-lettering.
                 tx.rollback().await?;
+                self.metrics.transient_failure();
                 ack(message, AckKind::Nak(Some(backoff(deliveries)))).await;
                 Ok(Disposition::Retried {
                     error: error.to_string(),
@@ -448,23 +612,168 @@ impl<P: Projection> Consumer<P> {
             Err(error) => {
                 tx.rollback().await?;
                 let error = error.to_string();
-                let failures = self.record_failure(&event).await?;
+                let failures = self.record_failure(&event.event_id.to_string()).await?;
                 if failures >= i64::from(self.config.max_attempts) {
-                    self.dead_letter(message, subject, &event, failures, &error)
-                        .await?;
+                    self.set_aside(
+                        subject,
+                        &identity(&event),
+                        failures,
+                        &error,
+                        &message.payload,
+                    )
+                    .await?;
                     tracing::error!(consumer = self.name(), event_id = %event.event_id, error = %error, "dead-lettered");
+                    ack(message, AckKind::Ack).await;
                     Ok(Disposition::DeadLettered { error })
                 } else {
-                    ack(message, AckKind::Nak(Some(backoff(failures)))).await;
+                    // A permanent failure is retried only to rule out a race; briefly.
+                    ack(
+                        message,
+                        AckKind::Nak(Some(Duration::from_millis(100 * failures.max(1) as u64))),
+                    )
+                    .await;
                     Ok(Disposition::Retried { error })
                 }
             }
         }
     }
 
-    /// Counts a failed attempt to apply `event` (deliveries spent waiting for a predecessor
-    /// do not count) and returns the count so far.
-    async fn record_failure(&self, event: &RecordedEvent) -> Result<i64, ConsumerError> {
+    /// Upcasts and applies one event inside `tx`.
+    async fn apply_event(
+        &self,
+        tx: &mut AnyConnection,
+        mut event: RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let payload = std::mem::take(&mut event.payload);
+        let (version, payload) = self
+            .upcasters
+            .upcast(
+                &event.event_type,
+                event.schema_version,
+                payload,
+                &UpcastContext {
+                    occurred_at: event.occurred_at,
+                },
+            )
+            .map_err(|e| ProjectionError::Other(e.to_string()))?;
+        event.schema_version = version;
+        event.payload = payload;
+        self.projection.apply(tx, &event).await
+    }
+
+    /// Records `done` as applied (inbox and stream version), then applies the parked events
+    /// that were waiting for it, in order, in the same transaction.
+    async fn advance(&self, tx: &mut AnyConnection, done: &Identity) -> Result<(), ConsumerError> {
+        self.mark_done(tx, done).await?;
+        let mut version = done.stream_version;
+        loop {
+            let next = sqlx::query(
+                "SELECT event_id, subject, envelope FROM parked WHERE consumer = $1 \
+                 AND source = $2 AND stream_id = $3 AND stream_version = $4 \
+                 ORDER BY parked_at LIMIT 1",
+            )
+            .bind(self.name().to_owned())
+            .bind(done.source.clone())
+            .bind(done.stream_id.clone())
+            .bind(to_i64(version + 1))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = next else { break };
+            let event_id: String = row.try_get("event_id")?;
+            let subject: String = row.try_get("subject")?;
+            let envelope: Vec<u8> = row.try_get("envelope")?;
+            let parked = Identity {
+                event_id: event_id.clone(),
+                source: done.source.clone(),
+                stream_id: done.stream_id.clone(),
+                stream_version: version + 1,
+            };
+            let applied = match decode_envelope(&envelope) {
+                Ok(event) => self.apply_event(tx, event).await,
+                Err(error) => Err(ProjectionError::Other(format!(
+                    "not an event envelope: {error}"
+                ))),
+            };
+            match applied {
+                Ok(()) => {
+                    self.counters.unparked.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) if error.is_transient() => {
+                    return Err(ConsumerError::Projection(error.to_string()));
+                }
+                Err(error) => {
+                    // It cannot be retried from JetStream any more: set it aside at once.
+                    insert_dead_letter(
+                        tx,
+                        self.name(),
+                        &event_id,
+                        &subject,
+                        "",
+                        &parked.stream_id,
+                        parked.stream_version,
+                        1,
+                        &error.to_string(),
+                        &envelope,
+                    )
+                    .await?;
+                    self.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.dead_lettered();
+                }
+            }
+            self.mark_done(tx, &parked).await?;
+            version += 1;
+        }
+        // Anything still parked at or below the version now applied can never be applied: a
+        // repeat of an applied event is dropped, a different event at that version diverges.
+        let stale = sqlx::query(
+            "SELECT event_id, subject, stream_version, envelope FROM parked WHERE consumer = $1 \
+             AND source = $2 AND stream_id = $3 AND stream_version <= $4",
+        )
+        .bind(self.name().to_owned())
+        .bind(done.source.clone())
+        .bind(done.stream_id.clone())
+        .bind(to_i64(version))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in stale {
+            let event_id: String = row.try_get("event_id")?;
+            let stream_version = from_i64(row.try_get::<i64, _>("stream_version")?);
+            if !self.in_inbox(tx, &event_id).await? {
+                let error = divergence(&done.stream_id, stream_version);
+                insert_dead_letter(
+                    tx,
+                    self.name(),
+                    &event_id,
+                    &row.try_get::<String, _>("subject")?,
+                    "",
+                    &done.stream_id,
+                    stream_version,
+                    0,
+                    &error,
+                    &row.try_get::<Vec<u8>, _>("envelope")?,
+                )
+                .await?;
+                self.counters.diverged.fetch_add(1, Ordering::Relaxed);
+                self.metrics.diverged();
+                tracing::error!(consumer = self.name(), event_id, "{error}");
+            }
+        }
+        sqlx::query(
+            "DELETE FROM parked WHERE consumer = $1 AND source = $2 AND stream_id = $3 \
+             AND stream_version <= $4",
+        )
+        .bind(self.name().to_owned())
+        .bind(done.source.clone())
+        .bind(done.stream_id.clone())
+        .bind(to_i64(version))
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts a failed attempt to apply an event (deliveries spent waiting for a predecessor
+    /// or on a transient failure do not count) and returns the count so far.
+    async fn record_failure(&self, event_id: &str) -> Result<i64, ConsumerError> {
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "INSERT INTO consumer_failures (consumer, event_id, failures) VALUES ($1, $2, 1) \
@@ -472,60 +781,128 @@ impl<P: Projection> Consumer<P> {
              DO UPDATE SET failures = consumer_failures.failures + 1",
         )
         .bind(self.name().to_owned())
-        .bind(event.event_id.to_string())
+        .bind(event_id.to_owned())
         .execute(&mut *tx)
         .await?;
         let row = sqlx::query(
             "SELECT failures FROM consumer_failures WHERE consumer = $1 AND event_id = $2",
         )
         .bind(self.name().to_owned())
-        .bind(event.event_id.to_string())
+        .bind(event_id.to_owned())
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(row.try_get::<i64, _>("failures")?)
     }
 
-    /// Writes `event` to `dead_letters` and moves its stream past it, in one transaction, then
-    /// acknowledges it.
-    async fn dead_letter(
+    /// Writes an event to `dead_letters` in a transaction of its own. Unless it diverged (its
+    /// version was applied already), its stream moves on past it and its parked successors
+    /// are applied.
+    async fn set_aside(
         &self,
-        message: &jetstream::Message,
         subject: &str,
-        event: &RecordedEvent,
+        event: &Identity,
         attempts: i64,
         error: &str,
+        envelope: &[u8],
     ) -> Result<(), ConsumerError> {
-        let mut tx = self.db.begin_write().await?;
-        self.mark_done(&mut tx, event).await?;
+        let mut tx = self.begin().await?;
+        let last = self
+            .last_version(&mut tx, &event.source, &event.stream_id)
+            .await?;
         insert_dead_letter(
             &mut tx,
             self.name(),
-            &event.event_id.to_string(),
+            &event.event_id,
             subject,
-            &event.event_type,
+            "",
             &event.stream_id,
             event.stream_version,
             attempts,
+            error,
+            envelope,
+        )
+        .await?;
+        if event.stream_version == last + 1 {
+            self.advance(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        self.metrics.dead_lettered();
+        Ok(())
+    }
+
+    /// Bytes that are not an envelope. The relay names each message's stream in its headers,
+    /// so the stream can usually still move on; without them, only the bytes are kept.
+    async fn dead_letter_unreadable(
+        &self,
+        message: &jetstream::Message,
+        subject: &str,
+        error: &str,
+    ) -> Result<(), ConsumerError> {
+        if let Some(identity) = identity_from_headers(message) {
+            let last = {
+                let mut tx = self.begin().await?;
+                let last = self
+                    .last_version(&mut tx, &identity.source, &identity.stream_id)
+                    .await?;
+                tx.rollback().await?;
+                last
+            };
+            if identity.stream_version > last + 1 {
+                // Its turn has not come: keep it with the parked ones, so its stream moves past
+                // it when it does (it will be dead-lettered then).
+                let mut tx = self.begin().await?;
+                sqlx::query(
+                    "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
+                     subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (consumer, event_id) DO NOTHING",
+                )
+                .bind(self.name().to_owned())
+                .bind(identity.event_id.clone())
+                .bind(identity.source.clone())
+                .bind(identity.stream_id.clone())
+                .bind(to_i64(identity.stream_version))
+                .bind(subject.to_owned())
+                .bind(message.payload.to_vec())
+                .bind(format_time(chrono::Utc::now()))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+            return self
+                .set_aside(subject, &identity, 1, error, &message.payload)
+                .await;
+        }
+        let mut tx = self.db.begin_write().await?;
+        let id = format!("undecodable:{subject}:{}", hex_digest(&message.payload));
+        insert_dead_letter(
+            &mut tx,
+            self.name(),
+            &id,
+            subject,
+            "",
+            "",
+            0,
+            1,
             error,
             &message.payload,
         )
         .await?;
         tx.commit().await?;
         self.metrics.dead_lettered();
-        ack(message, AckKind::Ack).await;
         Ok(())
     }
 
     async fn in_inbox(
         &self,
         conn: &mut AnyConnection,
-        event: &RecordedEvent,
+        event_id: &str,
     ) -> Result<bool, sqlx::Error> {
         Ok(
             sqlx::query("SELECT 1 AS seen FROM inbox WHERE consumer = $1 AND event_id = $2")
                 .bind(self.name().to_owned())
-                .bind(event.event_id.to_string())
+                .bind(event_id.to_owned())
                 .fetch_optional(conn)
                 .await?
                 .is_some(),
@@ -535,15 +912,16 @@ impl<P: Projection> Consumer<P> {
     async fn last_version(
         &self,
         conn: &mut AnyConnection,
-        event: &RecordedEvent,
+        source: &str,
+        stream_id: &str,
     ) -> Result<u64, sqlx::Error> {
         let row = sqlx::query(
             "SELECT version FROM consumer_streams WHERE consumer = $1 AND source = $2 \
              AND stream_id = $3",
         )
         .bind(self.name().to_owned())
-        .bind(event.source.clone())
-        .bind(event.stream_id.clone())
+        .bind(source.to_owned())
+        .bind(stream_id.to_owned())
         .fetch_optional(conn)
         .await?;
         Ok(match row {
@@ -555,14 +933,17 @@ impl<P: Projection> Consumer<P> {
     async fn mark_done(
         &self,
         conn: &mut AnyConnection,
-        event: &RecordedEvent,
+        event: &Identity,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3)")
-            .bind(self.name().to_owned())
-            .bind(event.event_id.to_string())
-            .bind(format_time(chrono::Utc::now()))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(self.name().to_owned())
+        .bind(event.event_id.clone())
+        .bind(format_time(chrono::Utc::now()))
+        .execute(&mut *conn)
+        .await?;
         sqlx::query(
             "INSERT INTO consumer_streams (consumer, source, stream_id, version) \
              VALUES ($1, $2, $3, $4) \
@@ -576,36 +957,38 @@ impl<P: Projection> Consumer<P> {
         .await?;
         Ok(())
     }
+}
 
-    async fn dead_letter_raw(
-        &self,
-        subject: &str,
-        payload: &[u8],
-        attempts: i64,
-        error: &str,
-    ) -> Result<(), ConsumerError> {
-        let mut tx = self.db.begin_write().await?;
-        let id = format!("undecodable:{subject}:{}", hex_digest(payload));
-        insert_dead_letter(
-            &mut tx,
-            self.name(),
-            &id,
-            subject,
-            "",
-            "",
-            0,
-            attempts,
-            error,
-            payload,
-        )
-        .await?;
-        tx.commit().await?;
-        self.metrics.dead_lettered();
-        Ok(())
+fn identity(event: &RecordedEvent) -> Identity {
+    Identity {
+        event_id: event.event_id.to_string(),
+        source: event.source.clone(),
+        stream_id: event.stream_id.clone(),
+        stream_version: event.stream_version,
     }
 }
 
-/// Dead letters of one consumer, oldest first: (event_id, event_type, attempts, error).
+fn identity_from_headers(message: &jetstream::Message) -> Option<Identity> {
+    let headers = message.headers.as_ref()?;
+    let get = |name: &str| headers.get(name).map(|v| v.as_str().to_owned());
+    Some(Identity {
+        event_id: get("Nats-Msg-Id")?,
+        source: get(SOURCE_HEADER)?,
+        stream_id: get(STREAM_ID_HEADER)?,
+        stream_version: get(STREAM_VERSION_HEADER)?.parse().ok()?,
+    })
+}
+
+fn divergence(stream_id: &str, version: u64) -> String {
+    format!(
+        "divergence: version {version} of stream {stream_id} was already applied from another \
+         event; the producer's log and this read model disagree (restored backup or rewound \
+         producer?) — compare them before rebuilding"
+    )
+}
+
+/// Dead letters of one consumer (its progress key), oldest first:
+/// (event_id, event_type, attempts, error).
 pub async fn dead_letters(
     db: &Database,
     consumer: &str,
@@ -674,7 +1057,7 @@ fn decode_envelope(payload: &[u8]) -> Result<RecordedEvent, String> {
     RecordedEvent::from_envelope(envelope)
 }
 
-/// Redelivery delay: 400 ms doubling to a ceiling of 12.8 s.
+/// Redelivery delay after a transient failure: 400 ms doubling to a ceiling of 12.8 s.
 fn backoff(attempts: i64) -> Duration {
     Duration::from_millis(200 * 2u64.pow(attempts.clamp(1, 6) as u32))
 }

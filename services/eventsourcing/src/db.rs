@@ -33,6 +33,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// The column type for binary payloads.
     fn blob_type(&self) -> &'static str;
+
+    /// A statement that, run first inside a transaction, serialises schema changes across every
+    /// process using this database: two replicas starting together on a fresh PostgreSQL
+    /// database would otherwise race on `CREATE TABLE IF NOT EXISTS` (which is not atomic
+    /// there) and one would fail.
+    fn lock_schema_statement(&self) -> Option<&'static str>;
+
+    /// What to append to a `SELECT` that must hold its rows until the transaction ends, so a
+    /// concurrent change waits for it (`FOR SHARE` on PostgreSQL; SQLite has a single writer).
+    fn share_lock_suffix(&self) -> &'static str;
 }
 
 /// SQLite: a single writer by construction (`BEGIN IMMEDIATE` takes the write lock).
@@ -52,6 +62,12 @@ impl Dialect for Sqlite {
     fn blob_type(&self) -> &'static str {
         "BLOB"
     }
+    fn lock_schema_statement(&self) -> Option<&'static str> {
+        None
+    }
+    fn share_lock_suffix(&self) -> &'static str {
+        ""
+    }
 }
 
 /// PostgreSQL: appends take a transaction-level advisory lock, released at commit, so a
@@ -61,6 +77,9 @@ pub struct Postgres;
 
 /// Advisory lock key of the event log ("dondoc" in ASCII).
 const EVENT_LOG_LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(110111110100111)";
+/// Advisory lock key of schema changes (a different key: preparing a read model must not wait
+/// for appends, nor the reverse).
+const SCHEMA_LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(110111110100112)";
 
 impl Dialect for Postgres {
     fn name(&self) -> &'static str {
@@ -74,6 +93,100 @@ impl Dialect for Postgres {
     }
     fn blob_type(&self) -> &'static str {
         "BYTEA"
+    }
+    fn lock_schema_statement(&self) -> Option<&'static str> {
+        Some(SCHEMA_LOCK_KEY)
+    }
+    fn share_lock_suffix(&self) -> &'static str {
+        " FOR SHARE"
+    }
+}
+
+/// Whether trying the same statement again later may succeed.
+///
+/// Connection, I/O, pool and lock-contention failures are transient: the database, not the data,
+/// is the problem, and the caller retries with backoff. Data, constraint and syntax errors
+/// (SQLSTATE classes 22, 23 and 42 on PostgreSQL; constraint, mismatch and logic errors on
+/// SQLite) and values that cannot be decoded are permanent: the same statement with the same
+/// values fails the same way for ever, so a consumer must set the event aside (dead letter)
+/// instead of retrying it — one such event once stopped a read model for good.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => database_code_is_transient(&code),
+            // No code to judge by: be patient rather than lose an event to a hiccup.
+            None => true,
+        },
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::Configuration(_) => false,
+        _ => true,
+    }
+}
+
+/// PostgreSQL SQLSTATEs are five characters, SQLite's (extended) result codes are numbers of at
+/// most four digits.
+fn database_code_is_transient(code: &str) -> bool {
+    if code.len() == 5 {
+        // PostgreSQL: connection (08), transaction rollback such as serialization failure or
+        // deadlock (40), insufficient resources (53), operator intervention such as a
+        // statement timeout or shutdown (57), system errors (58), and lock not available
+        // (55P03) are about the server's state; everything else is about the statement.
+        let class = &code[..2];
+        matches!(class, "08" | "40" | "53" | "57" | "58") || code == "55P03"
+    } else {
+        match code.parse::<u32>() {
+            // SQLITE_BUSY, _LOCKED, _NOMEM, _IOERR, _FULL, _CANTOPEN, _PROTOCOL.
+            Ok(code) => matches!(code & 0xff, 5 | 6 | 7 | 10 | 13 | 14 | 15),
+            Err(_) => true,
+        }
+    }
+}
+
+/// Connection settings of a service's database (`[<service>.database]` in the config file).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbSettings {
+    /// Connections in the pool; SQLite has one writer whatever this is, so a few suffice there,
+    /// while on PostgreSQL five services × three replicas × this must fit `max_connections`.
+    pub max_connections: Option<u32>,
+    /// Longest a statement may run before the server cancels it (PostgreSQL
+    /// `statement_timeout`), so a runaway query cannot hold the event log's lock for ever.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+    /// Longest a statement waits for a lock (PostgreSQL `lock_timeout`, SQLite `busy_timeout`).
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+    /// Longest a caller waits for a free connection.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            statement_timeout: Duration::from_secs(30),
+            lock_timeout: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl DbSettings {
+    fn pool_size(&self, default: u32) -> u32 {
+        self.max_connections.unwrap_or(default).max(1)
     }
 }
 
@@ -104,13 +217,22 @@ pub enum OpenMode {
 }
 
 impl Database {
-    /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`.
+    /// Connects to `sqlite:PATH` (created if missing) or `postgres://…` with default settings.
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         Self::open(url, OpenMode::CreateIfMissing).await
     }
 
-    /// Connects, creating a missing SQLite file only if `mode` allows it.
+    /// Connects with default settings, creating a missing SQLite file only if `mode` allows it.
     pub async fn open(url: &str, mode: OpenMode) -> Result<Self, DbError> {
+        Self::open_with(url, mode, &DbSettings::default()).await
+    }
+
+    /// Connects with `settings`, creating a missing SQLite file only if `mode` allows it.
+    pub async fn open_with(
+        url: &str,
+        mode: OpenMode,
+        settings: &DbSettings,
+    ) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if url.starts_with("sqlite:") {
@@ -122,20 +244,26 @@ impl Database {
                 format!("{url}?mode=rw")
             };
             let options = AnyConnectOptions::from_str(&url)?;
+            let busy_timeout = format!(
+                "PRAGMA busy_timeout = {}",
+                settings.lock_timeout.as_millis()
+            );
             let pool = AnyPoolOptions::new()
                 // WAL lets readers proceed while the single writer commits; FULL synchronous
                 // because an event log that forgets acknowledged commands is worse than slow.
-                .after_connect(|conn, _meta| {
+                // SQLite has no statement timeout; its busy timeout bounds lock waits.
+                .after_connect(move |conn, _meta| {
+                    let busy_timeout = busy_timeout.clone();
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
-                        conn.execute("PRAGMA busy_timeout = 30000").await?;
+                        conn.execute(sqlx::AssertSqlSafe(busy_timeout)).await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         Ok(())
                     })
                 })
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(30))
+                .max_connections(settings.pool_size(8))
+                .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options)
                 .await?;
             Ok(Self {
@@ -143,9 +271,21 @@ impl Database {
                 dialect: Arc::new(Sqlite),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let timeouts = format!(
+                "SET statement_timeout = {}; SET lock_timeout = {}",
+                settings.statement_timeout.as_millis(),
+                settings.lock_timeout.as_millis()
+            );
             let pool = AnyPoolOptions::new()
-                .max_connections(10)
-                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _meta| {
+                    let timeouts = timeouts.clone();
+                    Box::pin(async move {
+                        conn.execute(sqlx::AssertSqlSafe(timeouts)).await?;
+                        Ok(())
+                    })
+                })
+                .max_connections(settings.pool_size(10))
+                .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options)
                 .await?;
             Ok(Self {
@@ -172,12 +312,23 @@ impl Database {
             .await
     }
 
-    /// Runs DDL statements, in order, each idempotent (`IF NOT EXISTS`). `{blob}` in a
-    /// statement is replaced by the engine's blob type.
+    /// Runs DDL statements, in order, each idempotent (`IF NOT EXISTS`), in one transaction
+    /// serialised with every other schema change on this database. `{blob}` in a statement is
+    /// replaced by the engine's blob type.
     pub async fn run_schema(&self, statements: &[&str]) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
+        self.lock_schema(&mut tx).await?;
         self.run_schema_in(&mut tx, statements).await?;
         tx.commit().await
+    }
+
+    /// Takes the schema lock inside the caller's transaction (see
+    /// [`Dialect::lock_schema_statement`]).
+    pub async fn lock_schema(&self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        if let Some(lock) = self.dialect.lock_schema_statement() {
+            conn.execute(lock).await?;
+        }
+        Ok(())
     }
 
     /// [`Database::run_schema`] inside the caller's transaction.
@@ -196,5 +347,38 @@ impl Database {
     /// Closes every connection (used on shutdown and by tests that reopen a file).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_code_is_transient;
+
+    #[test]
+    fn postgres_data_constraint_and_syntax_errors_are_permanent() {
+        for code in ["22021", "22P02", "23505", "23502", "42P01", "42601"] {
+            assert!(!database_code_is_transient(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn postgres_connection_timeout_and_contention_errors_are_transient() {
+        for code in [
+            "08006", "40001", "40P01", "53300", "57014", "57P01", "55P03",
+        ] {
+            assert!(database_code_is_transient(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn sqlite_busy_and_io_errors_are_transient_and_constraint_errors_permanent() {
+        // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_FSYNC, SQLITE_FULL.
+        for code in ["5", "517", "1034", "13"] {
+            assert!(database_code_is_transient(code), "{code}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY, _NOTNULL, SQLITE_ERROR, SQLITE_MISMATCH.
+        for code in ["2067", "1555", "1299", "1", "20"] {
+            assert!(!database_code_is_transient(code), "{code}");
+        }
     }
 }

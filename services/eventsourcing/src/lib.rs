@@ -11,22 +11,31 @@
 //! - [`relay`]: the transactional outbox relay to JetStream;
 //! - [`consumer`]: durable pull consumers with an inbox, per-stream order and dead letters;
 //! - [`projection`]: read models fed from the local log or from NATS, and their rebuild;
-//! - [`upcast`]: schema evolution of stored events.
+//! - [`upcast`]: schema evolution of stored events;
+//! - [`clock`]: injectable time and the business date (Asia/Ho_Chi_Minh);
+//! - [`trace`]: the hook through which consumers join a command's trace;
+//! - [`nats_server`]: the pinned nats-server, found or installed, for `dondoc up` and tests.
+//!
+//! It depends on no runtime crate (no gRPC, no auth, no OpenTelemetry SDK): services wire it to
+//! their runtime, never the other way round.
 //!
 //! The same code runs on SQLite and PostgreSQL; the differences live in [`db::Dialect`].
 
 pub mod aggregate;
+pub mod clock;
 pub mod consumer;
 pub mod db;
 pub mod event;
 pub mod hash_chain;
 pub mod metrics;
+pub mod nats_server;
 pub mod projection;
 pub mod relay;
 pub mod repository;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, DecodeError, DomainEvent};

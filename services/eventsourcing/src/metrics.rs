@@ -111,6 +111,8 @@ pub(crate) struct ConsumerMetrics {
     consumer: KeyValue,
     lag: Gauge<u64>,
     dead_letters: Counter<u64>,
+    transient_failures: Counter<u64>,
+    divergences: Counter<u64>,
 }
 
 impl ConsumerMetrics {
@@ -126,6 +128,20 @@ impl ConsumerMetrics {
                 .u64_counter("dondoc.consumer.dead_letters")
                 .with_description("Events set aside in dead_letters")
                 .build(),
+            transient_failures: meter
+                .u64_counter("dondoc.consumer.transient_failures")
+                .with_description(
+                    "Attempts that failed because the database was unavailable; retried with \
+                     backoff, never dead-lettered",
+                )
+                .build(),
+            divergences: meter
+                .u64_counter("dondoc.consumer.divergences")
+                .with_description(
+                    "Events at a stream version already applied from a different event: the \
+                     producer's log and this read model disagree",
+                )
+                .build(),
         }
     }
 
@@ -136,6 +152,16 @@ impl ConsumerMetrics {
 
     pub(crate) fn dead_lettered(&self) {
         self.dead_letters
+            .add(1, std::slice::from_ref(&self.consumer));
+    }
+
+    pub(crate) fn transient_failure(&self) {
+        self.transient_failures
+            .add(1, std::slice::from_ref(&self.consumer));
+    }
+
+    pub(crate) fn diverged(&self) {
+        self.divergences
             .add(1, std::slice::from_ref(&self.consumer));
     }
 }

@@ -13,7 +13,10 @@
 //! catches up when NATS returns.
 //!
 //! Replicas of a service share its database and so its outbox: one relay at a time publishes,
-//! the holder of a lease row renewed every round ([`Relay::try_lead`]).
+//! the holder of a lease row renewed every third of its period ([`Relay::try_lead`]).
+//!
+//! Each message carries, besides its envelope, headers naming its event type, stream and
+//! version, so a consumer can move a stream on past a message whose body it cannot read.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,11 +24,11 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
-use dondoc_runtime::clock::{SharedClock, SystemClock};
 use prost::Message as _;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::db::Database;
 use crate::event::{RecordedEvent, format_time};
 use crate::metrics::RelayMetrics;
@@ -43,8 +46,9 @@ pub const SCHEMA: &[&str] = &[
     )",
 ];
 
-/// How long a relay's lease lasts without renewal. A relay renews it every round (at most a
-/// second apart), so a crashed leader is replaced within this time.
+/// How long a relay's lease lasts without renewal. The holder renews it every third of this
+/// (not every round: each renewal is a write, and on SQLite every write competes with the
+/// event writer), so a crashed leader is replaced within this time.
 pub const LEASE: Duration = Duration::from_secs(10);
 
 /// How long JetStream remembers message ids: longer than any retry span of the relay, so a
@@ -53,6 +57,12 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Header naming the event type, so consumers can route without decoding the body.
 pub const EVENT_TYPE_HEADER: &str = "Dondoc-Event-Type";
+/// Header naming the producing service.
+pub const SOURCE_HEADER: &str = "Dondoc-Source";
+/// Header naming the event's stream.
+pub const STREAM_ID_HEADER: &str = "Dondoc-Stream-Id";
+/// Header giving the event's version in its stream.
+pub const STREAM_VERSION_HEADER: &str = "Dondoc-Stream-Version";
 
 /// Where a service publishes.
 #[derive(Clone, Debug)]
@@ -164,6 +174,8 @@ pub struct Relay {
     published: Arc<AtomicU64>,
     /// Time for the lease (tests move it by hand).
     clock: SharedClock,
+    /// When this relay last renewed its lease, if it holds it.
+    renewed_at: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl Relay {
@@ -192,6 +204,7 @@ impl Relay {
             holder: uuid::Uuid::now_v7().to_string(),
             published: Arc::new(AtomicU64::new(0)),
             clock: Arc::new(SystemClock),
+            renewed_at: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -212,6 +225,13 @@ impl Relay {
     /// (message ids, inboxes and the compare-and-set checkpoint absorb them).
     pub async fn try_lead(&self) -> Result<bool, RelayError> {
         let now = self.clock.now();
+        let renewal = chrono::Duration::from_std(LEASE / 3).unwrap_or_default();
+        if self
+            .renewed()
+            .is_some_and(|at| now >= at && now < at + renewal)
+        {
+            return Ok(true);
+        }
         let expires_at = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
         let taken = sqlx::query(
             "INSERT INTO relay_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
@@ -226,11 +246,24 @@ impl Relay {
         .execute(self.store.database().pool())
         .await
         .map_err(StoreError::from)?;
-        Ok(taken.rows_affected() == 1)
+        let leads = taken.rows_affected() == 1;
+        *self.renewed_lock() = leads.then_some(now);
+        Ok(leads)
+    }
+
+    fn renewed(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        *self.renewed_lock()
+    }
+
+    fn renewed_lock(&self) -> std::sync::MutexGuard<'_, Option<chrono::DateTime<chrono::Utc>>> {
+        self.renewed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Gives the lease up (on a graceful stop), so another replica takes over at once.
     pub async fn release(&self) -> Result<(), RelayError> {
+        *self.renewed_lock() = None;
         sqlx::query("DELETE FROM relay_leases WHERE name = $1 AND holder = $2")
             .bind(self.config.stream_name.clone())
             .bind(self.holder.clone())
@@ -330,6 +363,12 @@ impl Relay {
         for event in &events {
             let mut headers = HeaderMap::new();
             headers.insert(EVENT_TYPE_HEADER, event.event_type.as_str());
+            headers.insert(SOURCE_HEADER, event.source.as_str());
+            headers.insert(STREAM_ID_HEADER, event.stream_id.as_str());
+            headers.insert(
+                STREAM_VERSION_HEADER,
+                event.stream_version.to_string().as_str(),
+            );
             if !event.traceparent.is_empty() {
                 headers.insert("traceparent", event.traceparent.as_str());
             }
@@ -398,6 +437,9 @@ impl Relay {
             match round {
                 Ok(n) if n > 0 => {
                     backoff = Duration::from_millis(100);
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
                     continue;
                 }
                 Ok(_) => {

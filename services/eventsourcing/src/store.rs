@@ -151,8 +151,10 @@ pub enum AppendError {
 /// Failures of the store itself (database unreachable, corrupt rows, shut down).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("event store database error: {0}")]
-    Sql(String),
+    /// A database error, classified once (see [`crate::db::is_transient`]).
+    #[error("event store database error: {message}")]
+    Database { message: String, transient: bool },
+    /// The writer is not running (stopped, or restarting after a fault).
     #[error("event store is shut down")]
     Closed,
     #[error("stored event at position {position} is unreadable: {reason}")]
@@ -163,15 +165,36 @@ pub enum StoreError {
     NoEventLog,
 }
 
+impl StoreError {
+    /// Whether the same call may succeed later (the database or the writer, not the request,
+    /// was the problem).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database { transient, .. } => *transient,
+            StoreError::Closed => true,
+            StoreError::Corrupt { .. } | StoreError::Upcast(_) | StoreError::NoEventLog => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Sql(e.to_string())
+        StoreError::Database {
+            transient: crate::db::is_transient(&e),
+            message: e.to_string(),
+        }
     }
 }
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
-        StoreError::Sql(e.to_string())
+        match e {
+            DbError::Sql(e) => e.into(),
+            other => StoreError::Database {
+                message: other.to_string(),
+                transient: false,
+            },
+        }
     }
 }
 
@@ -180,16 +203,30 @@ struct WriteJob {
     reply: oneshot::Sender<Result<Appended, AppendError>>,
 }
 
+/// What the writer task receives.
+// Appends are the traffic; the other variant only exists in test builds.
+#[allow(clippy::large_enum_variant)]
+enum WriterMessage {
+    Append(WriteJob),
+    /// Makes the writer fail as a bug would (tests of supervision only).
+    #[cfg(feature = "testing")]
+    Crash,
+}
+
 /// A handle to one service's event store. Cheap to clone; the writer task stops when the last
 /// handle is dropped.
 #[derive(Clone, Debug)]
 pub struct EventStore {
     db: Database,
     source: String,
-    writer: mpsc::Sender<WriteJob>,
+    writer: mpsc::Sender<WriterMessage>,
     head: watch::Receiver<u64>,
+    writer_up: watch::Receiver<bool>,
     upcasters: Upcasters,
     stats: Arc<Counters>,
+    /// Held (write) to keep a crashed writer from restarting: lets a test observe the outage.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    restart_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// How much the writer batched: `requests / commits` is the group-commit factor.
@@ -197,21 +234,32 @@ pub struct EventStore {
 pub struct StoreStats {
     pub commits: u64,
     pub requests: u64,
+    /// Batches that failed as a whole and were retried request by request.
+    pub isolated_batches: u64,
+    /// Times the writer task died and was restarted.
+    pub writer_restarts: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
     commits: AtomicU64,
     requests: AtomicU64,
+    isolated_batches: AtomicU64,
+    writer_restarts: AtomicU64,
     /// Requests taken off the queue and not yet answered.
     in_flight: AtomicU64,
 }
 
-impl std::fmt::Debug for WriteJob {
+impl std::fmt::Debug for WriterMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteJob")
-            .field("stream_id", &self.request.stream_id)
-            .finish()
+        match self {
+            WriterMessage::Append(job) => f
+                .debug_struct("Append")
+                .field("stream_id", &job.request.stream_id)
+                .finish(),
+            #[cfg(feature = "testing")]
+            WriterMessage::Crash => f.write_str("Crash"),
+        }
     }
 }
 
@@ -226,24 +274,50 @@ impl EventStore {
         db.run_schema(SCHEMA).await?;
         let (head_position, _) = read_head(&db).await?;
         let (head_tx, head_rx) = watch::channel(head_position);
+        let (up_tx, up_rx) = watch::channel(true);
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let stats = Arc::new(Counters::default());
         let source = source.into();
-        tokio::spawn(writer_loop(
-            db.clone(),
-            rx,
-            head_tx,
-            stats.clone(),
-            StoreMetrics::new(&source),
+        let restart_gate = Arc::new(tokio::sync::RwLock::new(()));
+        tokio::spawn(supervise_writer(
+            Writer {
+                db: db.clone(),
+                jobs: Arc::new(tokio::sync::Mutex::new(rx)),
+                head: Arc::new(head_tx),
+                stats: stats.clone(),
+                metrics: StoreMetrics::new(&source),
+            },
+            up_tx,
+            restart_gate.clone(),
         ));
         Ok(Self {
             db,
             source,
             writer: tx,
             head: head_rx,
+            writer_up: up_rx,
             upcasters,
             stats,
+            restart_gate,
         })
+    }
+
+    /// Whether the writer is running: `false` while it restarts after a fault (gRPC health
+    /// reports the service NOT_SERVING meanwhile).
+    pub fn writer_status(&self) -> watch::Receiver<bool> {
+        self.writer_up.clone()
+    }
+
+    /// Makes the writer task fail as a bug would, to prove it is restarted (tests only).
+    #[cfg(feature = "testing")]
+    pub async fn crash_writer(&self) {
+        let _ = self.writer.send(WriterMessage::Crash).await;
+    }
+
+    /// Keeps a crashed writer from restarting while the guard lives (tests only).
+    #[cfg(feature = "testing")]
+    pub async fn hold_writer_restarts(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        self.restart_gate.clone().write_owned().await
     }
 
     pub fn database(&self) -> &Database {
@@ -261,6 +335,8 @@ impl EventStore {
         StoreStats {
             commits: self.stats.commits.load(Ordering::Relaxed),
             requests: self.stats.requests.load(Ordering::Relaxed),
+            isolated_batches: self.stats.isolated_batches.load(Ordering::Relaxed),
+            writer_restarts: self.stats.writer_restarts.load(Ordering::Relaxed),
         }
     }
 
@@ -277,7 +353,7 @@ impl EventStore {
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
         let (reply, response) = oneshot::channel();
         self.writer
-            .send(WriteJob { request, reply })
+            .send(WriterMessage::Append(WriteJob { request, reply }))
             .await
             .map_err(|_| StoreError::Closed)?;
         response.await.map_err(|_| StoreError::Closed)?
@@ -357,7 +433,13 @@ impl EventStore {
         upcasters: &Upcasters,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2")
+            // Bounded by the recorded head: a row written behind the writer's back (beyond the
+            // head) is never read, published or projected.
+            sqlx::query(
+                "SELECT * FROM events WHERE position > $1 \
+                 AND position <= (SELECT position FROM log_head WHERE id = 1) \
+                 ORDER BY position LIMIT $2",
+            )
                 .bind(to_i64(after_position))
                 .bind(i64::from(limit))
                 .fetch_all(self.db.pool())
@@ -634,65 +716,133 @@ async fn read_head(db: &Database) -> Result<(u64, String), StoreError> {
 }
 
 /// Positions and versions are u64 in Rust and BIGINT in SQL; they never approach i64::MAX.
-pub(crate) fn to_i64(n: u64) -> i64 {
+pub fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn from_i64(n: i64) -> u64 {
+pub fn from_i64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// The group-commit loop: one transaction per batch of waiting requests.
-async fn writer_loop(
+/// Everything the writer task needs; cloned into each incarnation after a restart.
+#[derive(Clone)]
+struct Writer {
     db: Database,
-    mut jobs: mpsc::Receiver<WriteJob>,
-    head: watch::Sender<u64>,
+    /// Shared so a restarted writer takes over the queue its predecessor left.
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<WriterMessage>>>,
+    head: Arc<watch::Sender<u64>>,
     stats: Arc<Counters>,
     metrics: StoreMetrics,
+}
+
+/// Runs the writer and restarts it with backoff whenever it dies (a panic is a bug, but one
+/// that must not leave a service that accepts calls and never commits them). `up` is false
+/// from the death until the restart, which health checks report.
+async fn supervise_writer(
+    writer: Writer,
+    up: watch::Sender<bool>,
+    restart_gate: Arc<tokio::sync::RwLock<()>>,
 ) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        stats.in_flight.store(batch.len() as u64, Ordering::Relaxed);
-        let requests: Vec<&AppendRequest> = batch.iter().map(|job| &job.request).collect();
-        let result = write_batch(&db, &requests).await;
-        stats.in_flight.store(0, Ordering::Relaxed);
-        match result {
-            Ok((outcomes, new_head)) => {
-                stats.commits.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .requests
-                    .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
-                let events = outcomes
-                    .iter()
-                    .map(|outcome| match outcome {
-                        Ok(Appended::Committed { positions, .. }) => positions.len() as u64,
-                        _ => 0,
-                    })
-                    .sum();
-                metrics.committed(outcomes.len(), events);
-                head.send_replace(new_head);
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    // The caller may have given up waiting; the commit stands either way.
-                    let _ = job.reply.send(outcome);
-                }
-            }
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        let run = tokio::spawn(writer.clone().run());
+        match run.await {
+            // Every handle was dropped: the service stopped.
+            Ok(()) => break,
             Err(error) => {
-                tracing::error!(error = %error, batch = requests.len(), "group commit failed");
-                for job in batch {
-                    let _ = job
-                        .reply
-                        .send(Err(AppendError::Store(StoreError::Sql(error.to_string()))));
-                }
+                up.send_replace(false);
+                writer.stats.writer_restarts.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %error, retry_in = ?backoff, "the event store writer died; restarting it");
+                tokio::time::sleep(backoff).await;
+                let _open = restart_gate.read().await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+                up.send_replace(true);
             }
         }
     }
     tracing::debug!("event store writer stopped: every handle was dropped");
+}
+
+impl Writer {
+    /// The group-commit loop: one transaction per batch of waiting requests.
+    async fn run(self) {
+        let mut jobs = self.jobs.lock().await;
+        while let Some(first) = jobs.recv().await {
+            let mut batch = Vec::new();
+            let mut message = Some(first);
+            while let Some(next) = message.take() {
+                match next {
+                    WriterMessage::Append(job) => batch.push(job),
+                    #[cfg(feature = "testing")]
+                    WriterMessage::Crash => panic!("the event store writer was told to crash"),
+                }
+                if batch.len() < MAX_BATCH {
+                    message = jobs.try_recv().ok();
+                }
+            }
+            self.commit(batch).await;
+        }
+    }
+
+    /// Commits a batch in one transaction. If that fails, each request is retried in a
+    /// transaction of its own, so one request the database refuses (a constraint, a value it
+    /// cannot store) fails alone and the others commit.
+    async fn commit(&self, batch: Vec<WriteJob>) {
+        self.stats
+            .in_flight
+            .store(batch.len() as u64, Ordering::Relaxed);
+        let requests: Vec<&AppendRequest> = batch.iter().map(|job| &job.request).collect();
+        let result = write_batch(&self.db, &requests).await;
+        let outcomes: Vec<Result<Appended, AppendError>> = match result {
+            Ok((outcomes, new_head)) => {
+                self.committed(&outcomes, new_head);
+                outcomes
+            }
+            Err(error) if batch.len() == 1 => {
+                tracing::error!(error = %error, "append failed");
+                vec![Err(AppendError::Store(error.into()))]
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, batch = batch.len(), "group commit failed; retrying its requests one by one");
+                self.stats.isolated_batches.fetch_add(1, Ordering::Relaxed);
+                let mut outcomes = Vec::with_capacity(batch.len());
+                for request in &requests {
+                    match write_batch(&self.db, std::slice::from_ref(request)).await {
+                        Ok((mut one, new_head)) => {
+                            self.committed(&one, new_head);
+                            outcomes.push(one.remove(0));
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %error, stream_id = %request.stream_id, "append failed");
+                            outcomes.push(Err(AppendError::Store(error.into())));
+                        }
+                    }
+                }
+                outcomes
+            }
+        };
+        self.stats.in_flight.store(0, Ordering::Relaxed);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            // The caller may have given up waiting; the commit stands either way.
+            let _ = job.reply.send(outcome);
+        }
+    }
+
+    fn committed(&self, outcomes: &[Result<Appended, AppendError>], new_head: u64) {
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .requests
+            .fetch_add(outcomes.len() as u64, Ordering::Relaxed);
+        let events = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Ok(Appended::Committed { positions, .. }) => positions.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        self.metrics.committed(outcomes.len(), events);
+        self.head.send_replace(new_head);
+    }
 }
 
 type BatchOutcome = (Vec<Result<Appended, AppendError>>, u64);

@@ -1,10 +1,13 @@
-//! Wiring the reporting service: database, NATS consumer, gRPC server.
+//! Wiring the reporting service: database, NATS consumers, gRPC server, under one supervisor;
+//! health follows the read models.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use dondoc_eventsourcing::Database;
 use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
+use dondoc_eventsourcing::db::OpenMode;
+use dondoc_eventsourcing::projection::ReadModelState;
 use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
@@ -13,8 +16,9 @@ use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
-use crate::board::TaskBoardProjection;
-use crate::service::Reporting;
+use crate::consumers::board::TaskBoardProjection;
+use crate::grpc::ReportingApi;
+use crate::handlers::Handlers;
 
 /// Settings of the reporting service (`[reporting]` in the config file, `DONDOC_REPORTING__*`).
 pub type ReportingSettings = dondoc_runtime::service::ServiceSettings;
@@ -33,28 +37,36 @@ impl Application {
         settings: &ReportingSettings,
         verifier: Arc<TokenVerifier>,
     ) -> anyhow::Result<Self> {
-        let server =
+        let mut server =
             PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::connect(&settings.database_url)
-            .await
-            .context("cannot open the reporting database")?;
+        let db = Database::open_with(
+            &settings.database_url,
+            OpenMode::CreateIfMissing,
+            &settings.database,
+        )
+        .await
+        .context("cannot open the reporting database")?;
         let nats = connect_nats(&settings.nats_url, "dondoc-reporting")
             .await
             .context("cannot connect to NATS")?;
-        let assignment = RelayConfig::for_service("assignment");
+        let assignment = RelayConfig::for_service(dondoc_contracts::assignment::SERVICE);
         let consumer = Arc::new(
             Consumer::new(
                 db.clone(),
                 jetstream(nats),
                 ConsumerConfig::new(
                     assignment.stream_name.clone(),
-                    vec![format!("{}.task.>", assignment.subject_prefix)],
+                    vec![format!(
+                        "{}.{}.>",
+                        assignment.subject_prefix,
+                        dondoc_contracts::assignment::TASK_STREAM
+                    )],
                 ),
                 Arc::new(TaskBoardProjection),
-                dondoc_assignment::events::upcasters(),
+                dondoc_contracts::assignment::upcasters(),
             )
             .await
             .context("cannot prepare the task-board consumer")?,
@@ -65,12 +77,19 @@ impl Application {
         {
             let consumer = consumer.clone();
             let shutdown = shutdown.clone();
-            supervisor.spawn("task-board consumer", async move {
-                consumer.run(shutdown).await;
+            supervisor.spawn_restarting("task-board consumer", move || {
+                let consumer = consumer.clone();
+                let shutdown = shutdown.clone();
+                async move { consumer.run(shutdown).await }
             });
         }
 
-        let reporting = Reporting::new(db.clone());
+        server.require(
+            TaskBoardProjection::NAME,
+            consumer.state(),
+            ReadModelState::is_ready,
+        );
+        let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone()));
         server
             .serve_as(&mut supervisor, "reporting gRPC server", |routes| {
                 routes.add_service(InterceptedService::new(
@@ -96,6 +115,11 @@ impl Application {
     pub async fn rebuild_projections(&self) -> anyhow::Result<()> {
         self.consumer.reset_for_rebuild().await?;
         Ok(())
+    }
+
+    /// The task-board consumer (tests read its statistics and backlog).
+    pub fn task_board(&self) -> &Consumer<TaskBoardProjection> {
+        &self.consumer
     }
 
     /// The reporting database (for operator commands such as listing dead letters).

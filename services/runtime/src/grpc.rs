@@ -19,14 +19,19 @@
 //! ```
 //!
 //! Health starts as NOT_SERVING so that a client polling the health endpoint never sees a
-//! service that is listening but not yet able to answer correctly.
+//! service that is listening but not yet able to answer correctly. A service names the parts it
+//! cannot answer without ([`PreparedServer::require`]: its event writer, each read model); the
+//! whole server is SERVING only while every one of them is ready, and each part also has a
+//! health entry of its own, so an operator sees which one is down.
 
 use std::future::Future;
 
 use std::path::PathBuf;
 
+use futures::future::select_all;
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::{Identity, ServerTlsConfig};
@@ -124,6 +129,7 @@ pub struct PreparedServer {
     tls: Option<ServerTlsConfig>,
     health: HealthReporter,
     routes: Routes,
+    required: Vec<(String, watch::Receiver<bool>)>,
 }
 
 impl PreparedServer {
@@ -148,6 +154,7 @@ impl PreparedServer {
             tls,
             health,
             routes,
+            required: Vec::new(),
         })
     }
 
@@ -155,45 +162,91 @@ impl PreparedServer {
         self.port
     }
 
+    /// Makes the server's health depend on a part of the service: `name` gets a health entry
+    /// of its own, SERVING while `ready` says so, and the whole server is SERVING only while
+    /// every required part is.
+    pub fn require<T: Send + Sync + 'static>(
+        &mut self,
+        name: impl Into<String>,
+        mut state: watch::Receiver<T>,
+        ready: fn(&T) -> bool,
+    ) {
+        let (tx, rx) = watch::channel(ready(&state.borrow()));
+        tokio::spawn(async move {
+            while state.changed().await.is_ok() {
+                let now = ready(&state.borrow_and_update());
+                if tx.send(now).is_err() {
+                    break;
+                }
+            }
+        });
+        self.required.push((name.into(), rx));
+    }
+
     /// Adds the service's own API (`add` receives the routes with health and reflection),
     /// starts serving as a task of `supervisor`, and reports SERVING.
     pub async fn serve_as(
-        self,
+        mut self,
         supervisor: &mut crate::lifecycle::Supervisor,
         name: &'static str,
         add: impl FnOnce(Routes) -> Routes,
     ) {
         let routes = add(self.routes);
-        spawn_serving(
-            supervisor,
-            name,
-            self.listener,
-            routes,
-            &self.health,
-            self.tls,
-        )
-        .await;
+        let shutdown = supervisor.shutdown_token();
+        let (listener, tls) = (self.listener, self.tls);
+        supervisor.spawn(name, async move {
+            if let Err(error) = serve(listener, routes, shutdown.cancelled_owned(), tls).await {
+                tracing::error!(server = name, error = %error, "gRPC server failed");
+            }
+        });
+        report_health(&self.health, &mut self.required).await;
+        let health = self.health;
+        let mut required = self.required;
+        let shutdown = supervisor.shutdown_token();
+        supervisor.spawn("health", async move {
+            loop {
+                let changes = required
+                    .iter_mut()
+                    .map(|(_, rx)| Box::pin(rx.changed()))
+                    .collect::<Vec<_>>();
+                if changes.is_empty() {
+                    shutdown.cancelled().await;
+                    break;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    (changed, _, _) = select_all(changes) => {
+                        if changed.is_err() {
+                            break;
+                        }
+                    }
+                }
+                report_health(&health, &mut required).await;
+            }
+            mark_not_serving(&health).await;
+        });
     }
 }
 
-/// Serves `routes` on `listener` as a task of `supervisor`, until the supervisor stops, then
-/// reports the whole server as SERVING. Call it last in a service's `build`, once everything the
-/// handlers rely on (stores caught up, consumers subscribed) is ready.
-pub async fn spawn_serving(
-    supervisor: &mut crate::lifecycle::Supervisor,
-    name: &'static str,
-    listener: TcpListener,
-    routes: Routes,
-    health: &HealthReporter,
-    tls: Option<ServerTlsConfig>,
-) {
-    let shutdown = supervisor.shutdown_token();
-    supervisor.spawn(name, async move {
-        if let Err(error) = serve(listener, routes, shutdown.cancelled_owned(), tls).await {
-            tracing::error!(server = name, error = %error, "gRPC server failed");
-        }
-    });
-    mark_serving(health).await;
+/// Sets each required part's health entry, and the whole server's: SERVING only if every part
+/// is ready.
+async fn report_health(health: &HealthReporter, required: &mut [(String, watch::Receiver<bool>)]) {
+    let mut all = true;
+    for (name, ready) in required.iter_mut() {
+        let ready = *ready.borrow_and_update();
+        all &= ready;
+        let status = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status(name.as_str(), status).await;
+    }
+    if all {
+        mark_serving(health).await;
+    } else {
+        mark_not_serving(health).await;
+    }
 }
 
 /// Builds the health service (overall status NOT_SERVING) and reflection v1 and v1alpha for

@@ -10,12 +10,14 @@
 //! another local dates) cannot arise.
 //!
 //! Each module is small and independent:
-//! - [`clock`]: injectable time and the business-date rule.
+//! - [`clock`]: injectable time and the business-date rule (the trait is the event-sourcing
+//!   core's, re-exported).
 //! - [`auth`]: roles, principals, token minting/verification and tonic interceptors.
 //! - [`telemetry`]: tracing subscriber, optional OTLP export, W3C trace-context propagation.
 //! - [`grpc`]: serving `Routes` with graceful shutdown, health and reflection services.
 //! - [`config`]: defaults → file → `DONDOC_*` environment layering.
-//! - [`nats`]: locating/installing and launching the pinned `nats-server`.
+//! - [`nats`]: locating/installing and launching the pinned `nats-server` (the core's
+//!   launcher, re-exported).
 //! - [`service`]: what every service binary's thin `main` shares.
 //! - [`lifecycle`]: background tasks with graceful stop or crash-like kill; NATS connection.
 
@@ -24,6 +26,11 @@ pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod lifecycle;
-pub mod nats;
 pub mod service;
 pub mod telemetry;
+
+/// The pinned `nats-server` launcher lives in the event-sourcing core (its tests need it);
+/// services and the CLI reach it here.
+pub mod nats {
+    pub use dondoc_eventsourcing::nats_server::*;
+}

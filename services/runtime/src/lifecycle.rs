@@ -1,13 +1,18 @@
-//! Starting and stopping the background tasks of a service.
+//! Starting, supervising and stopping the background tasks of a service.
 //!
 //! A dondoc service is a gRPC server plus a few loops (outbox relay, consumers, projections).
 //! They all watch one [`CancellationToken`]; [`Supervisor::stop`] cancels it and waits for each
 //! loop to finish its current unit of work (mini-redis's explicit shutdown), while
 //! [`Supervisor::kill`] aborts them mid-flight, which is how tests simulate a crash between a
-//! commit and a publish.
+//! commit and a publish. A loop started with [`Supervisor::spawn_restarting`] that dies — a
+//! panic, or an unexpected return — is logged and started again with backoff: a relay or a
+//! consumer that silently stops would leave a service that answers calls while its events go
+//! nowhere.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +42,41 @@ impl Supervisor {
         F: Future<Output = ()> + Send + 'static,
     {
         self.tasks.push((name, tokio::spawn(task)));
+    }
+
+    /// Spawns a named loop that is started again, with backoff, whenever it panics or returns
+    /// before shutdown. `start` makes a fresh run of the loop each time.
+    pub fn spawn_restarting<F, Fut>(&mut self, name: &'static str, start: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let shutdown = self.shutdown.clone();
+        self.spawn(name, async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let outcome = AssertUnwindSafe(start()).catch_unwind().await;
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                match outcome {
+                    Ok(()) => tracing::error!(task = name, retry_in = ?backoff, "task ended before shutdown; restarting it"),
+                    Err(panic) => {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        tracing::error!(task = name, panic = %message, retry_in = ?backoff, "task panicked; restarting it");
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        });
     }
 
     /// Cancels every task and waits for each (bounded by a grace period).
@@ -85,4 +125,45 @@ pub fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Context {
         .timeout(Duration::from_secs(5))
         .backpressure_on_inflight(true)
         .build(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_loop_that_panics_is_started_again_until_shutdown() {
+        let mut supervisor = Supervisor::new();
+        let runs = Arc::new(AtomicU32::new(0));
+        let (third_run, mut reached) = tokio::sync::mpsc::channel::<()>(1);
+        {
+            let runs = runs.clone();
+            let shutdown = supervisor.shutdown_token();
+            supervisor.spawn_restarting("flaky loop", move || {
+                let runs = runs.clone();
+                let shutdown = shutdown.clone();
+                let third_run = third_run.clone();
+                async move {
+                    match runs.fetch_add(1, Ordering::SeqCst) {
+                        0 => panic!("a bug in the first run"),
+                        1 => {} // returns early, as if its stream ended
+                        _ => {
+                            let _ = third_run.send(()).await;
+                            shutdown.cancelled().await;
+                        }
+                    }
+                }
+            });
+        }
+
+        tokio::time::timeout(Duration::from_secs(10), reached.recv())
+            .await
+            .expect("restarted twice in time");
+        supervisor.stop().await;
+
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
 }

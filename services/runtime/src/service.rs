@@ -24,6 +24,9 @@ pub struct ServiceSettings {
     /// Serve over TLS with this certificate and key; plaintext when absent.
     #[serde(default)]
     pub tls: Option<crate::grpc::TlsSettings>,
+    /// Pool size and timeouts of the database connection (`[<service>.database]`).
+    #[serde(default)]
+    pub database: dondoc_eventsourcing::db::DbSettings,
 }
 
 /// Where a service finds the public key that verifies bearer tokens.

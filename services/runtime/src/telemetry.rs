@@ -110,6 +110,16 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// Installs W3C trace-context propagation: the global propagator, and the event-sourcing core's
+/// hook that makes a consumer's span the child of the command that caused its event.
+///
+/// Both are process-global and stateless, so installing them on every call is harmless and
+/// guarantees propagation works even when another subscriber won the race to be global.
+pub fn install_propagation() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    dondoc_eventsourcing::trace::set_hook(set_parent_from_traceparent);
+}
+
 /// Installs the global subscriber for `service_name` and the W3C trace-context propagator.
 ///
 /// Only the first call in a process installs anything; later calls (or a call after some other
@@ -119,9 +129,7 @@ pub fn init(
     service_name: &str,
     settings: &TelemetrySettings,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    // The propagator is process-global and stateless, so installing it on every call is harmless
-    // and guarantees propagation works even when another subscriber won the race.
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    install_propagation();
 
     if INITIALISED.swap(true, Ordering::SeqCst) {
         return Ok(TelemetryGuard::default());

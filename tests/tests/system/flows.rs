@@ -120,7 +120,7 @@ async fn concurrent_conflicting_commands_let_exactly_one_win() {
         async move {
             client
                 .extend_deadline(pb::ExtendDeadlineRequest {
-                    request_id: String::new(),
+                    request_id: dondoc_tests::request_id(),
                     task_id,
                     new_deadline: "2027-01-31".into(),
                     reason: "Chờ ý kiến Bộ Xây dựng".into(),
@@ -135,7 +135,7 @@ async fn concurrent_conflicting_commands_let_exactly_one_win() {
         async move {
             client
                 .cancel_task(pb::CancelTaskRequest {
-                    request_id: String::new(),
+                    request_id: dondoc_tests::request_id(),
                     task_id,
                     reason: "Nhiệm vụ đã được lồng ghép".into(),
                     expected_version: 1,
@@ -178,7 +178,7 @@ async fn the_lead_unit_cannot_hand_its_task_to_another_unit_and_the_attempt_is_r
 
     let status = lead_unit
         .reassign_task(pb::ReassignTaskRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id.clone(),
             new_lead_unit: "STC".into(),
             new_coordinating_units: vec![],
@@ -219,7 +219,7 @@ async fn the_issuing_authority_reassigns_with_a_reason_and_history_keeps_both() 
         .client(Role::Leader)
         .await
         .reassign_task(pb::ReassignTaskRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id.clone(),
             new_lead_unit: "STC".into(),
             new_coordinating_units: vec!["SXD".into()],
@@ -254,7 +254,7 @@ async fn an_extension_keeps_the_original_and_every_adjusted_deadline() {
     ] {
         leader
             .extend_deadline(pb::ExtendDeadlineRequest {
-                request_id: String::new(),
+                request_id: dondoc_tests::request_id(),
                 task_id: task.task_id.clone(),
                 new_deadline: deadline.into(),
                 reason: reason.into(),
@@ -540,7 +540,7 @@ async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
         .client(Role::Office)
         .await
         .cancel_task(pb::CancelTaskRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id,
             reason: "Không còn phù hợp".into(),
             expected_version: 0,
@@ -896,7 +896,7 @@ async fn only_the_issuing_leader_or_the_office_changes_a_task() {
         .client_with_token(&other_leader)
         .await
         .cancel_task(pb::CancelTaskRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id.clone(),
             reason: "Không phải của tôi".into(),
             expected_version: 0,
@@ -907,7 +907,7 @@ async fn only_the_issuing_leader_or_the_office_changes_a_task() {
         .client(Role::HomeAffairs)
         .await
         .extend_deadline(pb::ExtendDeadlineRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id.clone(),
             new_deadline: "2027-01-31".into(),
             reason: "x".into(),
@@ -919,7 +919,7 @@ async fn only_the_issuing_leader_or_the_office_changes_a_task() {
         .client_with_token(&coordinating_unit)
         .await
         .reassign_task(pb::ReassignTaskRequest {
-            request_id: String::new(),
+            request_id: dondoc_tests::request_id(),
             task_id: task.task_id.clone(),
             new_lead_unit: "STC".into(),
             new_coordinating_units: vec![],

@@ -7,7 +7,6 @@ use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::Role;
 use dondoc_tests::{TestSystem, assignment_request};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use prost::Message as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -23,7 +22,7 @@ async fn one_trace_follows_a_command_from_grpc_through_nats_to_the_consumer() {
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    dondoc_runtime::telemetry::install_propagation();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("dondoc-tests")));
     tracing::subscriber::set_global_default(subscriber)

@@ -9,7 +9,6 @@
 use std::fmt;
 
 use chrono::NaiveDate;
-use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 /// Maximum length (characters) of a task title (tên nhiệm vụ).
@@ -72,42 +71,34 @@ impl InvalidValue {
     }
 }
 
-/// Free-text helpers: trim, NFC-normalise, check length in characters.
+/// Free-text rules (trim, NFC, no control characters, length in characters), shared by every
+/// service through the published language (`dondoc_contracts::text`).
 pub mod text {
     use super::InvalidValue;
-    use unicode_normalization::UnicodeNormalization;
+    use dondoc_contracts::text::{self as rules, Lines};
 
-    /// Trims and NFC-normalises a free text.
-    pub fn normalize(raw: &str) -> String {
-        raw.trim().nfc().collect()
-    }
-
-    /// A text that must be present and at most `max` characters long.
+    /// A single-line text that must be present and at most `max` characters long.
     pub fn required(raw: &str, max: usize) -> Result<String, InvalidValue> {
-        let text = normalize(raw);
-        if text.is_empty() {
-            return Err(InvalidValue::new("is required and must not be blank"));
-        }
-        check_length(text, max)
+        rules::required(raw, max, Lines::Single).map_err(invalid)
     }
 
-    /// A text that may be blank (→ `None`) and is otherwise at most `max` characters long.
+    /// A single-line text that may be blank (→ `None`), otherwise at most `max` characters.
     pub fn optional(raw: &str, max: usize) -> Result<Option<String>, InvalidValue> {
-        let text = normalize(raw);
-        if text.is_empty() {
-            return Ok(None);
-        }
-        check_length(text, max).map(Some)
+        rules::optional(raw, max, Lines::Single).map_err(invalid)
     }
 
-    fn check_length(text: String, max: usize) -> Result<String, InvalidValue> {
-        let chars = text.chars().count();
-        if chars > max {
-            return Err(InvalidValue::new(format!(
-                "must be at most {max} characters (got {chars})"
-            )));
-        }
-        Ok(text)
+    /// A text that may span lines (content, reasons), present and at most `max` characters.
+    pub fn required_lines(raw: &str, max: usize) -> Result<String, InvalidValue> {
+        rules::required(raw, max, Lines::Multi).map_err(invalid)
+    }
+
+    /// A text that may span lines and may be blank (→ `None`).
+    pub fn optional_lines(raw: &str, max: usize) -> Result<Option<String>, InvalidValue> {
+        rules::optional(raw, max, Lines::Multi).map_err(invalid)
+    }
+
+    fn invalid(error: rules::TextError) -> InvalidValue {
+        InvalidValue::new(error.to_string())
     }
 }
 
@@ -138,7 +129,10 @@ pub fn format_date(date: NaiveDate) -> String {
 }
 
 /// Identifier of a task, also its event stream id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct TaskId(Uuid);
 
 impl TaskId {
@@ -172,7 +166,10 @@ impl fmt::Display for TaskId {
 
 /// Code of a unit in the unit directory, e.g. `SKHDT` or `Q-HONGBANG`: upper-case ASCII
 /// letters, digits and `-`, 1 to 32 characters. Lower-case input is upper-cased.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct UnitCode(String);
 
 impl UnitCode {
@@ -211,7 +208,7 @@ impl fmt::Display for UnitCode {
 }
 
 /// Who issued a task (cơ quan/người giao nhiệm vụ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum IssuerKind {
     /// Chính phủ.
     Government,
@@ -268,7 +265,7 @@ impl IssuerKind {
 }
 
 /// The issuer of a task. A Vice-Chairman is always named by `leader_id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Issuer {
     pub kind: IssuerKind,
     pub leader_id: Option<String>,
@@ -324,7 +321,9 @@ impl Issuer {
 }
 
 /// Độ khẩn of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Priority {
     /// Thường.
     #[default]
@@ -358,7 +357,7 @@ impl Priority {
 }
 
 /// The document a task comes from (văn bản giao nhiệm vụ): số, ký hiệu, ngày, trích yếu.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceDocument {
     pub number: String,
     pub symbol: String,
@@ -405,59 +404,18 @@ impl SourceDocument {
     }
 }
 
-/// Strips Vietnamese diacritics and lower-cases: "Phó Chủ tịch" → "pho chu tich". Used to
-/// match loosely typed legacy text, never to store anything.
-pub fn fold_diacritics(raw: &str) -> String {
-    raw.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'đ' { 'd' } else { c })
-        .collect()
-}
-
-/// A stable ASCII slug of a name: "Nguyễn Văn A" → "nguyen-van-a".
-pub fn slug(raw: &str) -> String {
-    let folded = fold_diacritics(raw);
-    let mut out = String::with_capacity(folded.len());
-    for c in folded.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn text_is_trimmed_and_nfc_normalised() {
-        let decomposed = "  Sở Kế hoạch  ".nfd().collect::<String>();
-
-        let text = text::required(&decomposed, 100).expect("valid");
-
-        assert_eq!(text, "Sở Kế hoạch");
-        assert_eq!(text.chars().count(), 11);
-    }
-
-    #[test]
-    fn text_length_is_counted_in_characters_not_bytes() {
-        let twenty_vietnamese_chars = "ệ".repeat(20);
-
-        assert!(text::required(&twenty_vietnamese_chars, 20).is_ok());
-        assert!(text::required(&format!("{twenty_vietnamese_chars}ệ"), 20).is_err());
-    }
-
-    #[test]
-    fn blank_required_text_is_refused_and_blank_optional_text_is_none() {
-        assert!(text::required("   ", 10).is_err());
-        assert_eq!(text::optional("  ", 10), Ok(None));
+    fn a_nul_in_a_title_names_the_character_and_a_line_break_is_kept_only_in_content() {
+        assert!(text::required("Báo cáo\u{0}", 100).is_err());
+        assert!(text::required("Dòng 1\nDòng 2", 100).is_err());
+        assert_eq!(
+            text::required_lines("Dòng 1\nDòng 2", 100),
+            Ok("Dòng 1\nDòng 2".to_owned())
+        );
     }
 
     #[test]
@@ -523,12 +481,6 @@ mod tests {
                 "source_document.date"
             ]
         );
-    }
-
-    #[test]
-    fn slugs_strip_diacritics_and_punctuation() {
-        assert_eq!(slug("Nguyễn Văn Đức, "), "nguyen-van-duc");
-        assert_eq!(fold_diacritics("Phó Chủ tịch"), "pho chu tich");
     }
 
     #[test]

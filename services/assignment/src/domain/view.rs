@@ -3,12 +3,13 @@
 //! cites: the original deadline and every extension, every reassignment, every refused hand-off.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::task::{TaskEvent, TaskStatus};
 use super::values::{Issuer, Priority, SourceDocument, TaskId, UnitCode};
 
 /// One entry of a task's deadline history: the original deadline, then one per extension.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineChange {
     /// The deadline from this point on; `None` = không thời hạn.
     pub deadline: Option<NaiveDate>,
@@ -29,7 +30,7 @@ impl DeadlineChange {
 }
 
 /// One reassignment by the issuing authority.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReassignmentEntry {
     pub from_lead_unit: UnitCode,
     pub to_lead_unit: UnitCode,
@@ -41,7 +42,7 @@ pub struct ReassignmentEntry {
 }
 
 /// One refused hand-off attempt by the lead unit (evidence, rule 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedHandOff {
     pub lead_unit: UnitCode,
     pub requested_lead_unit: UnitCode,
@@ -51,7 +52,7 @@ pub struct RefusedHandOff {
 }
 
 /// Everything known about a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub task_id: TaskId,
     pub issuer: Issuer,

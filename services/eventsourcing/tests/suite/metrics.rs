@@ -109,7 +109,7 @@ fn gauged(metrics: &[ResourceMetrics], name: &str, with: &KeyValue) -> Option<u6
 #[tokio::test]
 async fn the_outbox_backlog_grows_while_nats_is_down() {
     exported();
-    let mut server = dondoc_runtime::nats::NatsServer::start()
+    let mut server = dondoc_eventsourcing::nats_server::NatsServer::start()
         .await
         .expect("nats-server");
     let js = async_nats::jetstream::new(async_nats::connect(server.url()).await.expect("connect"));

@@ -23,10 +23,12 @@ impl Projection for Journal {
         "journal"
     }
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS journal (position BIGINT PRIMARY KEY, payload TEXT NOT NULL)"]
+        &[
+            "CREATE TABLE IF NOT EXISTS journal_v1 (position BIGINT PRIMARY KEY, payload TEXT NOT NULL)",
+        ]
     }
     fn tables(&self) -> &'static [&'static str] {
-        &["journal"]
+        &["journal_v1"]
     }
     async fn apply(
         &self,
@@ -36,7 +38,7 @@ impl Projection for Journal {
         if event.payload == b"poison" {
             return Err(ProjectionError::Other("cannot digest poison".into()));
         }
-        sqlx::query("INSERT INTO journal (position, payload) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO journal_v1 (position, payload) VALUES ($1, $2)")
             .bind(event.position as i64)
             .bind(String::from_utf8_lossy(&event.payload).into_owned())
             .execute(conn)
@@ -75,7 +77,7 @@ async fn append(store: &EventStore, stream: &str, version: u64, event_type: &str
 }
 
 async fn journal(db: &TestDatabase) -> Vec<(i64, String)> {
-    sqlx::query("SELECT position, payload FROM journal ORDER BY position")
+    sqlx::query("SELECT position, payload FROM journal_v1 ORDER BY position")
         .fetch_all(db.db.pool())
         .await
         .expect("journal")
@@ -108,7 +110,9 @@ async fn events_a_projection_cannot_take_are_dead_lettered_and_the_rest_is_appli
 
         assert_eq!(applied, 4, "{}", db.engine());
         assert_eq!(journal(&db).await, [(1, "one".into()), (4, "four".into())]);
-        let letters = dead_letters(&db.db, "journal").await.expect("dead letters");
+        let letters = dead_letters(&db.db, "journal-v1")
+            .await
+            .expect("dead letters");
         assert_eq!(letters.len(), 2, "{}: {letters:?}", db.engine());
         assert!(letters.iter().any(|l| l.3.contains("cannot digest poison")));
         assert!(letters.iter().any(|l| l.3.contains("no reader")));
@@ -156,21 +160,21 @@ impl Projection for JournalWithLengths {
         2
     }
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS journal (
+        &["CREATE TABLE IF NOT EXISTS journal_v2 (
             position BIGINT PRIMARY KEY,
             payload TEXT NOT NULL,
             length BIGINT NOT NULL
         )"]
     }
     fn tables(&self) -> &'static [&'static str] {
-        &["journal"]
+        &["journal_v2"]
     }
     async fn apply(
         &self,
         conn: &mut AnyConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        sqlx::query("INSERT INTO journal (position, payload, length) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO journal_v2 (position, payload, length) VALUES ($1, $2, $3)")
             .bind(event.position as i64)
             .bind(String::from_utf8_lossy(&event.payload).into_owned())
             .bind(event.payload.len() as i64)
@@ -206,7 +210,7 @@ async fn a_new_version_of_a_projection_is_rebuilt_from_the_events_on_start() {
             "{}: everything replayed into the new tables",
             db.engine()
         );
-        let lengths: Vec<i64> = sqlx::query("SELECT length FROM journal ORDER BY position")
+        let lengths: Vec<i64> = sqlx::query("SELECT length FROM journal_v2 ORDER BY position")
             .fetch_all(db.db.pool())
             .await
             .expect("new column")

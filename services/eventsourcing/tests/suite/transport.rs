@@ -8,6 +8,7 @@ use async_nats::jetstream;
 use async_trait::async_trait;
 use chrono::Utc;
 use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig, Disposition, dead_letters};
+use dondoc_eventsourcing::nats_server::NatsServer;
 use dondoc_eventsourcing::projection::{Projection, ProjectionError};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig, ensure_stream};
 use dondoc_eventsourcing::testing::TestDatabase;
@@ -15,7 +16,6 @@ use dondoc_eventsourcing::{
     Actor, AppendRequest, EventMetadata, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
     Upcasters,
 };
-use dondoc_runtime::nats::NatsServer;
 use prost::Message as _;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
@@ -153,14 +153,14 @@ impl Projection for Seen {
         "seen"
     }
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS seen (
+        &["CREATE TABLE IF NOT EXISTS seen_v1 (
             stream_id TEXT NOT NULL,
             version BIGINT NOT NULL,
             payload TEXT NOT NULL
         )"]
     }
     fn tables(&self) -> &'static [&'static str] {
-        &["seen"]
+        &["seen_v1"]
     }
     async fn apply(
         &self,
@@ -170,7 +170,7 @@ impl Projection for Seen {
         if event.payload == b"poison" {
             return Err(ProjectionError::Other("cannot digest poison".into()));
         }
-        sqlx::query("INSERT INTO seen (stream_id, version, payload) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO seen_v1 (stream_id, version, payload) VALUES ($1, $2, $3)")
             .bind(event.stream_id.clone())
             .bind(event.stream_version as i64)
             .bind(String::from_utf8_lossy(&event.payload).into_owned())
@@ -181,7 +181,7 @@ impl Projection for Seen {
 }
 
 async fn seen(db: &TestDatabase) -> Vec<(String, i64, String)> {
-    sqlx::query("SELECT stream_id, version, payload FROM seen ORDER BY stream_id, version")
+    sqlx::query("SELECT stream_id, version, payload FROM seen_v1 ORDER BY stream_id, version")
         .fetch_all(db.db.pool())
         .await
         .expect("seen")
@@ -362,7 +362,7 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_g
             "poison dead-lettered, the rest applied",
             async || {
                 seen(&db).await.len() == 2
-                    && !dead_letters(&db.db, "seen")
+                    && !dead_letters(&db.db, "seen-v1")
                         .await
                         .expect("dead letters")
                         .is_empty()
@@ -378,7 +378,7 @@ async fn a_poison_message_is_dead_lettered_after_its_attempts_and_the_consumer_g
             retries, 2,
             "attempts 1 and 2 are retried, attempt 3 dead-letters"
         );
-        let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
+        let letters = dead_letters(&db.db, "seen-v1").await.expect("dead letters");
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].0, poison.to_string());
         assert_eq!(letters[0].2, 3);
@@ -414,7 +414,7 @@ async fn bytes_that_are_not_an_event_are_dead_lettered_at_once() {
             "{dispositions:?}"
         );
         assert_eq!(
-            dead_letters(&db.db, "seen")
+            dead_letters(&db.db, "seen-v1")
                 .await
                 .expect("dead letters")
                 .len(),
@@ -437,7 +437,7 @@ async fn an_event_no_upcaster_can_read_is_dead_lettered_and_its_stream_goes_on()
         })
         .await;
 
-        let letters = dead_letters(&db.db, "seen").await.expect("dead letters");
+        let letters = dead_letters(&db.db, "seen-v1").await.expect("dead letters");
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].0, unreadable.to_string());
         assert_eq!(seen(&db).await, [("a".into(), 2, "next".into())]);
@@ -449,7 +449,7 @@ async fn one_relay_at_a_time_holds_the_lease_and_a_silent_one_is_replaced() {
     for db in TestDatabase::all().await {
         let (_server, js) = nats().await;
         let store = store_with(&db, &[b"a"]).await;
-        let clock = Arc::new(dondoc_runtime::clock::ManualClock::at(Utc::now()));
+        let clock = Arc::new(dondoc_eventsourcing::clock::ManualClock::at(Utc::now()));
         let replica = |store: EventStore| {
             let js = js.clone();
             let clock = clock.clone();

@@ -6,7 +6,7 @@ use dondoc_proto::v1 as pb;
 
 use crate::domain::values::format_date;
 use crate::domain::{AssignTaskInput, DirectoryVersion, TaskRecord, TaskStatus, Unit};
-use crate::events::{
+use crate::events::values::{
     issuer_kind_from_proto, issuer_to_proto, priority_from_proto, priority_to_proto,
     source_document_to_proto, task_status_to_proto,
 };

@@ -1,43 +1,38 @@
 //! The task board: how many tasks each lead unit has in each status, fed from the assignment
-//! service's events over NATS. The first read model of the reporting service; the periodic
-//! report to the City People's Committee builds on the same consumer machinery.
+//! service's events over NATS through the published contracts (never its domain types).
 
 use async_trait::async_trait;
-use dondoc_assignment::domain::task::TaskEvent;
+use dondoc_contracts::assignment::{AssignmentEvent, TASK_STREAM};
 use dondoc_eventsourcing::RecordedEvent;
-use dondoc_eventsourcing::projection::{Projection, ProjectionError};
+use dondoc_eventsourcing::projection::{Projection, ProjectionError, expect_updated};
 use sqlx::{AnyConnection, Row};
 
-/// One cell of the board.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoardRow {
-    pub unit: String,
-    /// Status as stored (`assigned`, `cancelled`, …).
-    pub status: String,
-    pub tasks: u64,
-}
-
-/// The board as a whole.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Board {
-    pub rows: Vec<BoardRow>,
-    pub total_tasks: u64,
-    /// Task events applied to the whole projection so far (not only the selected unit's);
-    /// each event is counted exactly once, which is what the delivery tests check.
-    pub events_applied: u64,
-}
+use crate::domain::{Board, BoardRow};
 
 #[derive(Debug, Default)]
 pub struct TaskBoardProjection;
 
+impl TaskBoardProjection {
+    pub const NAME: &'static str = "reporting-task-board";
+}
+
+fn decode(event: &RecordedEvent) -> Result<Option<AssignmentEvent>, ProjectionError> {
+    AssignmentEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))
+}
+
 #[async_trait]
 impl Projection for TaskBoardProjection {
     fn name(&self) -> &'static str {
-        "reporting-task-board"
+        Self::NAME
+    }
+
+    /// v2: fed through the published contracts, in a table of its own.
+    fn version(&self) -> u32 {
+        2
     }
 
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS task_board (
+        &["CREATE TABLE IF NOT EXISTS task_board_v2 (
             task_id TEXT PRIMARY KEY,
             lead_unit TEXT NOT NULL,
             status TEXT NOT NULL,
@@ -46,7 +41,7 @@ impl Projection for TaskBoardProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["task_board"]
+        &["task_board_v2"]
     }
 
     async fn apply(
@@ -54,51 +49,57 @@ impl Projection for TaskBoardProjection {
         conn: &mut AnyConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        if event.stream_type != "task" {
+        if event.stream_type != TASK_STREAM {
             return Ok(());
         }
         let task_id = event.stream_id.clone();
-        match event.decode::<TaskEvent>()? {
-            TaskEvent::Assigned { lead_unit, .. } => {
+        let missing = || format!("task {task_id} on the board");
+        let updated = match decode(event)? {
+            Some(AssignmentEvent::TaskAssigned(assigned)) => {
+                // A plain INSERT: the same task assigned twice is a broken stream, and the key
+                // makes it fail (and be dead-lettered) instead of overwriting the first.
                 sqlx::query(
-                    "INSERT INTO task_board (task_id, lead_unit, status, events_applied) \
+                    "INSERT INTO task_board_v2 (task_id, lead_unit, status, events_applied) \
                      VALUES ($1, $2, 'assigned', 1)",
                 )
-                .bind(task_id)
-                .bind(lead_unit.to_string())
+                .bind(task_id.clone())
+                .bind(assigned.lead_unit)
                 .execute(conn)
                 .await?;
+                return Ok(());
             }
-            TaskEvent::Reassigned { new_lead_unit, .. } => {
+            Some(AssignmentEvent::TaskReassigned(reassigned)) => {
                 sqlx::query(
-                    "UPDATE task_board SET lead_unit = $2, events_applied = events_applied + 1 \
-                     WHERE task_id = $1",
-                )
-                .bind(task_id)
-                .bind(new_lead_unit.to_string())
-                .execute(conn)
-                .await?;
-            }
-            TaskEvent::Cancelled { .. } => {
-                sqlx::query(
-                    "UPDATE task_board SET status = 'cancelled', \
+                    "UPDATE task_board_v2 SET lead_unit = $2, \
                      events_applied = events_applied + 1 WHERE task_id = $1",
                 )
-                .bind(task_id)
+                .bind(task_id.clone())
+                .bind(reassigned.new_lead_unit)
                 .execute(conn)
-                .await?;
+                .await?
             }
-            TaskEvent::HandOffRefused { .. } | TaskEvent::DeadlineExtended { .. } => {
+            Some(AssignmentEvent::TaskCancelled(_)) => {
                 sqlx::query(
-                    "UPDATE task_board SET events_applied = events_applied + 1 \
+                    "UPDATE task_board_v2 SET status = 'cancelled', \
+                     events_applied = events_applied + 1 WHERE task_id = $1",
+                )
+                .bind(task_id.clone())
+                .execute(conn)
+                .await?
+            }
+            // Every other task event (refused hand-offs, extensions, and types this build
+            // does not know yet) only counts.
+            _ => {
+                sqlx::query(
+                    "UPDATE task_board_v2 SET events_applied = events_applied + 1 \
                      WHERE task_id = $1",
                 )
-                .bind(task_id)
+                .bind(task_id.clone())
                 .execute(conn)
-                .await?;
+                .await?
             }
-        }
-        Ok(())
+        };
+        expect_updated(updated, missing)
     }
 }
 
@@ -108,7 +109,7 @@ pub async fn read_board(
     unit: Option<&str>,
 ) -> Result<Board, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT lead_unit, status, COUNT(*) AS tasks FROM task_board \
+        "SELECT lead_unit, status, COUNT(*) AS tasks FROM task_board_v2 \
          WHERE ($1 = '' OR lead_unit = $1) GROUP BY lead_unit, status ORDER BY lead_unit, status",
     )
     .bind(unit.unwrap_or_default().to_owned())
@@ -126,7 +127,7 @@ pub async fn read_board(
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     // Projection-wide whatever the unit filter: it says how far the projection has got.
     let applied = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(events_applied), 0) AS BIGINT) AS applied FROM task_board",
+        "SELECT CAST(COALESCE(SUM(events_applied), 0) AS BIGINT) AS applied FROM task_board_v2",
     )
     .fetch_one(db.pool())
     .await?;

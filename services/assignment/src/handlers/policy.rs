@@ -7,7 +7,7 @@
 use dondoc_runtime::auth::{Principal, Role};
 
 use crate::domain::{Issuer, IssuerKind, TaskRecord};
-use crate::error::ApiError;
+use crate::handlers::error::ApiError;
 
 /// The RPCs of `AssignmentService`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

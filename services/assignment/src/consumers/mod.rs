@@ -1,0 +1,3 @@
+//! The assignment service's read models, fed from its own event log.
+
+pub mod task_list;

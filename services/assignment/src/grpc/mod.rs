@@ -1,0 +1,459 @@
+//! The `AssignmentService` gRPC adapter: protobuf in, protobuf out, nothing decided here.
+//!
+//! Each method reads who is calling, turns the request into the handlers' inputs (the AIP-155
+//! request key, filters, raw fields for the domain to validate), calls the handler and converts
+//! its answer; [`status`] maps every handler error to a gRPC status in one place.
+
+pub mod convert;
+pub mod status;
+
+use chrono::NaiveDate;
+use dondoc_eventsourcing::RequestKey;
+use dondoc_proto::v1 as pb;
+use dondoc_proto::v1::assignment_service_server::AssignmentService;
+use dondoc_runtime::auth::principal;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::consumers::task_list::TaskFilter;
+use crate::domain::values::parse_date;
+use crate::domain::{FieldViolation, UnitCode};
+use crate::events::values::issuer_kind_from_proto;
+use crate::handlers::error::ApiError;
+use crate::handlers::{Caller, CancelInput, ExtendInput, Handlers, ReassignInput, UnitQuery};
+use convert::{assign_input, status_from_proto, task_to_proto, unit_to_proto};
+
+/// Metadata a client may send to tie this call to its own trace of work (one user action
+/// across several calls); absent or unusable, each call starts its own correlation.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Longest accepted `request_id` (and correlation id).
+const REQUEST_ID_MAX: usize = 100;
+const DEFAULT_PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 500;
+
+/// The gRPC face of [`Handlers`].
+#[derive(Clone)]
+pub struct AssignmentApi {
+    handlers: Handlers,
+}
+
+impl AssignmentApi {
+    pub fn new(handlers: Handlers) -> Self {
+        Self { handlers }
+    }
+}
+
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    let correlation_id = request
+        .metadata()
+        .get(CORRELATION_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty() && id.len() <= REQUEST_ID_MAX)
+        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+    Ok(Caller {
+        principal: principal(request)?,
+        correlation_id,
+    })
+}
+
+/// AIP-155: the request id every mutation must carry, and a fingerprint of what it asks.
+///
+/// The fingerprint covers the RPC, the caller and every other field of the request, so the same
+/// id reused by another caller, for another method or with another body is refused rather than
+/// answered with somebody else's outcome. A missing id is refused outright: a client that
+/// retries an `AssignTask` without one would create a second task.
+fn request_key<M: prost::Message + Clone>(
+    method: &str,
+    caller: &Caller,
+    request_id: &str,
+    request: &M,
+    clear_id: impl FnOnce(&mut M),
+) -> Result<RequestKey, ApiError> {
+    let request_id = request_id.trim();
+    if request_id.is_empty() {
+        return Err(ApiError::invalid(
+            "request_id",
+            "is required on every change: a unique id (e.g. a UUID) that a retry of the same \
+             request repeats, so that it is applied once (AIP-155)",
+        ));
+    }
+    if request_id.chars().count() > REQUEST_ID_MAX || request_id.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "request_id",
+            format!("at most {REQUEST_ID_MAX} printable characters"),
+        ));
+    }
+    let mut body = request.clone();
+    clear_id(&mut body);
+    let mut hasher = Sha256::new();
+    for part in [method.as_bytes(), caller.subject.as_bytes()] {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.update(body.encode_to_vec());
+    Ok(RequestKey {
+        request_id: request_id.to_owned(),
+        fingerprint: hex::encode(hasher.finalize()),
+    })
+}
+
+fn parse_optional_date(field: &str, raw: &str) -> Result<Option<NaiveDate>, FieldViolation> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_date(raw).map(Some).map_err(|e| e.at(field))
+    }
+}
+
+fn page_size(raw: i32) -> Result<u32, FieldViolation> {
+    match raw {
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
+        n => Ok(u32::try_from(n).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+    }
+}
+
+fn page_token(raw: &str) -> Result<i64, FieldViolation> {
+    if raw.is_empty() {
+        return Ok(0);
+    }
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| FieldViolation::new("page_token", "not a token returned by this service"))
+}
+
+fn answer<T>(result: Result<T, ApiError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// Collects a field's violation and goes on, so every violation is reported at once.
+fn collect<T>(
+    result: Result<T, FieldViolation>,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<T> {
+    result.map_err(|v| violations.push(v)).ok()
+}
+
+#[tonic::async_trait]
+impl AssignmentService for AssignmentApi {
+    async fn import_units(
+        &self,
+        request: Request<pb::ImportUnitsRequest>,
+    ) -> Result<Response<pb::ImportUnitsResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key =
+                    request_key("ImportUnits", &caller, &request.request_id, &request, |r| {
+                        r.request_id.clear()
+                    })?;
+                let summary = self
+                    .handlers
+                    .import_units(&caller, key, &request.toml)
+                    .await?;
+                Ok(pb::ImportUnitsResponse {
+                    directories_imported: summary.imported,
+                    directories_unchanged: summary.unchanged,
+                    units: summary.units,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let mut violations = Vec::new();
+                let as_of = collect(
+                    parse_optional_date("as_of", &request.as_of),
+                    &mut violations,
+                );
+                let size = collect(page_size(request.page_size), &mut violations);
+                let offset = if request.page_token.is_empty() {
+                    Some(0)
+                } else {
+                    collect(page_token(&request.page_token), &mut violations)
+                };
+                let (Some(as_of), Some(size), Some(offset)) = (as_of, size, offset) else {
+                    return Err(ApiError::Invalid(violations));
+                };
+                let kind = request.kind.trim().to_ascii_lowercase();
+                let page = self
+                    .handlers
+                    .list_units(
+                        &caller,
+                        UnitQuery {
+                            as_of,
+                            kind: (!kind.is_empty()).then_some(kind),
+                            offset: usize::try_from(offset).unwrap_or(0),
+                            limit: size as usize,
+                        },
+                    )
+                    .await?;
+                let Some(version) = page.version else {
+                    return Ok(pb::ListUnitsResponse::default());
+                };
+                Ok(pb::ListUnitsResponse {
+                    units: page
+                        .units
+                        .iter()
+                        .map(|u| unit_to_proto(u, &version))
+                        .collect(),
+                    next_page_token: page
+                        .next_offset
+                        .map(|next| next.to_string())
+                        .unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_unit(
+        &self,
+        request: Request<pb::GetUnitRequest>,
+    ) -> Result<Response<pb::Unit>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let mut violations = Vec::new();
+                let code = collect(
+                    UnitCode::parse(&request.code).map_err(|e| e.at("code")),
+                    &mut violations,
+                );
+                let as_of = collect(
+                    parse_optional_date("as_of", &request.as_of),
+                    &mut violations,
+                );
+                let (Some(code), Some(as_of)) = (code, as_of) else {
+                    return Err(ApiError::Invalid(violations));
+                };
+                let (unit, version) = self.handlers.get_unit(&caller, &code, as_of).await?;
+                Ok(unit_to_proto(&unit, &version))
+            }
+            .await,
+        )
+    }
+
+    async fn assign_task(
+        &self,
+        request: Request<pb::AssignTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key("AssignTask", &caller, &request.request_id, &request, |r| {
+                    r.request_id.clear()
+                })?;
+                let record = self
+                    .handlers
+                    .assign_task(&caller, key, &assign_input(&request))
+                    .await?;
+                Ok(task_to_proto(&record))
+            }
+            .await,
+        )
+    }
+
+    async fn get_task(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            self.handlers
+                .get_task(&caller, &request.task_id)
+                .await
+                .map(|record| task_to_proto(&record)),
+        )
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let filter = task_filter(&request).map_err(ApiError::Invalid)?;
+                let page = self.handlers.list_tasks(&caller, filter).await?;
+                Ok(pb::ListTasksResponse {
+                    tasks: page.tasks.iter().map(task_to_proto).collect(),
+                    next_page_token: page
+                        .next_after
+                        .map(|seq| seq.to_string())
+                        .unwrap_or_default(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn reassign_task(
+        &self,
+        request: Request<pb::ReassignTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "ReassignTask",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let input = ReassignInput {
+                    task_id: request.task_id.clone(),
+                    new_lead_unit: request.new_lead_unit.clone(),
+                    new_coordinating_units: request.new_coordinating_units.clone(),
+                    reason: request.reason.clone(),
+                    expected_version: request.expected_version,
+                };
+                let record = self.handlers.reassign_task(&caller, key, &input).await?;
+                Ok(task_to_proto(&record))
+            }
+            .await,
+        )
+    }
+
+    async fn extend_deadline(
+        &self,
+        request: Request<pb::ExtendDeadlineRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "ExtendDeadline",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let input = ExtendInput {
+                    task_id: request.task_id.clone(),
+                    new_deadline: request.new_deadline.clone(),
+                    reason: request.reason.clone(),
+                    expected_version: request.expected_version,
+                };
+                let record = self.handlers.extend_deadline(&caller, key, &input).await?;
+                Ok(task_to_proto(&record))
+            }
+            .await,
+        )
+    }
+
+    async fn cancel_task(
+        &self,
+        request: Request<pb::CancelTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key("CancelTask", &caller, &request.request_id, &request, |r| {
+                    r.request_id.clear()
+                })?;
+                let input = CancelInput {
+                    task_id: request.task_id.clone(),
+                    reason: request.reason.clone(),
+                    expected_version: request.expected_version,
+                };
+                let record = self.handlers.cancel_task(&caller, key, &input).await?;
+                Ok(task_to_proto(&record))
+            }
+            .await,
+        )
+    }
+}
+
+/// The filters of `ListTasks`, every violation at once.
+fn task_filter(request: &pb::ListTasksRequest) -> Result<TaskFilter, Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let unit = match request.unit.trim() {
+        "" => None,
+        raw => collect(
+            UnitCode::parse(raw)
+                .map(|u| u.to_string())
+                .map_err(|e| e.at("unit")),
+            &mut violations,
+        ),
+    };
+    let issuer_kind = match request.issuer_kind {
+        0 => None,
+        raw => collect(
+            pb::IssuerKind::try_from(raw)
+                .ok()
+                .and_then(issuer_kind_from_proto)
+                .ok_or_else(|| FieldViolation::new("issuer_kind", "unknown issuer kind")),
+            &mut violations,
+        ),
+    };
+    let status = match request.status {
+        0 => None,
+        raw => collect(
+            status_from_proto(raw).ok_or_else(|| FieldViolation::new("status", "unknown status")),
+            &mut violations,
+        ),
+    };
+    let deadline_from = collect(
+        parse_optional_date("deadline_from", &request.deadline_from),
+        &mut violations,
+    )
+    .flatten();
+    let deadline_to = collect(
+        parse_optional_date("deadline_to", &request.deadline_to),
+        &mut violations,
+    )
+    .flatten();
+    if let (Some(from), Some(to)) = (deadline_from, deadline_to)
+        && from > to
+    {
+        violations.push(FieldViolation::new(
+            "deadline_to",
+            "must not be before deadline_from",
+        ));
+    }
+    let limit = collect(page_size(request.page_size), &mut violations);
+    let after = collect(page_token(&request.page_token), &mut violations);
+    let issuer_leader_id = collect(
+        crate::domain::values::text::optional(
+            &request.issuer_leader_id,
+            crate::domain::values::LEADER_ID_MAX,
+        )
+        .map_err(|e| e.at("issuer_leader_id")),
+        &mut violations,
+    )
+    .flatten();
+    match (limit, after) {
+        (Some(limit), Some(after)) if violations.is_empty() => Ok(TaskFilter {
+            unit,
+            issuer_kind,
+            issuer_leader_id,
+            status,
+            deadline_from,
+            deadline_to,
+            after,
+            limit,
+        }),
+        _ => Err(violations),
+    }
+}

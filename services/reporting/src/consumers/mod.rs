@@ -1,0 +1,3 @@
+//! The reporting service's read models, fed from other services' events over NATS.
+
+pub mod board;

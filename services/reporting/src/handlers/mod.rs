@@ -1,0 +1,66 @@
+//! The reporting service's query handlers: who may read what, in domain terms.
+
+use std::sync::Arc;
+
+use dondoc_eventsourcing::Database;
+use dondoc_eventsourcing::consumer::Consumer;
+use dondoc_runtime::auth::{Principal, Role};
+
+use crate::consumers::board::{TaskBoardProjection, read_board};
+use crate::domain::Board;
+
+/// Why a query was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportingError {
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The read model cannot be read now (database down, or a newer version is active and
+    /// this replica must be upgraded).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The handlers and what they read.
+#[derive(Clone)]
+pub struct Handlers {
+    db: Database,
+    board: Arc<Consumer<TaskBoardProjection>>,
+}
+
+impl Handlers {
+    pub fn new(db: Database, board: Arc<Consumer<TaskBoardProjection>>) -> Self {
+        Self { db, board }
+    }
+
+    /// `GetTaskBoard`: a unit sees its own row only; everyone else any unit or all of them.
+    pub async fn task_board(
+        &self,
+        caller: &Principal,
+        requested_unit: &str,
+    ) -> Result<Board, ReportingError> {
+        let requested = requested_unit.trim().to_ascii_uppercase();
+        let unit = match (caller.role, caller.unit_code.as_deref()) {
+            (Role::Unit, Some(own)) if requested.is_empty() || requested == own => {
+                Some(own.to_owned())
+            }
+            (Role::Unit, _) => {
+                return Err(ReportingError::PermissionDenied(
+                    "a unit may only read its own task board".into(),
+                ));
+            }
+            _ if requested.is_empty() => None,
+            _ => Some(requested),
+        };
+        self.board
+            .ensure_running()
+            .map_err(|e| ReportingError::Unavailable(e.to_string()))?;
+        read_board(&self.db, unit.as_deref())
+            .await
+            .map_err(|error| {
+                tracing::error!(error = %error, "cannot read the task board");
+                ReportingError::Unavailable(
+                    "the reporting database is unavailable; retry later".into(),
+                )
+            })
+    }
+}
