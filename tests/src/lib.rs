@@ -159,6 +159,56 @@ impl TestSystem {
         &self.assignment_db.url
     }
 
+    /// An event store on the assignment service's database opened from outside the service: a
+    /// second writer, as an older release or a careless operator would be. Tests use it to plant
+    /// events no API would write.
+    pub async fn assignment_log_from_outside(&self) -> dondoc_eventsourcing::EventStore {
+        let db = dondoc_eventsourcing::Database::connect(&self.assignment_db.url)
+            .await
+            .expect("open the assignment database");
+        dondoc_eventsourcing::EventStore::open(
+            db,
+            "assignment",
+            dondoc_eventsourcing::Upcasters::new(),
+        )
+        .await
+        .expect("open the assignment log")
+    }
+
+    /// The overall (or one part's) gRPC health of a server, as a probe sees it.
+    pub async fn health(&self, port: u16, service: &str) -> i32 {
+        let mut client =
+            tonic_health::pb::health_client::HealthClient::new(Self::channel(port).await);
+        client
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().status)
+            .unwrap_or(-1)
+    }
+
+    /// Waits until `service`'s health on `port` is `status`, failing after a deadline.
+    pub async fn health_becomes(
+        &self,
+        port: u16,
+        service: &str,
+        status: tonic_health::pb::health_check_response::ServingStatus,
+    ) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let now = self.health(port, service).await;
+            if now == status as i32 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health of {service:?} on {port} stayed {now}, not {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     pub fn assignment(&self) -> &dondoc_assignment::Application {
         self.assignment
             .as_ref()

@@ -162,19 +162,40 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let replayed = dondoc(data.path(), &["replay", "--from", "0"]);
     let stopped = Command::new("kill")
         .args(["-TERM", &up.child.id().to_string()])
         .status()
         .expect("send SIGTERM");
     let exit = up.child.wait().expect("wait for dondoc up");
     let verified = dondoc(data.path(), &["verify"]);
+    let replayed = dondoc(data.path(), &["replay", "--from", "0"]);
+    let rewound_to = relay_checkpoint(data.path());
+    // A row no event put there: a rebuild must drop it with the table.
+    sql(
+        data.path(),
+        "INSERT INTO task_list_v2 (task_id, seq, lead_unit, coordinating_units, issuer_kind, \
+         issuer_leader_id, status, deadline, task) \
+         VALUES ('planted', 999, 'X', ',', 'x', '', 'x', '', '{}')",
+    );
     let rebuilt = dondoc(data.path(), &["rebuild"]);
-    // Up again on the same data: the task list is rebuilt from the events on start.
+    // Up again on the same data: the task list is rebuilt from the events on start, and the
+    // relay republishes what the replay rewound.
     let mut again = start_up(data.path());
     let listed = dondoc(
         data.path(),
         &["task", "list", "--endpoint", again.assignment.as_str()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let republished_to = loop {
+        let position = relay_checkpoint(data.path());
+        if position == 3 || Instant::now() > deadline {
+            break position;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let planted_rows = sql(
+        data.path(),
+        "SELECT COUNT(*) AS n FROM task_list_v2 WHERE task_id = 'planted'",
     );
     let _ = Command::new("kill")
         .args(["-TERM", &again.child.id().to_string()])
@@ -192,6 +213,14 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     );
     assert!(stdout(&board).contains("SXD"), "board: {}", stdout(&board));
     assert!(replayed.status.success(), "replay: {replayed:?}");
+    assert_eq!(
+        rewound_to, 0,
+        "replay rewinds the relay to the position asked"
+    );
+    assert_eq!(
+        republished_to, 3,
+        "the restarted relay republished everything"
+    );
     assert!(stopped.success());
     assert!(verified.status.success(), "verify: {verified:?}");
     assert!(
@@ -204,6 +233,10 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         "dondoc up exits cleanly on SIGTERM: {exit:?}"
     );
     assert!(rebuilt.status.success(), "rebuild: {rebuilt:?}");
+    assert_eq!(
+        planted_rows, 0,
+        "the rebuild dropped the task list and replayed it from the events"
+    );
     assert!(
         stdout(&listed).contains("Báo cáo tiến độ giải phóng mặt bằng"),
         "the rebuilt task list: {}",
@@ -304,4 +337,36 @@ fn dondoc_up_with_a_certificate_serves_only_tls() {
         Some(1),
         "plaintext must fail: {plaintext:?}"
     );
+}
+
+/// Runs one statement on the assignment database of a `dondoc up` data directory, as an
+/// operator's SQL shell would, and returns the first column of its first row (0 if none).
+fn sql(data: &std::path::Path, statement: &'static str) -> i64 {
+    let url = format!("sqlite://{}", data.join("assignment.db").display());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async move {
+            let db = dondoc_eventsourcing::Database::open(
+                &url,
+                dondoc_eventsourcing::db::OpenMode::MustExist,
+            )
+            .await
+            .expect("open the database");
+            let row = sqlx::query(statement)
+                .fetch_optional(db.pool())
+                .await
+                .expect("statement");
+            db.close().await;
+            row.and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0).ok())
+                .unwrap_or(0)
+        })
+}
+
+fn relay_checkpoint(data: &std::path::Path) -> i64 {
+    sql(
+        data,
+        "SELECT position FROM relay_checkpoints WHERE name = 'DONDOC_ASSIGNMENT'",
+    )
 }

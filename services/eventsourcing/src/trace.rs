@@ -5,7 +5,7 @@
 //! across services. Making a span the child of a remote context is OpenTelemetry's business,
 //! which lives in `dondoc_runtime::telemetry`; the core only needs "link this span to that
 //! traceparent". So the runtime installs the function once at start-up ([`set_hook`]) and the
-//! core calls it ([`link`]); without a hook (tests, tracing off) spans simply start new traces.
+//! core calls it for every consumed event; without a hook (tests, tracing off) spans simply start new traces.
 
 use std::sync::OnceLock;
 

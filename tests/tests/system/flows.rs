@@ -477,24 +477,62 @@ async fn commands_keep_working_while_nats_is_down_and_every_event_arrives_once()
         .board_when("all six tasks", |b| b.total_tasks == 6)
         .await;
     assert_eq!(board.events_applied, 6, "each event applied exactly once");
-    // Republishing everything (dondoc replay) changes nothing: the inbox absorbs repeats.
-    system.assignment().replay_from(0).await.expect("replay");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while system
+}
+
+#[tokio::test]
+async fn events_republished_beyond_jetstreams_duplicate_window_are_absorbed_by_the_inbox() {
+    let system = TestSystem::spawn().await;
+    for i in 0..3 {
+        assign(&system, &format!("Nhiệm vụ {i}")).await;
+    }
+    let board = system
+        .board_when("three tasks", |b| b.total_tasks == 3)
+        .await;
+    let consumer = system.reporting().task_board();
+    let before = consumer.stats();
+    // What `dondoc replay` after a JetStream loss amounts to, once the server's duplicate
+    // window is over: every event again, under message ids the server has not seen.
+    let js = async_nats::jetstream::new(
+        async_nats::connect(system.nats.url())
+            .await
+            .expect("connect"),
+    );
+    let log = system
         .assignment()
-        .published_position()
+        .store()
+        .read_all_stored(0, 100)
         .await
-        .expect("checkpoint")
-        < 6
+        .expect("log");
+    let tasks: Vec<_> = log.iter().filter(|e| e.stream_type == "task").collect();
+    for event in &tasks {
+        let message = async_nats::jetstream::message::PublishMessage::build()
+            .payload(prost::Message::encode_to_vec(&event.to_envelope()).into())
+            .message_id(uuid::Uuid::now_v7().to_string());
+        js.send_publish(
+            dondoc_eventsourcing::relay::subject_for("dondoc.assignment", event),
+            message,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored by JetStream, not deduplicated");
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while consumer.backlog().await.expect("backlog") > 0
+        || consumer.stats().duplicates < before.duplicates + tasks.len() as u64
     {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "replay did not finish"
+            "the consumer never caught up: {:?}",
+            consumer.stats()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let after_replay = system.board().await;
-    assert_eq!(after_replay.events_applied, 6);
+
+    let after = consumer.stats();
+    assert_eq!(after.duplicates - before.duplicates, 3, "{after:?}");
+    assert_eq!(after.applied, before.applied, "nothing applied twice");
+    assert_eq!(system.board().await, board);
 }
 
 async fn events_committed_before_a_crash_are_published_after_the_restart_on(engine: Engine) {
@@ -534,23 +572,56 @@ async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
     let Some(system) = TestSystem::spawn_on(engine).await else {
         return;
     };
-    let task = assign(&system, "Nhiệm vụ sẽ hủy").await;
+    let cancelled = assign(&system, "Nhiệm vụ sẽ hủy").await;
+    let moved = assign(&system, "Nhiệm vụ giao lại và gia hạn").await;
     assign(&system, "Nhiệm vụ còn lại").await;
-    system
-        .client(Role::Office)
+    let mut office = system.client(Role::Office).await;
+    office
+        .reassign_task(pb::ReassignTaskRequest {
+            request_id: dondoc_tests::request_id(),
+            task_id: moved.task_id.clone(),
+            new_lead_unit: "STC".into(),
+            new_coordinating_units: vec!["SXD".into()],
+            reason: "Theo chỉ đạo".into(),
+            expected_version: 0,
+        })
         .await
+        .expect("reassign");
+    office
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            request_id: dondoc_tests::request_id(),
+            task_id: moved.task_id.clone(),
+            new_deadline: "2027-02-28".into(),
+            reason: "Chờ ý kiến của Bộ".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("extend");
+    system
+        .client(Role::Unit)
+        .await
+        .reassign_task(pb::ReassignTaskRequest {
+            request_id: dondoc_tests::request_id(),
+            task_id: cancelled.task_id.clone(),
+            new_lead_unit: "STC".into(),
+            new_coordinating_units: vec![],
+            reason: "Không thuộc chức năng".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("a refused hand-off, recorded");
+    office
         .cancel_task(pb::CancelTaskRequest {
             request_id: dondoc_tests::request_id(),
-            task_id: task.task_id,
+            task_id: cancelled.task_id,
             reason: "Không còn phù hợp".into(),
             expected_version: 0,
         })
         .await
         .expect("cancel");
     let live_board = system
-        .board_when("three events applied", |b| b.events_applied == 3)
+        .board_when("seven events applied", |b| b.events_applied == 7)
         .await;
-    let mut office = system.client(Role::Office).await;
     let live_list = office
         .list_tasks(pb::ListTasksRequest::default())
         .await
@@ -574,10 +645,26 @@ async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
         .expect("list")
         .into_inner();
     assert_eq!(rebuilt_list, live_list);
+    assert_eq!(live_list.tasks.len(), 3);
+    let moved = live_list
+        .tasks
+        .iter()
+        .find(|t| t.task_id == moved.task_id)
+        .expect("listed");
+    assert_eq!(
+        (moved.lead_unit.as_str(), moved.deadline.as_str()),
+        ("STC", "2027-02-28"),
+        "the list shows the reassignment and the extension"
+    );
     let rebuilt_board = system
-        .board_when("the rebuilt board caught up", |b| b.events_applied == 3)
+        .board_when("the rebuilt board caught up", |b| b.events_applied == 7)
         .await;
     assert_eq!(rebuilt_board, live_board);
+    assert_eq!(
+        system.reporting().task_board().stats().applied,
+        14,
+        "the board really consumed everything a second time"
+    );
 }
 
 #[tokio::test]
@@ -1065,6 +1152,15 @@ async fn two_replicas_share_one_database(engine: Engine) {
         .board_when("all ten tasks", |b| b.total_tasks == 10)
         .await;
     assert_eq!(board.events_applied, 10, "no event applied twice");
+    let published = system.assignment().events_published() + replica.events_published();
+    assert_eq!(
+        published,
+        12,
+        "one relay at a time publishes: two directory versions and ten tasks, each once \
+         (first {}, second {})",
+        system.assignment().events_published(),
+        replica.events_published()
+    );
     assert_eq!(
         listed_on_second.tasks.len(),
         10,
@@ -1095,27 +1191,29 @@ async fn a_task_recorded_by_the_first_release_is_read_with_todays_schema() {
         Actor, AppendRequest, Database, EventMetadata, EventStore, ExpectedVersion, NewEvent,
         Upcasters,
     };
-    use prost::Message as _;
 
     let system = TestSystem::spawn().await;
-    // What release 1 stored: dondoc.task.assigned v1, the issuer as free text.
-    let task_id = uuid::Uuid::now_v7();
-    let v1 = pb::TaskAssignedV1 {
-        task_id: task_id.to_string(),
-        issuer: "PCT Trần Văn Minh".into(),
-        source_document: Some(pb::SourceDocument {
-            number: "118".into(),
-            symbol: "TB-UBND".into(),
-            date: "2024-03-02".into(),
-            summary: "Thông báo kết luận của Phó Chủ tịch UBND thành phố".into(),
-        }),
-        title: "Hoàn thiện hồ sơ dự án".into(),
-        content: "Theo kết luận tại cuộc họp".into(),
-        lead_unit: "SXD".into(),
-        coordinating_units: vec![],
-        deadline: "2024-04-30".into(),
-        priority: pb::Priority::Normal as i32,
-    };
+    // What release 1 stored: dondoc.task.assigned v1, the issuer as free text; the frozen bytes
+    // of the contracts' golden fixtures, never rebuilt from today's structs.
+    #[derive(serde::Deserialize)]
+    struct Fixtures {
+        event: Vec<Fixture>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Fixture {
+        name: String,
+        payload_hex: String,
+    }
+    let fixtures: Fixtures = toml::from_str(include_str!(
+        "../../../services/contracts/fixtures/assignment.toml"
+    ))
+    .expect("fixtures");
+    let v1 = fixtures
+        .event
+        .into_iter()
+        .find(|f| f.name == "task_assigned_v1")
+        .expect("the v1 fixture");
+    let task_id = "01880000-0000-7000-8000-000000000001";
     let old_release = EventStore::open(
         Database::connect(system.assignment_database_url())
             .await
@@ -1134,10 +1232,11 @@ async fn a_task_recorded_by_the_first_release_is_read_with_todays_schema() {
                 event_id: uuid::Uuid::now_v7(),
                 event_type: "dondoc.task.assigned".into(),
                 schema_version: 1,
-                payload: v1.encode_to_vec(),
+                payload: hex::decode(v1.payload_hex).expect("hex"),
             }],
             metadata: EventMetadata {
-                occurred_at: "2024-03-04T02:00:00Z".parse().expect("time"),
+                // 01:30 on 20 April 2023 in Hải Phòng.
+                occurred_at: "2023-04-19T18:30:00Z".parse().expect("time"),
                 actor: Actor {
                     subject: "office-clerk".into(),
                     role: "office".into(),
@@ -1164,12 +1263,13 @@ async fn a_task_recorded_by_the_first_release_is_read_with_todays_schema() {
 
     let issuer = task.issuer.expect("issuer");
     assert_eq!(issuer.kind, pb::IssuerKind::ViceChairman as i32);
-    assert_eq!(issuer.leader_name, "Trần Văn Minh");
+    assert_eq!(issuer.leader_name, "Nguyễn Văn A");
     assert_eq!(
-        task.assigned_on, "2024-03-04",
+        task.assigned_on, "2023-04-20",
         "the business date it was recorded"
     );
-    assert_eq!(task.deadline, "2024-04-30");
+    assert_eq!(task.deadline, "2023-05-30");
+    assert_eq!(task.coordinating_units, ["STC", "STNMT"]);
     assert!(
         system
             .assignment()

@@ -2,6 +2,8 @@
 //! nats-server and driven through their gRPC APIs (`flows`), and the deployment files
 //! validated (`deploy`), since no Docker engine runs where the tests do.
 
+mod architecture;
 mod deploy;
+mod faults;
 mod flows;
 mod tracing;

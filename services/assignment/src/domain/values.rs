@@ -300,7 +300,7 @@ impl Issuer {
                 "\"unclassified\" only marks old records whose issuer was free text; a new \
                  assignment names its issuer",
             )),
-            Some(IssuerKind::ViceChairman) if leader_id.is_none() => {
+            Some(IssuerKind::ViceChairman) if leader_id.is_none() && violations.is_empty() => {
                 violations.push(FieldViolation::new(
                     "issuer.leader_id",
                     "a task issued by a Vice-Chairman (Phó Chủ tịch) must name the \

@@ -2,6 +2,7 @@
 //! PostgreSQL, and the JetStream transport tests (relay and consumer) against a real,
 //! pinned nats-server started per test.
 
+mod faults;
 mod metrics;
 mod projection;
 mod store;

@@ -2,7 +2,6 @@
 //! `DONDOC_TEST_POSTGRES_URL` is set, against PostgreSQL, through the same public API.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -700,7 +699,6 @@ async fn a_second_process_on_the_same_database_continues_the_log() {
             .collect();
         assert_eq!(positions, BTreeSet::from([1, 2, 3]), "{}", db.engine());
         assert!(second.verify().await.expect("verify").is_intact());
-        let _ = Arc::new(());
     }
 }
 

@@ -77,7 +77,7 @@ impl fmt::Display for TaskStatus {
     }
 }
 
-/// A validated assignment, built by [`validate_assignment`].
+/// A validated assignment, built by [`super::validate_assignment`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignTask {
     pub task_id: TaskId,
