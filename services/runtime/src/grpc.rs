@@ -32,8 +32,8 @@ use futures::future::select_all;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -85,6 +85,17 @@ pub fn load_tls(settings: &TlsSettings) -> Result<ServerTlsConfig, GrpcError> {
     Ok(ServerTlsConfig::new().identity(identity))
 }
 
+/// The connections a server accepts on `listener`, each with `TCP_NODELAY` set.
+///
+/// Without it a reply that spans more than one TCP segment waits for the client's delayed ACK
+/// (Nagle's algorithm): about 40 ms per call on Linux, which made a one-client `GetTask` take
+/// 42 ms instead of under one. Keepalive probes find peers that vanished without closing.
+pub fn accepted_connections(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(std::time::Duration::from_secs(60)))
+}
+
 /// Serves `routes` on `listener` (over TLS when `tls` is given) until `shutdown` completes,
 /// then drains in-flight calls.
 pub async fn serve(
@@ -114,7 +125,7 @@ pub async fn serve(
             span
         })
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(accepted_connections(listener), shutdown)
         .await;
     tracing::info!(?local_addr, "gRPC server stopped");
     result
@@ -437,6 +448,29 @@ mod tests {
         assert!(refused, "a plaintext client must not be served");
         let _ = stop_tx.send(());
         let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    }
+
+    #[tokio::test]
+    async fn every_accepted_connection_has_tcp_nodelay_set() {
+        use futures::StreamExt as _;
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let mut incoming = accepted_connections(listener);
+
+        let client = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+
+        assert!(
+            accepted.nodelay().expect("read TCP_NODELAY"),
+            "the server side of every connection sends without waiting (TCP_NODELAY)"
+        );
+        drop(client);
     }
 
     #[test]
