@@ -350,6 +350,15 @@ async fn a_retried_refused_hand_off_is_recorded_once() {
 async fn a_replica_older_than_its_read_model_is_not_serving_and_keeps_the_newer_tables() {
     let mut system = TestSystem::spawn().await;
     assign(&system, "Trước nâng cấp").await;
+    // Listing waits until the task list has the task.
+    let listed = system
+        .client(Role::Office)
+        .await
+        .list_tasks(pb::ListTasksRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.tasks.len(), 1);
     // A replica of a later release has made version 3 of the task list the active one.
     let db = system.assignment().store().database().clone();
     sqlx::query("UPDATE read_models SET version = 3 WHERE projection = 'assignment-task-list'")
