@@ -24,6 +24,10 @@ pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, Be
 /// The unit directory shipped with dondoc (2019 and post-2025 Hải Phòng).
 pub const SEED_UNITS: &str = include_str!("../../services/assignment/seed/haiphong-units.toml");
 
+/// The sample leader directory shipped with dondoc (Chairman `ct-nguyen`; Vice-Chairmen
+/// `pct-tran`, who supervises SXD and STC, `pct-hoang`, `pct-pham`, and `pct-le` until 2025).
+pub const SEED_LEADERS: &str = include_str!("../../services/assignment/seed/haiphong-leaders.toml");
+
 /// Which database engine the services run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -93,17 +97,27 @@ impl TestSystem {
             .await
             .expect("import the unit directory");
         assert_eq!(response.directories_imported, 2);
+        system
+            .client(Role::Office)
+            .await
+            .import_leaders(pb::ImportLeadersRequest {
+                request_id: request_id(),
+                toml: SEED_LEADERS.to_owned(),
+            })
+            .await
+            .expect("import the leader directory");
         Some(system)
     }
 
     fn assignment_settings(&self) -> AssignmentSettings {
-        AssignmentSettings {
+        dondoc_runtime::service::ServiceSettings {
             database_url: self.assignment_db.url.clone(),
             nats_url: self.nats.url(),
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
         }
+        .into()
     }
 
     /// (Re)starts the assignment service on its database.
@@ -331,22 +345,46 @@ pub fn request_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The city's directing document of most test tasks.
+pub fn city_document() -> pb::SourceDocument {
+    pb::SourceDocument {
+        number: "4521".into(),
+        symbol: "UBND-XD".into(),
+        date: "2026-11-20".into(),
+        summary: "Về việc đôn đốc tiến độ giải phóng mặt bằng dự án đường ven biển".into(),
+    }
+}
+
+/// Assigned by a leader of the directory through the city's document.
+pub fn assigned_by(kind: pb::AssignerKind, leader_id: &str) -> pb::TaskAssignment {
+    pb::TaskAssignment {
+        assigner: Some(pb::Assigner {
+            kind: kind as i32,
+            leader_id: leader_id.to_owned(),
+            leader_name: String::new(),
+        }),
+        document: Some(city_document()),
+    }
+}
+
+/// A task that starts with the city's own document.
+pub fn from_the_city() -> pb::TaskOrigin {
+    pb::TaskOrigin {
+        kind: pb::OriginKind::CityPeoplesCommittee as i32,
+        issuing_body: String::new(),
+        document: None,
+    }
+}
+
 /// A valid assignment request: Vice-Chairman pct-tran assigns the Department of Construction,
-/// with Finance coordinating, a deadline at the end of the year.
+/// with Finance coordinating, a deadline at the end of the year, through the city's document.
 pub fn assignment_request(title: &str) -> pb::AssignTaskRequest {
     pb::AssignTaskRequest {
         request_id: request_id(),
-        issuer: Some(pb::Issuer {
-            kind: pb::IssuerKind::ViceChairman as i32,
-            leader_id: "pct-tran".into(),
-            leader_name: "Trần Văn Minh".into(),
-        }),
-        source_document: Some(pb::SourceDocument {
-            number: "4521".into(),
-            symbol: "UBND-XD".into(),
-            date: "2026-11-20".into(),
-            summary: "Về việc đôn đốc tiến độ giải phóng mặt bằng dự án đường ven biển".into(),
-        }),
+        issuer: None,
+        source_document: None,
+        origin: Some(from_the_city()),
+        assignment: Some(assigned_by(pb::AssignerKind::ViceChairman, "pct-tran")),
         title: title.to_owned(),
         content: "Báo cáo tiến độ và đề xuất giải pháp tháo gỡ vướng mắc".into(),
         lead_unit: "SXD".into(),

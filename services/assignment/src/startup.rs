@@ -19,14 +19,35 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::task_list::{TaskListProjection, TaskListReader};
 use crate::grpc::AssignmentApi;
-use crate::handlers::Handlers;
+use crate::handlers::{DeadlinePolicy, Handlers};
 
 /// The service name: JetStream stream `DONDOC_ASSIGNMENT`, subjects `dondoc.assignment.>`.
 pub const SERVICE: &str = dondoc_contracts::assignment::SERVICE;
 
 /// Settings of the assignment service (`[assignment]` in the config file,
-/// `DONDOC_ASSIGNMENT__*` in the environment).
-pub type AssignmentSettings = dondoc_runtime::service::ServiceSettings;
+/// `DONDOC_ASSIGNMENT__*` in the environment): what every service is told, and how deadlines
+/// are judged.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct AssignmentSettings {
+    #[serde(flatten)]
+    pub service: dondoc_runtime::service::ServiceSettings,
+    /// Days before the deadline from which a task is near due (sắp đến hạn); default 5.
+    #[serde(default = "default_near_due_days")]
+    pub near_due_days: u32,
+}
+
+fn default_near_due_days() -> u32 {
+    crate::domain::NEAR_DUE_DAYS
+}
+
+impl From<dondoc_runtime::service::ServiceSettings> for AssignmentSettings {
+    fn from(service: dondoc_runtime::service::ServiceSettings) -> Self {
+        Self {
+            service,
+            near_due_days: default_near_due_days(),
+        }
+    }
+}
 
 /// A running assignment service.
 pub struct Application {
@@ -41,10 +62,11 @@ impl Application {
     /// Binds the listener, opens the store, catches the task list up, starts the relay and
     /// serves. Returns once the service answers health checks as SERVING.
     pub async fn build(
-        settings: &AssignmentSettings,
+        assignment: &AssignmentSettings,
         verifier: Arc<TokenVerifier>,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
+        let settings = &assignment.service;
         let mut server =
             PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
                 .await
@@ -111,6 +133,9 @@ impl Application {
             store.clone(),
             TaskListReader::new(store.clone(), projector.clone()),
             clock,
+            DeadlinePolicy {
+                near_due_days: assignment.near_due_days,
+            },
         );
         server
             .serve_as(&mut supervisor, "assignment gRPC server", |routes| {

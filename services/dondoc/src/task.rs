@@ -46,6 +46,8 @@ pub fn assign_request(args: AssignArgs) -> pb::AssignTaskRequest {
         None => Term::NoDeadline(true),
     };
     pb::AssignTaskRequest {
+        origin: None,
+        assignment: None,
         request_id: args
             .request_id
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
@@ -117,6 +119,7 @@ pub fn list_request(args: ListTasksArgs) -> pb::ListTasksRequest {
             .unwrap_or_default(),
         page_size: PAGE_SIZE,
         page_token: String::new(),
+        ..Default::default()
     }
 }
 

@@ -28,6 +28,7 @@ pub async fn run(
         UnitsCommand::List { as_of, kind } => {
             let mut client = client::assignment(connection).await?;
             let request = pb::ListUnitsRequest {
+                query: String::new(),
                 as_of: as_of.map(|date| date.to_string()).unwrap_or_default(),
                 kind: kind.unwrap_or_default(),
                 page_size: PAGE_SIZE,

@@ -148,13 +148,13 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     };
 
     let assignment = dondoc_assignment::Application::build(
-        &AssignmentSettings {
+        &AssignmentSettings::from(dondoc_runtime::service::ServiceSettings {
             database_url: sqlite_url(&data_dir.join("assignment.db"))?,
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.assignment_port),
             tls: config.tls.clone(),
             database: Default::default(),
-        },
+        }),
         verifier.clone(),
         SystemClock::shared(),
     )

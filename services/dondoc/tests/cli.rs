@@ -173,9 +173,9 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     // A row no event put there: a rebuild must drop it with the table.
     sql(
         data.path(),
-        "INSERT INTO task_list_v2 (task_id, seq, lead_unit, coordinating_units, issuer_kind, \
-         issuer_leader_id, status, deadline, task) \
-         VALUES ('planted', 999, 'X', ',', 'x', '', 'x', '', '{}')",
+        "INSERT INTO task_list_v3 (task_id, seq, lead_unit, coordinating_units, origin_kind, \
+         assigner_kind, assigner_leader_id, status, deadline, task) \
+         VALUES ('planted', 999, 'X', ',', 'x', 'x', '', 'x', '', '{}')",
     );
     let rebuilt = dondoc(data.path(), &["rebuild"]);
     // Up again on the same data: the task list is rebuilt from the events on start, and the
@@ -195,7 +195,7 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     };
     let planted_rows = sql(
         data.path(),
-        "SELECT COUNT(*) AS n FROM task_list_v2 WHERE task_id = 'planted'",
+        "SELECT COUNT(*) AS n FROM task_list_v3 WHERE task_id = 'planted'",
     );
     let _ = Command::new("kill")
         .args(["-TERM", &again.child.id().to_string()])

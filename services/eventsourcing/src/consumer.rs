@@ -144,6 +144,9 @@ pub enum ConsumerError {
     /// A newer version of the read model is active; this replica stops consuming.
     #[error("{0}")]
     Refused(String),
+    /// The read model is being rebuilt: what the old durable consumer delivers waits.
+    #[error("the read model is being rebuilt")]
+    ResetPending,
 }
 
 /// What happened to one message.
@@ -430,8 +433,8 @@ impl<P: Projection> Consumer<P> {
             .map_err(|e| ConsumerError::Projection(e.to_string()))?;
         crate::projection::empty(&mut tx, self.projection.as_ref()).await?;
         forget_progress(&mut tx, self.name(), Feed::Nats).await?;
-        tx.commit().await?;
         self.reset_pending.store(true, Ordering::SeqCst);
+        tx.commit().await?;
         // A stored permit: the loop resubscribes even if it is busy right now.
         self.reset_requested.notify_one();
         Ok(())
@@ -511,13 +514,23 @@ impl<P: Projection> Consumer<P> {
             .apply_once(message, &subject, deliveries, event)
             .instrument(span)
             .await;
-        if let Err(ConsumerError::Refused(reason)) = &result {
-            tracing::error!(consumer = self.name(), "{reason}");
-            self.state
-                .send_replace(ReadModelState::Refused(reason.clone()));
-            ack(message, AckKind::Nak(Some(Duration::from_secs(30)))).await;
+        match result {
+            Err(ConsumerError::Refused(reason)) => {
+                tracing::error!(consumer = self.name(), "{reason}");
+                self.state
+                    .send_replace(ReadModelState::Refused(reason.clone()));
+                ack(message, AckKind::Nak(Some(Duration::from_secs(30)))).await;
+                Err(ConsumerError::Refused(reason))
+            }
+            Err(ConsumerError::ResetPending) => {
+                // From the durable consumer about to be deleted: it comes again from the start.
+                self.reset_pending.store(true, Ordering::SeqCst);
+                self.reset_requested.notify_one();
+                ack(message, AckKind::Nak(Some(Duration::from_millis(200)))).await;
+                Ok(Disposition::Parked)
+            }
+            other => other.map(|disposition| self.count(disposition)),
         }
-        result.map(|disposition| self.count(disposition))
     }
 
     fn count(&self, disposition: Disposition) -> Disposition {
@@ -534,14 +547,28 @@ impl<P: Projection> Consumer<P> {
         disposition
     }
 
+    /// A write transaction for this read model, refused while its version is not the active
+    /// one or while a reset waits to be carried out — checked in the database, so a message
+    /// that another replica (or this one) was already handling when a rebuild emptied the read
+    /// model never lands in it from the old durable consumer.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, ConsumerError> {
         let mut tx = self.db.begin_write().await?;
         match check_active(&self.db, &mut tx, self.projection.as_ref()).await {
-            Ok(()) => Ok(tx),
-            Err(ProjectionError::Refused(reason)) => Err(ConsumerError::Refused(reason)),
-            Err(ProjectionError::Sql(e)) => Err(ConsumerError::Sql(e)),
-            Err(other) => Err(ConsumerError::Projection(other.to_string())),
+            Ok(()) => {}
+            Err(ProjectionError::Refused(reason)) => return Err(ConsumerError::Refused(reason)),
+            Err(ProjectionError::Sql(e)) => return Err(ConsumerError::Sql(e)),
+            Err(other) => return Err(ConsumerError::Projection(other.to_string())),
         }
+        let resetting = sqlx::query("SELECT consumer FROM consumer_resets WHERE consumer = $1")
+            .bind(self.name().to_owned())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if resetting {
+            tx.rollback().await?;
+            return Err(ConsumerError::ResetPending);
+        }
+        Ok(tx)
     }
 
     async fn apply_once(

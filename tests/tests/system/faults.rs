@@ -35,11 +35,14 @@ async fn assign(system: &TestSystem, title: &str) -> pb::Task {
 fn planted(stream_id: &str, version: u64, leader_id: &str) -> AppendRequest {
     let payload = pb::TaskAssigned {
         task_id: stream_id.to_owned(),
-        source_document: Some(pb::SourceDocument {
-            number: "1".into(),
-            symbol: "UBND-VP".into(),
-            date: "2026-11-20".into(),
-            summary: "Văn bản".into(),
+        origin: Some(dondoc_tests::from_the_city()),
+        assignment: Some(pb::TaskAssignment {
+            assigner: Some(pb::Assigner {
+                kind: pb::AssignerKind::ViceChairman as i32,
+                leader_id: leader_id.into(),
+                leader_name: "Trần Văn Minh".into(),
+            }),
+            document: Some(dondoc_tests::city_document()),
         }),
         title: "Bản ghi hỏng".into(),
         content: "Nội dung".into(),
@@ -47,12 +50,10 @@ fn planted(stream_id: &str, version: u64, leader_id: &str) -> AppendRequest {
         coordinating_units: vec![],
         deadline: "2026-12-31".into(),
         priority: pb::Priority::Normal as i32,
-        issuer: Some(pb::Issuer {
-            kind: pb::IssuerKind::ViceChairman as i32,
-            leader_id: leader_id.into(),
-            leader_name: "Trần Văn Minh".into(),
-        }),
         assigned_on: "2026-11-28".into(),
+        supervising_leader_id: String::new(),
+        historical: false,
+        import_reason: String::new(),
     };
     AppendRequest {
         stream_type: "task".into(),
@@ -61,7 +62,7 @@ fn planted(stream_id: &str, version: u64, leader_id: &str) -> AppendRequest {
         events: vec![NewEvent {
             event_id: uuid::Uuid::now_v7(),
             event_type: "dondoc.task.assigned".into(),
-            schema_version: 2,
+            schema_version: 3,
             payload: payload.encode_to_vec(),
         }],
         metadata: EventMetadata {
@@ -128,7 +129,7 @@ async fn a_poison_event_is_dead_lettered_and_later_tasks_still_appear_on(engine:
     assert_eq!(board.total_tasks, tasks_on_board, "{engine:?}");
     let listing_letters = dead_letters(
         system.assignment().store().database(),
-        "assignment-task-list-v2",
+        "assignment-task-list-v3",
     )
     .await
     .expect("task list dead letters");
@@ -175,9 +176,10 @@ async fn control_characters_in_any_text_are_refused_naming_the_field() {
     let system = TestSystem::spawn().await;
     let mut office = system.client(Role::Office).await;
     let mut request = assignment_request("Tiêu đề\u{0}");
-    request.issuer.as_mut().expect("issuer").leader_id = "pct\u{7}tran".into();
+    let assignment = request.assignment.as_mut().expect("assignment");
+    assignment.assigner.as_mut().expect("assigner").leader_id = "pct\u{7}tran".into();
+    assignment.document.as_mut().expect("document").summary = "Trích\tyếu".into();
     request.content = "Dòng một\nDòng hai\u{1b}[31m".into();
-    request.source_document.as_mut().expect("document").summary = "Trích\tyếu".into();
 
     let refused = office
         .assign_task(request)
@@ -197,8 +199,8 @@ async fn control_characters_in_any_text_are_refused_naming_the_field() {
     assert_eq!(
         violations(&refused),
         [
-            "issuer.leader_id",
-            "source_document.summary",
+            "assignment.assigner.leader_id",
+            "assignment.document.summary",
             "title",
             "content"
         ]
@@ -209,8 +211,8 @@ async fn control_characters_in_any_text_are_refused_naming_the_field() {
     );
     assert_eq!(
         system.assignment().head_position().await.expect("head"),
-        4,
-        "two directory versions, one assignment and one cancellation"
+        5,
+        "two directory versions, the leaders, one assignment and one cancellation"
     );
 }
 
@@ -228,7 +230,11 @@ async fn a_change_without_a_request_id_is_refused_and_writes_nothing() {
 
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(violations(&refused), ["request_id"]);
-    assert_eq!(system.assignment().head_position().await.expect("head"), 2);
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        3,
+        "only the directories"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +275,11 @@ async fn a_request_id_reused_by_another_caller_or_for_another_method_is_refused(
         assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
         assert_eq!(violations(refused), ["request_id"]);
     }
-    assert_eq!(system.assignment().head_position().await.expect("head"), 3);
+    assert_eq!(
+        system.assignment().head_position().await.expect("head"),
+        4,
+        "the directories and the one assignment"
+    );
 }
 
 #[tokio::test]
@@ -282,6 +292,8 @@ async fn a_retried_extension_gets_its_first_answer_even_after_the_deadline_has_p
         task_id: task.task_id.clone(),
         new_deadline: "2027-01-15".into(),
         reason: "Chờ ý kiến của Bộ".into(),
+        requested_on: String::new(),
+        approved_by_leader_id: "pct-tran".into(),
         expected_version: 0,
     };
     let first = office
@@ -301,7 +313,7 @@ async fn a_retried_extension_gets_its_first_answer_even_after_the_deadline_has_p
     assert_eq!(retry, first);
     assert_eq!(
         system.assignment().head_position().await.expect("head"),
-        4,
+        5,
         "the retry wrote nothing"
     );
 }
@@ -359,9 +371,9 @@ async fn a_replica_older_than_its_read_model_is_not_serving_and_keeps_the_newer_
         .expect("list")
         .into_inner();
     assert_eq!(listed.tasks.len(), 1);
-    // A replica of a later release has made version 3 of the task list the active one.
+    // A replica of a later release has made version 4 of the task list the active one.
     let db = system.assignment().store().database().clone();
-    sqlx::query("UPDATE read_models SET version = 3 WHERE projection = 'assignment-task-list'")
+    sqlx::query("UPDATE read_models SET version = 4 WHERE projection = 'assignment-task-list'")
         .execute(db.pool())
         .await
         .expect("a newer version is active");
@@ -384,7 +396,7 @@ async fn a_replica_older_than_its_read_model_is_not_serving_and_keeps_the_newer_
         .expect_err("this replica refuses the read model");
     assert_eq!(listing.code(), Code::Unavailable);
     let reopened = system.assignment().store().database().clone();
-    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM task_list_v2")
+    let kept: i64 = sqlx::query("SELECT COUNT(*) AS n FROM task_list_v3")
         .fetch_one(reopened.pool())
         .await
         .map(|row| sqlx::Row::try_get(&row, "n").expect("n"))
@@ -396,7 +408,7 @@ async fn a_replica_older_than_its_read_model_is_not_serving_and_keeps_the_newer_
             .await
             .map(|row| sqlx::Row::try_get(&row, "version").expect("version"))
             .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
 
 #[tokio::test]

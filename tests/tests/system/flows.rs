@@ -124,6 +124,8 @@ async fn concurrent_conflicting_commands_let_exactly_one_win() {
                     task_id,
                     new_deadline: "2027-01-31".into(),
                     reason: "Chờ ý kiến Bộ Xây dựng".into(),
+                    requested_on: String::new(),
+                    approved_by_leader_id: "pct-tran".into(),
                     expected_version: 1,
                 })
                 .await
@@ -258,6 +260,8 @@ async fn an_extension_keeps_the_original_and_every_adjusted_deadline() {
                 task_id: task.task_id.clone(),
                 new_deadline: deadline.into(),
                 reason: reason.into(),
+                requested_on: String::new(),
+                approved_by_leader_id: "pct-tran".into(),
                 expected_version: 0,
             })
             .await
@@ -348,11 +352,27 @@ async fn every_invalid_assignment_names_its_fields_and_writes_nothing() {
         (
             "bad document date",
             |r| {
-                if let Some(d) = r.source_document.as_mut() {
+                if let Some(d) = r.assignment.as_mut().and_then(|a| a.document.as_mut()) {
                     d.date = "20/11/2026".into();
                 }
             },
-            "source_document.date",
+            "assignment.document.date",
+        ),
+        (
+            "a deadline already past",
+            |r| r.term = Some(pb::assign_task_request::Term::Deadline("2026-11-27".into())),
+            "deadline",
+        ),
+        ("no origin", |r| r.origin = None, "origin.kind"),
+        (
+            "a ministry without its name and document",
+            |r| {
+                r.origin = Some(pb::TaskOrigin {
+                    kind: pb::OriginKind::Ministry as i32,
+                    ..Default::default()
+                })
+            },
+            "origin.issuing_body",
         ),
         (
             "bad deadline",
@@ -361,22 +381,40 @@ async fn every_invalid_assignment_names_its_fields_and_writes_nothing() {
         ),
         ("no term", |r| r.term = None, "term"),
         (
-            "unclassified issuer",
+            "unclassified assigner",
             |r| {
-                if let Some(i) = r.issuer.as_mut() {
-                    i.kind = pb::IssuerKind::Unclassified as i32;
+                if let Some(a) = r.assignment.as_mut().and_then(|a| a.assigner.as_mut()) {
+                    a.kind = pb::AssignerKind::Unclassified as i32;
                 }
             },
-            "issuer.kind",
+            "assignment.assigner.kind",
         ),
         (
             "vice-chairman without id",
             |r| {
-                if let Some(i) = r.issuer.as_mut() {
-                    i.leader_id.clear();
+                if let Some(a) = r.assignment.as_mut().and_then(|a| a.assigner.as_mut()) {
+                    a.leader_id.clear();
                 }
             },
-            "issuer.leader_id",
+            "assignment.assigner.leader_id",
+        ),
+        (
+            "an unknown leader",
+            |r| {
+                if let Some(a) = r.assignment.as_mut().and_then(|a| a.assigner.as_mut()) {
+                    a.leader_id = "pct-khong-co".into();
+                }
+            },
+            "assignment.assigner.leader_id",
+        ),
+        (
+            "a vice-chairman as the chairman",
+            |r| {
+                if let Some(a) = r.assignment.as_mut().and_then(|a| a.assigner.as_mut()) {
+                    a.kind = pb::AssignerKind::Chairman as i32;
+                }
+            },
+            "assignment.assigner.kind",
         ),
     ];
 
@@ -593,6 +631,8 @@ async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
             task_id: moved.task_id.clone(),
             new_deadline: "2027-02-28".into(),
             reason: "Chờ ý kiến của Bộ".into(),
+            requested_on: String::new(),
+            approved_by_leader_id: "pct-tran".into(),
             expected_version: 0,
         })
         .await
@@ -688,8 +728,8 @@ async fn the_event_log_verifies_after_a_working_session() {
 
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(
-        report.events_checked, 5,
-        "two directory versions and three tasks"
+        report.events_checked, 6,
+        "two directory versions, the leaders and three tasks"
     );
 }
 
@@ -724,10 +764,20 @@ async fn tasks_are_filtered_by_issuer_and_deadline_range() {
     let system = TestSystem::spawn().await;
     let mut office = system.client(Role::Office).await;
     let mut government = assignment_request("Nhiệm vụ Chính phủ giao");
-    government.issuer = Some(pb::Issuer {
-        kind: pb::IssuerKind::Government as i32,
-        ..Default::default()
+    government.origin = Some(pb::TaskOrigin {
+        kind: pb::OriginKind::Government as i32,
+        issuing_body: String::new(),
+        document: Some(pb::SourceDocument {
+            number: "12".into(),
+            symbol: "NQ-CP".into(),
+            date: "2026-11-10".into(),
+            summary: "Nghị quyết phiên họp Chính phủ thường kỳ".into(),
+        }),
     });
+    government.assignment = Some(dondoc_tests::assigned_by(
+        pb::AssignerKind::CityPeoplesCommittee,
+        "",
+    ));
     government.term = Some(pb::assign_task_request::Term::Deadline("2027-03-31".into()));
     office.assign_task(government).await.expect("assign");
     assign(&system, "Nhiệm vụ Phó Chủ tịch giao").await; // deadline 2026-12-31
@@ -772,8 +822,29 @@ async fn tasks_are_filtered_by_issuer_and_deadline_range() {
         .await
         .expect("list")
         .into_inner();
+    let by_origin = office
+        .list_tasks(pb::ListTasksRequest {
+            origin_kind: pb::OriginKind::Government as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    let by_assigner = office
+        .list_tasks(pb::ListTasksRequest {
+            assigner_leader_id: "pct-tran".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
 
     assert_eq!(titles(from_government), ["Nhiệm vụ Chính phủ giao"]);
+    assert_eq!(titles(by_origin), ["Nhiệm vụ Chính phủ giao"]);
+    assert_eq!(
+        titles(by_assigner),
+        ["Nhiệm vụ Phó Chủ tịch giao", "Nhiệm vụ không thời hạn"]
+    );
     assert_eq!(
         titles(from_pct_tran),
         ["Nhiệm vụ Phó Chủ tịch giao", "Nhiệm vụ không thời hạn"]
@@ -900,11 +971,10 @@ confidence = "known"
 async fn a_leader_assigns_only_in_their_own_name() {
     let system = TestSystem::spawn().await;
     let mut request = assignment_request("Giao thay người khác");
-    request.issuer = Some(pb::Issuer {
-        kind: pb::IssuerKind::ViceChairman as i32,
-        leader_id: "pct-le".into(),
-        leader_name: "Lê Văn Hải".into(),
-    });
+    request.assignment = Some(dondoc_tests::assigned_by(
+        pb::AssignerKind::ViceChairman,
+        "pct-hoang",
+    ));
 
     let by_leader = system
         .client(Role::Leader) // pct-tran
@@ -917,7 +987,7 @@ async fn a_leader_assigns_only_in_their_own_name() {
     assert_eq!(by_leader.code(), Code::PermissionDenied);
     assert!(
         by_office.is_ok(),
-        "the Office records it on pct-le's behalf"
+        "the Office records it on pct-hoang's behalf"
     );
 }
 
@@ -998,6 +1068,8 @@ async fn only_the_issuing_leader_or_the_office_changes_a_task() {
             task_id: task.task_id.clone(),
             new_deadline: "2027-01-31".into(),
             reason: "x".into(),
+            requested_on: String::new(),
+            approved_by_leader_id: "pct-tran".into(),
             expected_version: 0,
         })
         .await
@@ -1155,9 +1227,9 @@ async fn two_replicas_share_one_database(engine: Engine) {
     let published = system.assignment().events_published() + replica.events_published();
     assert_eq!(
         published,
-        12,
-        "one relay at a time publishes: two directory versions and ten tasks, each once \
-         (first {}, second {})",
+        13,
+        "one relay at a time publishes: two directory versions, the leaders and ten tasks, \
+         each once (first {}, second {})",
         system.assignment().events_published(),
         replica.events_published()
     );
@@ -1169,8 +1241,8 @@ async fn two_replicas_share_one_database(engine: Engine) {
     let report = replica.verify().await.expect("verify");
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(
-        report.events_checked, 12,
-        "two directory versions and ten tasks"
+        report.events_checked, 13,
+        "two directory versions, the leaders and ten tasks"
     );
     replica.stop().await;
 }

@@ -17,11 +17,11 @@ use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
 use crate::domain::values::format_date;
-use crate::domain::{IssuerKind, TaskEvent, TaskRecord, TaskStatus};
+use crate::domain::{AssignerKind, DeadlineClass, OriginKind, TaskEvent, TaskRecord, TaskStatus};
 use crate::handlers::error::ApiError;
 
 /// The table of this version of the read model; a new version gets a table of its own.
-const TABLE: &str = "task_list_v2";
+const TABLE: &str = "task_list_v3";
 
 pub struct TaskListProjection;
 
@@ -31,25 +31,26 @@ impl Projection for TaskListProjection {
         "assignment-task-list"
     }
 
-    /// v2: the row keeps the task view as JSON and is folded event by event.
+    /// v3: origin and assigner told apart (v2 kept one issuer).
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static [&'static str] {
         &[
-            "CREATE TABLE IF NOT EXISTS task_list_v2 (
+            "CREATE TABLE IF NOT EXISTS task_list_v3 (
                 task_id TEXT PRIMARY KEY,
                 seq BIGINT NOT NULL,
                 lead_unit TEXT NOT NULL,
                 coordinating_units TEXT NOT NULL,
-                issuer_kind TEXT NOT NULL,
-                issuer_leader_id TEXT NOT NULL,
+                origin_kind TEXT NOT NULL,
+                assigner_kind TEXT NOT NULL,
+                assigner_leader_id TEXT NOT NULL,
                 status TEXT NOT NULL,
                 deadline TEXT NOT NULL,
                 task TEXT NOT NULL
             )",
-            "CREATE INDEX IF NOT EXISTS task_list_v2_seq ON task_list_v2 (seq)",
+            "CREATE INDEX IF NOT EXISTS task_list_v3_seq ON task_list_v3 (seq)",
         ]
     }
 
@@ -76,7 +77,7 @@ impl Projection for TaskListProjection {
                 ProjectionError::Other("an assignment did not start a task".into())
             })?
         } else {
-            let row = sqlx::query("SELECT task FROM task_list_v2 WHERE task_id = $1")
+            let row = sqlx::query("SELECT task FROM task_list_v3 WHERE task_id = $1")
                 .bind(event.stream_id.clone())
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -103,16 +104,24 @@ impl Projection for TaskListProjection {
             // A plain INSERT: a second assignment of one task is a broken stream, and the unique
             // key makes it fail (and be dead-lettered) instead of overwriting the first.
             sqlx::query(
-                "INSERT INTO task_list_v2 (task_id, seq, lead_unit, coordinating_units, \
-                 issuer_kind, issuer_leader_id, status, deadline, task) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO task_list_v3 (task_id, seq, lead_unit, coordinating_units, \
+                 origin_kind, assigner_kind, assigner_leader_id, status, deadline, task) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(event.stream_id.clone())
             .bind(dondoc_eventsourcing::store::to_i64(event.position))
             .bind(values.0)
             .bind(values.1)
-            .bind(record.issuer.kind.as_str().to_owned())
-            .bind(record.issuer.leader_id.clone().unwrap_or_default())
+            .bind(record.origin.kind.as_str().to_owned())
+            .bind(record.assignment.assigner.kind.as_str().to_owned())
+            .bind(
+                record
+                    .assignment
+                    .assigner
+                    .leader_id
+                    .clone()
+                    .unwrap_or_default(),
+            )
             .bind(values.2)
             .bind(values.3)
             .bind(task)
@@ -120,7 +129,7 @@ impl Projection for TaskListProjection {
             .await?;
         } else {
             sqlx::query(
-                "UPDATE task_list_v2 SET lead_unit = $2, coordinating_units = $3, status = $4, \
+                "UPDATE task_list_v3 SET lead_unit = $2, coordinating_units = $3, status = $4, \
                  deadline = $5, task = $6 WHERE task_id = $1",
             )
             .bind(event.stream_id.clone())
@@ -146,9 +155,12 @@ fn read_record(row: &sqlx::any::AnyRow) -> Result<TaskRecord, ProjectionError> {
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub unit: Option<String>,
-    pub issuer_kind: Option<IssuerKind>,
-    pub issuer_leader_id: Option<String>,
+    pub origin_kind: Option<OriginKind>,
+    pub assigner_kind: Option<AssignerKind>,
+    pub assigner_leader_id: Option<String>,
     pub status: Option<TaskStatus>,
+    /// Judged by the handler at the instant asked (it depends on each task's history).
+    pub deadline_class: Option<DeadlineClass>,
     pub deadline_from: Option<chrono::NaiveDate>,
     pub deadline_to: Option<chrono::NaiveDate>,
     /// Only tasks after this list position (the page token).
@@ -204,10 +216,16 @@ impl TaskListReader {
         Ok(())
     }
 
-    /// One page of tasks, in the order they were assigned.
-    pub async fn list(&self, filter: &TaskFilter) -> Result<TaskPage, ApiError> {
+    /// One page of tasks, in the order they were assigned: those the SQL filters select and
+    /// `keep` accepts (a judgement that needs the task's whole view, such as its deadline class
+    /// at an instant).
+    pub async fn list(
+        &self,
+        filter: &TaskFilter,
+        keep: impl Fn(&TaskRecord) -> bool,
+    ) -> Result<TaskPage, ApiError> {
         self.catch_up().await?;
-        let mut sql = String::from("SELECT seq, task FROM task_list_v2 WHERE seq > $1");
+        let mut sql = String::from("SELECT seq, task FROM task_list_v3 WHERE seq > $1");
         let mut binds: Vec<String> = Vec::new();
         let mut next = |sql: &mut String, clause: &str, value: String| {
             binds.push(value);
@@ -221,11 +239,14 @@ impl TaskListReader {
                 format!("%,{unit},%"),
             );
         }
-        if let Some(kind) = filter.issuer_kind {
-            next(&mut sql, " AND issuer_kind = ?", kind.as_str().to_owned());
+        if let Some(kind) = filter.origin_kind {
+            next(&mut sql, " AND origin_kind = ?", kind.as_str().to_owned());
         }
-        if let Some(leader) = &filter.issuer_leader_id {
-            next(&mut sql, " AND issuer_leader_id = ?", leader.clone());
+        if let Some(kind) = filter.assigner_kind {
+            next(&mut sql, " AND assigner_kind = ?", kind.as_str().to_owned());
+        }
+        if let Some(leader) = &filter.assigner_leader_id {
+            next(&mut sql, " AND assigner_leader_id = ?", leader.clone());
         }
         if let Some(status) = filter.status {
             next(&mut sql, " AND status = ?", status.as_str().to_owned());
@@ -244,32 +265,44 @@ impl TaskListReader {
                 format_date(to),
             );
         }
-        sql.push_str(&format!(
-            " ORDER BY seq LIMIT {}",
-            u64::from(filter.limit) + 1
-        ));
-        // Only fixed clause fragments are concatenated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(filter.after);
-        for value in binds {
-            query = query.bind(value);
-        }
-        let rows = query
-            .fetch_all(self.db.pool())
-            .await
-            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        let has_more = rows.len() > filter.limit as usize;
+        // Rows are read in chunks and judged one by one until the page (and one more, to know
+        // whether there is a next page) is full.
+        const CHUNK: i64 = 200;
+        sql.push_str(&format!(" ORDER BY seq LIMIT {CHUNK}"));
+        let limit = filter.limit as usize;
         let mut page = TaskPage::default();
-        for row in rows.iter().take(filter.limit as usize) {
-            page.tasks
-                .push(read_record(row).map_err(|e| ApiError::Internal(e.to_string()))?);
-            page.next_after = Some(
-                row.try_get::<i64, _>("seq")
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
+        let mut after = filter.after;
+        let mut last_kept = None;
+        loop {
+            // Only fixed clause fragments are concatenated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(after);
+            for value in &binds {
+                query = query.bind(value.clone());
+            }
+            let rows = query
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            let exhausted = (rows.len() as i64) < CHUNK;
+            for row in &rows {
+                let seq = row
+                    .try_get::<i64, _>("seq")
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                after = seq;
+                let record = read_record(row).map_err(|e| ApiError::Internal(e.to_string()))?;
+                if !keep(&record) {
+                    continue;
+                }
+                if page.tasks.len() == limit {
+                    page.next_after = last_kept;
+                    return Ok(page);
+                }
+                page.tasks.push(record);
+                last_kept = Some(seq);
+            }
+            if exhausted {
+                return Ok(page);
+            }
         }
-        if !has_more {
-            page.next_after = None;
-        }
-        Ok(page)
     }
 }

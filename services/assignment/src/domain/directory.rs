@@ -125,6 +125,8 @@ pub struct Unit {
     /// Title of the unit's head, e.g. "Giám đốc"; may be empty.
     pub head_title_vi: String,
     pub confidence: Confidence,
+    /// Where notices to the unit go.
+    pub email: Option<String>,
 }
 
 /// One version of the unit directory, valid from `valid_from` to `valid_to` inclusive
@@ -191,6 +193,7 @@ struct RawUnit {
     name_en: Option<String>,
     head_title_vi: Option<String>,
     confidence: Option<String>,
+    email: Option<String>,
 }
 
 /// Parses the TOML format of `data/haiphong-units.toml` into directory versions sorted by
@@ -385,6 +388,10 @@ fn parse_unit(path: &str, raw: &RawUnit, violations: &mut Vec<FieldViolation>) -
             .map_err(|e| violations.push(e.at(format!("{path}.confidence"))))
             .ok(),
     };
+    let email = text::optional(raw.email.as_deref().unwrap_or_default(), DIRECTORY_TEXT_MAX)
+        .map_err(|e| violations.push(e.at(format!("{path}.email"))))
+        .ok()
+        .flatten();
     if violations.len() > before {
         return None;
     }
@@ -395,6 +402,7 @@ fn parse_unit(path: &str, raw: &RawUnit, violations: &mut Vec<FieldViolation>) -
         name_en: name_en?,
         head_title_vi: head_title_vi?,
         confidence: confidence?,
+        email,
     })
 }
 
@@ -553,6 +561,22 @@ confidence = "known"
         let office = versions[0].unit(&code("VP")).expect("office listed");
         assert_eq!(office.kind, UnitKind::Office);
         assert_eq!(office.name_vi, "Văn phòng Ủy ban nhân dân thành phố");
+    }
+
+    #[test]
+    fn the_2025_version_lists_the_114_communes_with_their_official_codes() {
+        let versions = parse_directory_toml(SEED).expect("seed parses");
+
+        let communes: Vec<&Unit> = versions[1]
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Commune)
+            .collect();
+
+        assert_eq!(communes.len(), 114);
+        let thuy_nguyen = versions[1].unit(&code("11560")).expect("listed");
+        assert_eq!(thuy_nguyen.name_vi, "Phường Thủy Nguyên");
+        assert!(versions[0].unit(&code("11560")).is_none());
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! The pure domain of the assignment service: values, the unit directory, the task aggregate and
-//! its read view. No I/O, no async, no wire types: the application layer maps protobuf requests
-//! to the inputs here and [`crate::events`] maps domain events to stored payloads.
+//! The pure domain of the assignment service: values, the unit and leader directories, the task
+//! aggregate and its read view. No I/O, no async, no wire types: the application layer maps
+//! protobuf requests to the inputs here and [`crate::events`] maps domain events to stored
+//! payloads.
 pub mod directory;
+pub mod leaders;
+pub mod search;
 pub mod task;
 pub mod values;
 pub mod view;
@@ -10,12 +13,21 @@ pub use directory::{
     Confidence, DirectoryError, DirectoryEvent, DirectoryVersion, ImportDirectory, Unit,
     UnitDirectory, UnitKind, parse_directory_toml, version_valid_on,
 };
+pub use leaders::{
+    ImportLeaders, Leader, LeaderDirectory, LeaderError, LeaderEvent, LeaderRoster, LeaderTitle,
+    parse_leaders_toml,
+};
 pub use task::{
-    AssignTask, AssignTaskInput, HAND_OFF_RULE, Requester, Task, TaskCommand, TaskError, TaskEvent,
-    TaskState, TaskStatus, validate_assignment, validate_extension, validate_reason,
-    validate_reassignment,
+    AssignTask, AssignTaskInput, AssignmentContext, DocumentInput, ExtensionDecision,
+    HAND_OFF_RULE, HAND_OFF_RULE_VI, Requester, Task, TaskCommand, TaskError, TaskEvent, TaskState,
+    TaskStatus, validate_assignment, validate_extension, validate_extension_decision,
+    validate_extension_request, validate_reason, validate_reassignment,
 };
 pub use values::{
-    FieldViolation, InvalidValue, Issuer, IssuerKind, Priority, SourceDocument, TaskId, UnitCode,
+    Assigner, AssignerKind, Assignment, FieldViolation, InvalidValue, Origin, OriginKind, Priority,
+    SourceDocument, TaskId, UnitCode,
 };
-pub use view::{DeadlineChange, ReassignmentEntry, RefusedHandOff, TaskRecord};
+pub use view::{
+    DeadlineChange, DeadlineClass, ExtensionEntry, ExtensionState, NEAR_DUE_DAYS,
+    ReassignmentEntry, RefusedHandOff, TaskRecord,
+};

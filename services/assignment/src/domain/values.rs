@@ -25,6 +25,8 @@ pub const SYMBOL_MAX: usize = 50;
 pub const REASON_MAX: usize = 2_000;
 /// Maximum length (characters) of a leader's display name.
 pub const LEADER_NAME_MAX: usize = 200;
+/// Maximum length (characters) of an issuing body's name.
+pub const ISSUING_BODY_MAX: usize = 300;
 /// Maximum length (characters) of a leader's stable identifier.
 pub const LEADER_ID_MAX: usize = 100;
 /// Maximum length (characters) of a unit code.
@@ -207,117 +209,122 @@ impl fmt::Display for UnitCode {
     }
 }
 
-/// Who issued a task (cơ quan/người giao nhiệm vụ).
+/// Where a task comes from (nguồn nhiệm vụ): the body whose document first asked for the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum IssuerKind {
+pub enum OriginKind {
     /// Chính phủ.
     Government,
     /// Thủ tướng Chính phủ.
     PrimeMinister,
-    /// Ủy ban nhân dân thành phố, as a collective.
+    /// A ministry or central agency (Bộ, ngành Trung ương).
+    Ministry,
+    /// Thành ủy.
+    CityPartyCommittee,
+    /// Hội đồng nhân dân thành phố.
+    CityPeoplesCouncil,
+    /// Ủy ban nhân dân thành phố itself.
     CityPeoplesCommittee,
-    /// Chủ tịch UBND thành phố.
-    Chairman,
-    /// A named Phó Chủ tịch UBND thành phố.
-    ViceChairman,
-    /// An old record's free-text issuer that could not be classified; the text is kept as the
-    /// leader name. Archives keep what was written rather than a guess.
+    /// An old record whose issuer was free text that could not be classified; the text is
+    /// kept as the issuing body. Archives keep what was written rather than a guess.
     Unclassified,
 }
 
-impl IssuerKind {
-    /// The kinds a new assignment may name.
-    pub const ALL: [IssuerKind; 5] = [
-        IssuerKind::Government,
-        IssuerKind::PrimeMinister,
-        IssuerKind::CityPeoplesCommittee,
-        IssuerKind::Chairman,
-        IssuerKind::ViceChairman,
-    ];
-
+impl OriginKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            IssuerKind::Government => "government",
-            IssuerKind::PrimeMinister => "prime_minister",
-            IssuerKind::CityPeoplesCommittee => "city_peoples_committee",
-            IssuerKind::Chairman => "chairman",
-            IssuerKind::ViceChairman => "vice_chairman",
-            IssuerKind::Unclassified => "unclassified",
+            OriginKind::Government => "government",
+            OriginKind::PrimeMinister => "prime_minister",
+            OriginKind::Ministry => "ministry",
+            OriginKind::CityPartyCommittee => "city_party_committee",
+            OriginKind::CityPeoplesCouncil => "city_peoples_council",
+            OriginKind::CityPeoplesCommittee => "city_peoples_committee",
+            OriginKind::Unclassified => "unclassified",
         }
     }
 
-    /// The Vietnamese label used on documents.
+    /// The Vietnamese name used on documents and reports.
     pub fn label_vi(self) -> &'static str {
         match self {
-            IssuerKind::Government => "Chính phủ",
-            IssuerKind::PrimeMinister => "Thủ tướng Chính phủ",
-            IssuerKind::CityPeoplesCommittee => "UBND thành phố",
-            IssuerKind::Chairman => "Chủ tịch UBND thành phố",
-            IssuerKind::ViceChairman => "Phó Chủ tịch UBND thành phố",
-            IssuerKind::Unclassified => "Chưa phân loại (theo hồ sơ cũ)",
+            OriginKind::Government => "Chính phủ",
+            OriginKind::PrimeMinister => "Thủ tướng Chính phủ",
+            OriginKind::Ministry => "Bộ, ngành Trung ương",
+            OriginKind::CityPartyCommittee => "Thành ủy",
+            OriginKind::CityPeoplesCouncil => "HĐND thành phố",
+            OriginKind::CityPeoplesCommittee => "UBND thành phố",
+            OriginKind::Unclassified => "Chưa phân loại (theo hồ sơ cũ)",
         }
     }
 
-    /// Tasks from the central level (Government, Prime Minister), reported as a separate block.
+    /// Tasks from the Government and the Prime Minister, reported as a separate block.
     pub fn is_central(self) -> bool {
-        matches!(self, IssuerKind::Government | IssuerKind::PrimeMinister)
+        matches!(self, OriginKind::Government | OriginKind::PrimeMinister)
     }
 }
 
-/// The issuer of a task. A Vice-Chairman is always named by `leader_id`.
+/// Where a task comes from, with that body's document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Issuer {
-    pub kind: IssuerKind,
+pub struct Origin {
+    pub kind: OriginKind,
+    /// The issuing body's name ("Bộ Xây dựng"); always given for a ministry.
+    pub issuing_body: Option<String>,
+    /// That body's document; `None` when the task starts with the city's own document.
+    pub document: Option<SourceDocument>,
+}
+
+/// Who assigned a task in the city (người giao nhiệm vụ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AssignerKind {
+    /// Chủ tịch UBND thành phố.
+    Chairman,
+    /// A Phó Chủ tịch UBND thành phố.
+    ViceChairman,
+    /// UBND thành phố as a body (tập thể).
+    CityPeoplesCommittee,
+    /// An old record that could not be classified.
+    Unclassified,
+}
+
+impl AssignerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignerKind::Chairman => "chairman",
+            AssignerKind::ViceChairman => "vice_chairman",
+            AssignerKind::CityPeoplesCommittee => "city_peoples_committee",
+            AssignerKind::Unclassified => "unclassified",
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            AssignerKind::Chairman => "Chủ tịch UBND thành phố",
+            AssignerKind::ViceChairman => "Phó Chủ tịch UBND thành phố",
+            AssignerKind::CityPeoplesCommittee => "UBND thành phố (tập thể)",
+            AssignerKind::Unclassified => "Chưa phân loại (theo hồ sơ cũ)",
+        }
+    }
+
+    /// Whether a named leader assigns (and so must be in the leader directory).
+    pub fn is_leader(self) -> bool {
+        matches!(self, AssignerKind::Chairman | AssignerKind::ViceChairman)
+    }
+}
+
+/// The assigning leader or the City People's Committee as a body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assigner {
+    pub kind: AssignerKind,
+    /// The leader directory's id (the Chairman and a Vice-Chairman always have one).
     pub leader_id: Option<String>,
+    /// As the directory gave it when the task was assigned.
     pub leader_name: Option<String>,
 }
 
-impl Issuer {
-    /// Builds an issuer from raw input; violations name `issuer.kind`, `issuer.leader_id` and
-    /// `issuer.leader_name`.
-    pub fn parse(
-        kind: Option<IssuerKind>,
-        leader_id: &str,
-        leader_name: &str,
-    ) -> Result<Self, Vec<FieldViolation>> {
-        let mut violations = Vec::new();
-        let leader_id = text::optional(leader_id, LEADER_ID_MAX)
-            .map_err(|e| violations.push(e.at("issuer.leader_id")))
-            .ok()
-            .flatten();
-        let leader_name = text::optional(leader_name, LEADER_NAME_MAX)
-            .map_err(|e| violations.push(e.at("issuer.leader_name")))
-            .ok()
-            .flatten();
-        match kind {
-            None => violations.push(FieldViolation::new(
-                "issuer.kind",
-                "the issuer is required: Government, Prime Minister, City People's Committee, \
-                 Chairman or a named Vice-Chairman",
-            )),
-            Some(IssuerKind::Unclassified) => violations.push(FieldViolation::new(
-                "issuer.kind",
-                "\"unclassified\" only marks old records whose issuer was free text; a new \
-                 assignment names its issuer",
-            )),
-            Some(IssuerKind::ViceChairman) if leader_id.is_none() && violations.is_empty() => {
-                violations.push(FieldViolation::new(
-                    "issuer.leader_id",
-                    "a task issued by a Vice-Chairman (Phó Chủ tịch) must name the \
-                     Vice-Chairman: leader_id is required",
-                ));
-            }
-            Some(_) => {}
-        }
-        match kind {
-            Some(kind) if violations.is_empty() => Ok(Self {
-                kind,
-                leader_id,
-                leader_name,
-            }),
-            _ => Err(violations),
-        }
-    }
+/// The city's assignment: who assigned the task and through which directing document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assignment {
+    pub assigner: Assigner,
+    /// The city's document (văn bản chỉ đạo của UBND thành phố).
+    pub document: SourceDocument,
 }
 
 /// Độ khẩn of a task.
@@ -366,8 +373,9 @@ pub struct SourceDocument {
 }
 
 impl SourceDocument {
-    /// Builds a source document from raw input; violations name `source_document.<field>`.
+    /// Builds a source document from raw input; violations name `<path>.<field>`.
     pub fn parse(
+        path: &str,
         number: &str,
         symbol: &str,
         date: &str,
@@ -376,14 +384,14 @@ impl SourceDocument {
         let mut violations = Vec::new();
         let mut field = |name: &str, result: Result<String, InvalidValue>| {
             result
-                .map_err(|e| violations.push(e.at(format!("source_document.{name}"))))
+                .map_err(|e| violations.push(e.at(format!("{path}.{name}"))))
                 .ok()
         };
         let number = field("number", text::required(number, NUMBER_MAX));
         let symbol = field("symbol", text::required(symbol, SYMBOL_MAX));
         let summary = field("summary", text::required(summary, SUMMARY_MAX));
         let date = parse_date(date)
-            .map_err(|e| violations.push(e.at("source_document.date")))
+            .map_err(|e| violations.push(e.at(format!("{path}.date"))))
             .ok();
         match (number, symbol, date, summary) {
             (Some(number), Some(symbol), Some(date), Some(summary)) if violations.is_empty() => {
@@ -452,24 +460,10 @@ mod tests {
     }
 
     #[test]
-    fn a_vice_chairman_issuer_needs_a_leader_id() {
-        let violations =
-            Issuer::parse(Some(IssuerKind::ViceChairman), "", "Nguyễn Văn A").expect_err("refused");
-
-        assert_eq!(violations[0].field, "issuer.leader_id");
-    }
-
-    #[test]
-    fn a_missing_issuer_kind_is_a_violation() {
-        let violations = Issuer::parse(None, "", "").expect_err("refused");
-
-        assert_eq!(violations[0].field, "issuer.kind");
-    }
-
-    #[test]
     fn source_document_violations_name_each_field() {
         let violations =
-            SourceDocument::parse("", &"x".repeat(51), "2025-13-01", "  ").expect_err("refused");
+            SourceDocument::parse("source_document", "", &"x".repeat(51), "2025-13-01", "  ")
+                .expect_err("refused");
 
         let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(

@@ -1,32 +1,75 @@
 //! The full read view of one task, folded from its events together with their metadata (stream
 //! version, time, actor). This is what `GetTask` shows and what the history of a work dossier
-//! cites: the original deadline and every extension, every reassignment, every refused hand-off.
+//! cites: where the task came from and who assigned it, the original deadline and every
+//! extension (with its request date and approver), every request refused, every reassignment,
+//! every refused hand-off — and where the task stands against its deadline at any instant.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use dondoc_eventsourcing::clock::business_date;
 use serde::{Deserialize, Serialize};
 
 use super::task::{TaskEvent, TaskStatus};
-use super::values::{Issuer, Priority, SourceDocument, TaskId, UnitCode};
+use super::values::{Assignment, Origin, Priority, TaskId, UnitCode};
 
 /// One entry of a task's deadline history: the original deadline, then one per extension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineChange {
     /// The deadline from this point on; `None` = không thời hạn.
     pub deadline: Option<NaiveDate>,
-    /// The deadline it replaced; `None` for the original entry.
+    /// The deadline it replaced; `None` for the original entry (or a first deadline).
     pub previous_deadline: Option<NaiveDate>,
     /// Empty for the original entry (set at assignment).
     pub reason: String,
     pub approved_by_leader: Option<String>,
+    /// The day the extension was requested (rule 4 judges by it).
+    pub requested_on: Option<NaiveDate>,
+    pub decided_on: Option<NaiveDate>,
+    pub extension_id: Option<String>,
     pub changed_at: DateTime<Utc>,
     pub changed_by: String,
+    /// Whether this is the deadline set at assignment.
+    pub original: bool,
 }
 
 impl DeadlineChange {
     /// Whether this is the deadline set at assignment rather than an extension.
     pub fn is_original(&self) -> bool {
-        self.previous_deadline.is_none()
+        self.original
     }
+}
+
+/// Where a request for a later deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExtensionState {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ExtensionState {
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            ExtensionState::Pending => "Chờ quyết định",
+            ExtensionState::Approved => "Đã chấp thuận",
+            ExtensionState::Rejected => "Không chấp thuận",
+        }
+    }
+}
+
+/// A request for a later deadline and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionEntry {
+    pub extension_id: String,
+    pub requested_on: NaiveDate,
+    pub proposed_deadline: NaiveDate,
+    pub reason: String,
+    pub requested_by_unit: Option<UnitCode>,
+    pub requested_by: String,
+    pub state: ExtensionState,
+    pub decided_on: Option<NaiveDate>,
+    pub decided_by_leader: Option<String>,
+    pub decision_reason: Option<String>,
+    pub new_deadline: Option<NaiveDate>,
 }
 
 /// One reassignment by the issuing authority.
@@ -51,27 +94,72 @@ pub struct RefusedHandOff {
     pub by: String,
 }
 
+/// Where a task stands against its deadline at an instant (phân loại theo thời hạn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeadlineClass {
+    /// Không thời hạn.
+    NoDeadline,
+    /// Trong hạn.
+    InTerm,
+    /// Sắp đến hạn: the deadline is within the near-due window.
+    NearDue,
+    /// Quá hạn: the deadline valid at that instant has ended.
+    Overdue,
+    /// Đã kết thúc: cancelled (or completed) by that instant.
+    Closed,
+}
+
+impl DeadlineClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineClass::NoDeadline => "none",
+            DeadlineClass::InTerm => "in_term",
+            DeadlineClass::NearDue => "near_due",
+            DeadlineClass::Overdue => "overdue",
+            DeadlineClass::Closed => "closed",
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            DeadlineClass::NoDeadline => "Không thời hạn",
+            DeadlineClass::InTerm => "Trong hạn",
+            DeadlineClass::NearDue => "Sắp đến hạn",
+            DeadlineClass::Overdue => "Quá hạn",
+            DeadlineClass::Closed => "Đã kết thúc",
+        }
+    }
+}
+
+/// Default width of the near-due window, in days before the deadline (sắp đến hạn).
+pub const NEAR_DUE_DAYS: u32 = 5;
+
 /// Everything known about a task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub task_id: TaskId,
-    pub issuer: Issuer,
-    pub source_document: SourceDocument,
+    pub origin: Origin,
+    pub assignment: Assignment,
     pub title: String,
     pub content: String,
     pub lead_unit: UnitCode,
     pub coordinating_units: Vec<UnitCode>,
+    /// The Vice-Chairman supervising the lead unit (phụ trách), as recorded.
+    pub supervising_leader_id: Option<String>,
     /// The deadline valid now; `None` = không thời hạn.
     pub deadline: Option<NaiveDate>,
     /// The deadline set at assignment.
     pub original_deadline: Option<NaiveDate>,
     pub deadline_history: Vec<DeadlineChange>,
+    pub extension_requests: Vec<ExtensionEntry>,
     pub reassignments: Vec<ReassignmentEntry>,
     pub priority: Priority,
     pub status: TaskStatus,
     pub assigned_on: NaiveDate,
     pub assigned_at: DateTime<Utc>,
     pub assigned_by: String,
+    /// The import reason of a task brought in from the past.
+    pub historical: Option<String>,
     pub cancel_reason: Option<String>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<String>,
@@ -87,8 +175,8 @@ impl TaskRecord {
     pub fn assigned(event: &TaskEvent, version: u64, at: DateTime<Utc>, by: &str) -> Option<Self> {
         let TaskEvent::Assigned {
             task_id,
-            issuer,
-            source_document,
+            origin,
+            assignment,
             title,
             content,
             lead_unit,
@@ -96,18 +184,21 @@ impl TaskRecord {
             deadline,
             priority,
             assigned_on,
+            supervising_leader_id,
+            historical,
         } = event
         else {
             return None;
         };
         Some(Self {
             task_id: *task_id,
-            issuer: issuer.clone(),
-            source_document: source_document.clone(),
+            origin: origin.clone(),
+            assignment: assignment.clone(),
             title: title.clone(),
             content: content.clone(),
             lead_unit: lead_unit.clone(),
             coordinating_units: coordinating_units.clone(),
+            supervising_leader_id: supervising_leader_id.clone(),
             deadline: *deadline,
             original_deadline: *deadline,
             deadline_history: vec![DeadlineChange {
@@ -115,15 +206,21 @@ impl TaskRecord {
                 previous_deadline: None,
                 reason: String::new(),
                 approved_by_leader: None,
+                requested_on: None,
+                decided_on: Some(*assigned_on),
+                extension_id: None,
                 changed_at: at,
                 changed_by: by.to_owned(),
+                original: true,
             }],
+            extension_requests: Vec::new(),
             reassignments: Vec::new(),
             priority: *priority,
             status: TaskStatus::Assigned,
             assigned_on: *assigned_on,
             assigned_at: at,
             assigned_by: by.to_owned(),
+            historical: historical.clone(),
             cancel_reason: None,
             cancelled_at: None,
             cancelled_by: None,
@@ -164,6 +261,7 @@ impl TaskRecord {
                 previous_coordinating_units,
                 new_coordinating_units,
                 reason,
+                supervising_leader_id,
                 ..
             } => {
                 self.reassignments.push(ReassignmentEntry {
@@ -177,6 +275,9 @@ impl TaskRecord {
                 });
                 self.lead_unit = new_lead_unit.clone();
                 self.coordinating_units = new_coordinating_units.clone();
+                // Older reassignments did not record it; the new unit's supervisor is then
+                // unknown rather than the old one's.
+                self.supervising_leader_id = supervising_leader_id.clone();
             }
             TaskEvent::HandOffRefused {
                 lead_unit,
@@ -193,11 +294,34 @@ impl TaskRecord {
                 });
                 self.refused_hand_off_attempts += 1;
             }
+            TaskEvent::ExtensionRequested {
+                extension_id,
+                requested_on,
+                proposed_deadline,
+                reason,
+                requested_by_unit,
+                ..
+            } => self.extension_requests.push(ExtensionEntry {
+                extension_id: extension_id.clone(),
+                requested_on: *requested_on,
+                proposed_deadline: *proposed_deadline,
+                reason: reason.clone(),
+                requested_by_unit: requested_by_unit.clone(),
+                requested_by: by.to_owned(),
+                state: ExtensionState::Pending,
+                decided_on: None,
+                decided_by_leader: None,
+                decision_reason: None,
+                new_deadline: None,
+            }),
             TaskEvent::DeadlineExtended {
                 previous_deadline,
                 new_deadline,
                 reason,
                 approved_by_leader,
+                requested_on,
+                extension_id,
+                decided_on,
                 ..
             } => {
                 self.deadline_history.push(DeadlineChange {
@@ -205,10 +329,35 @@ impl TaskRecord {
                     previous_deadline: previous_deadline.or(self.deadline),
                     reason: reason.clone(),
                     approved_by_leader: approved_by_leader.clone(),
+                    requested_on: *requested_on,
+                    decided_on: decided_on.or(Some(business_date(at))),
+                    extension_id: extension_id.clone(),
                     changed_at: at,
                     changed_by: by.to_owned(),
+                    original: false,
                 });
                 self.deadline = Some(*new_deadline);
+                if let Some(entry) = self.extension(extension_id.as_deref()) {
+                    entry.state = ExtensionState::Approved;
+                    entry.decided_on = *decided_on;
+                    entry.decided_by_leader = approved_by_leader.clone();
+                    entry.decision_reason = Some(reason.clone());
+                    entry.new_deadline = Some(*new_deadline);
+                }
+            }
+            TaskEvent::ExtensionRejected {
+                extension_id,
+                decided_on,
+                rejected_by_leader,
+                reason,
+                ..
+            } => {
+                if let Some(entry) = self.extension(Some(extension_id)) {
+                    entry.state = ExtensionState::Rejected;
+                    entry.decided_on = Some(*decided_on);
+                    entry.decided_by_leader = Some(rejected_by_leader.clone());
+                    entry.decision_reason = Some(reason.clone());
+                }
             }
             TaskEvent::Cancelled { reason, .. } => {
                 self.status = TaskStatus::Cancelled;
@@ -221,10 +370,16 @@ impl TaskRecord {
         self.updated_at = at;
     }
 
+    fn extension(&mut self, id: Option<&str>) -> Option<&mut ExtensionEntry> {
+        let id = id?;
+        self.extension_requests
+            .iter_mut()
+            .find(|e| e.extension_id == id)
+    }
+
     /// The deadline that was valid at instant `at` (rule 4: lateness is judged against the
     /// deadline valid at that moment): the original one, replaced by each extension from the
-    /// instant it was recorded. Instants need no time zone; callers asking "on which business
-    /// day" convert with `dondoc_runtime::clock`.
+    /// instant it was recorded.
     pub fn deadline_valid_at(&self, at: DateTime<Utc>) -> Option<NaiveDate> {
         self.deadline_history
             .iter()
@@ -232,173 +387,34 @@ impl TaskRecord {
             .last()
             .and_then(|change| change.deadline)
     }
+
+    /// Where the task stood against its deadline at instant `at`, or `None` if it had not been
+    /// assigned yet.
+    ///
+    /// A deadline is a date: the task is overdue once that day has ended in Asia/Ho_Chi_Minh
+    /// (design.md §2 rule 12), judged against the deadline valid at `at` (so an extension
+    /// recorded later does not rewrite the past); it is near due when the deadline is at most
+    /// `near_due_days` days away. A cancelled task is closed from the instant it was cancelled.
+    pub fn deadline_class(&self, at: DateTime<Utc>, near_due_days: u32) -> Option<DeadlineClass> {
+        if at < self.assigned_at {
+            return None;
+        }
+        if self.cancelled_at.is_some_and(|cancelled| cancelled <= at) {
+            return Some(DeadlineClass::Closed);
+        }
+        let Some(deadline) = self.deadline_valid_at(at) else {
+            return Some(DeadlineClass::NoDeadline);
+        };
+        let today = business_date(at);
+        Some(if today > deadline {
+            DeadlineClass::Overdue
+        } else if (deadline - today).num_days() <= i64::from(near_due_days) {
+            DeadlineClass::NearDue
+        } else {
+            DeadlineClass::InTerm
+        })
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::values::IssuerKind;
-    use chrono::TimeZone;
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-    }
-
-    fn at(day: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2025, 9, day, 3, 0, 0)
-            .single()
-            .expect("valid time")
-    }
-
-    fn code(raw: &str) -> UnitCode {
-        UnitCode::parse(raw).expect("valid code")
-    }
-
-    fn task_id() -> TaskId {
-        TaskId::from_uuid(uuid::Uuid::from_u128(9))
-    }
-
-    fn assigned() -> TaskEvent {
-        TaskEvent::Assigned {
-            task_id: task_id(),
-            issuer: Issuer {
-                kind: IssuerKind::Chairman,
-                leader_id: None,
-                leader_name: None,
-            },
-            source_document: SourceDocument {
-                number: "55".into(),
-                symbol: "TB-UBND".into(),
-                date: date(2025, 9, 1),
-                summary: "Kết luận của Chủ tịch".into(),
-            },
-            title: "Giải phóng mặt bằng".into(),
-            content: "Hoàn thành giải phóng mặt bằng dự án.".into(),
-            lead_unit: code("SXD"),
-            coordinating_units: vec![code("STC")],
-            deadline: Some(date(2025, 9, 30)),
-            priority: Priority::Normal,
-            assigned_on: date(2025, 9, 1),
-        }
-    }
-
-    fn record() -> TaskRecord {
-        TaskRecord::assigned(&assigned(), 1, at(1), "office-clerk").expect("assigned")
-    }
-
-    #[test]
-    fn an_assigned_record_starts_its_deadline_history_with_the_original_deadline() {
-        let record = record();
-
-        assert_eq!(record.status, TaskStatus::Assigned);
-        assert_eq!(record.assigned_by, "office-clerk");
-        assert_eq!(record.version, 1);
-        assert_eq!(record.deadline_history.len(), 1);
-        assert!(record.deadline_history[0].is_original());
-        assert_eq!(record.deadline_history[0].deadline, Some(date(2025, 9, 30)));
-    }
-
-    #[test]
-    fn a_record_cannot_start_with_anything_but_an_assignment() {
-        let cancelled = TaskEvent::Cancelled {
-            task_id: task_id(),
-            reason: "x".into(),
-        };
-
-        assert!(TaskRecord::assigned(&cancelled, 1, at(1), "x").is_none());
-    }
-
-    #[test]
-    fn extensions_are_kept_with_reason_time_and_actor() {
-        let mut record = record();
-        let extended = TaskEvent::DeadlineExtended {
-            task_id: task_id(),
-            previous_deadline: Some(date(2025, 9, 30)),
-            new_deadline: date(2025, 10, 31),
-            reason: "Vướng mắc về giá đất".into(),
-            approved_by_leader: Some("pct-le-van-b".into()),
-        };
-
-        record.apply(&extended, 2, at(20), "pct-le-van-b");
-
-        assert_eq!(record.deadline, Some(date(2025, 10, 31)));
-        assert_eq!(record.original_deadline, Some(date(2025, 9, 30)));
-        assert_eq!(record.version, 2);
-        let change = &record.deadline_history[1];
-        assert_eq!(change.reason, "Vướng mắc về giá đất");
-        assert_eq!(change.changed_at, at(20));
-        assert_eq!(change.changed_by, "pct-le-van-b");
-        assert_eq!(record.deadline_valid_at(at(10)), Some(date(2025, 9, 30)));
-        assert_eq!(record.deadline_valid_at(at(25)), Some(date(2025, 10, 31)));
-    }
-
-    #[test]
-    fn reassignments_are_kept_with_both_lead_units() {
-        let reassigned = TaskEvent::Reassigned {
-            task_id: task_id(),
-            previous_lead_unit: code("SXD"),
-            new_lead_unit: code("STC"),
-            previous_coordinating_units: vec![code("STC")],
-            new_coordinating_units: vec![code("SXD")],
-            reason: "Theo chỉ đạo của Chủ tịch".into(),
-        };
-
-        let record = TaskRecord::fold([
-            (&assigned(), 1, at(1), "office-clerk"),
-            (&reassigned, 2, at(5), "chairman"),
-        ])
-        .expect("assigned");
-
-        assert_eq!(record.lead_unit, code("STC"));
-        assert_eq!(record.coordinating_units, [code("SXD")]);
-        assert_eq!(
-            record.reassignments,
-            [ReassignmentEntry {
-                from_lead_unit: code("SXD"),
-                to_lead_unit: code("STC"),
-                from_coordinating_units: vec![code("STC")],
-                to_coordinating_units: vec![code("SXD")],
-                reason: "Theo chỉ đạo của Chủ tịch".into(),
-                reassigned_at: at(5),
-                reassigned_by: "chairman".into(),
-            }]
-        );
-    }
-
-    #[test]
-    fn refused_hand_offs_are_counted_as_evidence_and_change_nothing_else() {
-        let mut record = record();
-        let refusal = TaskEvent::HandOffRefused {
-            task_id: task_id(),
-            lead_unit: code("SXD"),
-            requested_lead_unit: code("STC"),
-            reason_given: "Không thuộc thẩm quyền".into(),
-        };
-
-        record.apply(&refusal, 2, at(3), "sxd-officer");
-
-        assert_eq!(record.lead_unit, code("SXD"));
-        assert_eq!(record.refused_hand_off_attempts, 1);
-        assert_eq!(record.refused_hand_offs[0].by, "sxd-officer");
-        assert_eq!(record.version, 2);
-    }
-
-    #[test]
-    fn a_cancellation_keeps_its_reason() {
-        let mut record = record();
-
-        record.apply(
-            &TaskEvent::Cancelled {
-                task_id: task_id(),
-                reason: "Văn bản bị thu hồi".into(),
-            },
-            2,
-            at(4),
-            "office-chief",
-        );
-
-        assert_eq!(record.status, TaskStatus::Cancelled);
-        assert_eq!(record.cancel_reason.as_deref(), Some("Văn bản bị thu hồi"));
-        assert_eq!(record.cancelled_by.as_deref(), Some("office-chief"));
-    }
-}
+mod tests;

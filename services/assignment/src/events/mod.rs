@@ -13,20 +13,23 @@ pub mod values;
 use chrono::NaiveDate;
 use dondoc_contracts::ContractError;
 use dondoc_contracts::assignment::{
-    AssignmentEvent, DIRECTORY_IMPORTED, TASK_ASSIGNED, TASK_CANCELLED, TASK_DEADLINE_EXTENDED,
+    AssignmentEvent, DIRECTORY_IMPORTED, LEADERS_IMPORTED, TASK_ASSIGNED, TASK_CANCELLED,
+    TASK_DEADLINE_EXTENDED, TASK_EXTENSION_REJECTED, TASK_EXTENSION_REQUESTED,
     TASK_HAND_OFF_REFUSED, TASK_REASSIGNED,
 };
 use dondoc_eventsourcing::{DecodeError, DomainEvent};
 use dondoc_proto::v1 as pb;
 
 use crate::domain::directory::{Confidence, DirectoryEvent, DirectoryVersion, Unit, UnitKind};
+use crate::domain::leaders::{Leader, LeaderEvent, LeaderTitle};
 use crate::domain::task::TaskEvent;
 use crate::domain::values::{
-    Issuer, Priority, SourceDocument, TaskId, UnitCode, format_date, parse_date,
+    Assigner, Assignment, Origin, Priority, SourceDocument, TaskId, UnitCode, format_date,
+    parse_date,
 };
 use values::{
-    codes, issuer_kind_from_proto, issuer_to_proto, non_empty, optional_date, priority_from_proto,
-    priority_to_proto, source_document_to_proto,
+    assigner_kind_from_proto, assignment_to_proto, codes, non_empty, optional_date,
+    origin_kind_from_proto, origin_to_proto, priority_from_proto, priority_to_proto,
 };
 
 /// The upcasters of every event type this service stores (owned by the contracts crate).
@@ -55,6 +58,9 @@ fn contract(
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Decoding helpers.
+
 struct Payload<'a> {
     event_type: &'a str,
 }
@@ -75,6 +81,13 @@ impl Payload<'_> {
         UnitCode::parse(raw).map_err(|e| self.malformed(format!("{field}: {e}")))
     }
 
+    fn optional_unit(&self, field: &str, raw: &str) -> Result<Option<UnitCode>, DecodeError> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        self.unit(field, raw).map(Some)
+    }
+
     fn units(&self, field: &str, raw: &[String]) -> Result<Vec<UnitCode>, DecodeError> {
         raw.iter().map(|code| self.unit(field, code)).collect()
     }
@@ -90,29 +103,62 @@ impl Payload<'_> {
         self.date(field, raw).map(Some)
     }
 
-    fn issuer(&self, issuer: Option<&pb::Issuer>) -> Result<Issuer, DecodeError> {
-        let issuer = issuer.ok_or_else(|| self.malformed("issuer is missing"))?;
-        let kind = pb::IssuerKind::try_from(issuer.kind)
-            .ok()
-            .and_then(issuer_kind_from_proto)
-            .ok_or_else(|| self.malformed(format!("issuer.kind {} is not valid", issuer.kind)))?;
-        Ok(Issuer {
-            kind,
-            leader_id: non_empty(&issuer.leader_id),
-            leader_name: non_empty(&issuer.leader_name),
-        })
-    }
-
-    fn source_document(
+    fn document(
         &self,
+        field: &str,
         document: Option<&pb::SourceDocument>,
     ) -> Result<SourceDocument, DecodeError> {
-        let document = document.ok_or_else(|| self.malformed("source_document is missing"))?;
+        let document = document.ok_or_else(|| self.malformed(format!("{field} is missing")))?;
         Ok(SourceDocument {
             number: document.number.clone(),
             symbol: document.symbol.clone(),
-            date: self.date("source_document.date", &document.date)?,
+            date: self.date(&format!("{field}.date"), &document.date)?,
             summary: document.summary.clone(),
+        })
+    }
+
+    fn origin(&self, origin: Option<&pb::TaskOrigin>) -> Result<Origin, DecodeError> {
+        let origin = origin.ok_or_else(|| self.malformed("origin is missing"))?;
+        let kind = pb::OriginKind::try_from(origin.kind)
+            .ok()
+            .and_then(origin_kind_from_proto)
+            .ok_or_else(|| self.malformed(format!("origin.kind {} is not valid", origin.kind)))?;
+        Ok(Origin {
+            kind,
+            issuing_body: non_empty(&origin.issuing_body),
+            document: origin
+                .document
+                .as_ref()
+                .map(|d| self.document("origin.document", Some(d)))
+                .transpose()?,
+        })
+    }
+
+    fn assignment(
+        &self,
+        assignment: Option<&pb::TaskAssignment>,
+    ) -> Result<Assignment, DecodeError> {
+        let assignment = assignment.ok_or_else(|| self.malformed("assignment is missing"))?;
+        let assigner = assignment
+            .assigner
+            .as_ref()
+            .ok_or_else(|| self.malformed("assignment.assigner is missing"))?;
+        let kind = pb::AssignerKind::try_from(assigner.kind)
+            .ok()
+            .and_then(assigner_kind_from_proto)
+            .ok_or_else(|| {
+                self.malformed(format!(
+                    "assignment.assigner.kind {} is not valid",
+                    assigner.kind
+                ))
+            })?;
+        Ok(Assignment {
+            assigner: Assigner {
+                kind,
+                leader_id: non_empty(&assigner.leader_id),
+                leader_name: non_empty(&assigner.leader_name),
+            },
+            document: self.document("assignment.document", assignment.document.as_ref())?,
         })
     }
 
@@ -145,8 +191,8 @@ impl DomainEvent for TaskEvent {
         match contract(event_type, schema_version, payload)? {
             AssignmentEvent::TaskAssigned(m) => Ok(TaskEvent::Assigned {
                 task_id: p.task_id(&m.task_id)?,
-                issuer: p.issuer(m.issuer.as_ref())?,
-                source_document: p.source_document(m.source_document.as_ref())?,
+                origin: p.origin(m.origin.as_ref())?,
+                assignment: p.assignment(m.assignment.as_ref())?,
                 title: m.title,
                 content: m.content,
                 lead_unit: p.unit("lead_unit", &m.lead_unit)?,
@@ -154,6 +200,8 @@ impl DomainEvent for TaskEvent {
                 deadline: p.optional_date("deadline", &m.deadline)?,
                 priority: p.priority(m.priority)?,
                 assigned_on: p.date("assigned_on", &m.assigned_on)?,
+                supervising_leader_id: non_empty(&m.supervising_leader_id),
+                historical: m.historical.then_some(m.import_reason),
             }),
             AssignmentEvent::TaskReassigned(m) => Ok(TaskEvent::Reassigned {
                 task_id: p.task_id(&m.task_id)?,
@@ -166,6 +214,7 @@ impl DomainEvent for TaskEvent {
                 new_coordinating_units: p
                     .units("new_coordinating_units", &m.new_coordinating_units)?,
                 reason: m.reason,
+                supervising_leader_id: non_empty(&m.supervising_leader_id),
             }),
             AssignmentEvent::TaskHandOffRefused(m) => Ok(TaskEvent::HandOffRefused {
                 task_id: p.task_id(&m.task_id)?,
@@ -173,12 +222,33 @@ impl DomainEvent for TaskEvent {
                 requested_lead_unit: p.unit("requested_lead_unit", &m.requested_lead_unit)?,
                 reason_given: m.reason_given,
             }),
+            AssignmentEvent::TaskExtensionRequested(m) => Ok(TaskEvent::ExtensionRequested {
+                task_id: p.task_id(&m.task_id)?,
+                extension_id: m.extension_id,
+                requested_on: p.date("requested_on", &m.requested_on)?,
+                current_deadline: p.date("current_deadline", &m.current_deadline)?,
+                proposed_deadline: p.date("proposed_deadline", &m.proposed_deadline)?,
+                reason: m.reason,
+                requested_by_unit: p.optional_unit("requested_by_unit", &m.requested_by_unit)?,
+            }),
             AssignmentEvent::TaskDeadlineExtended(m) => Ok(TaskEvent::DeadlineExtended {
                 task_id: p.task_id(&m.task_id)?,
                 previous_deadline: p.optional_date("previous_deadline", &m.previous_deadline)?,
                 new_deadline: p.date("new_deadline", &m.new_deadline)?,
                 reason: m.reason,
                 approved_by_leader: non_empty(&m.approved_by_leader_id),
+                requested_on: p.optional_date("requested_on", &m.requested_on)?,
+                extension_id: non_empty(&m.extension_id),
+                requested_by_unit: p.optional_unit("requested_by_unit", &m.requested_by_unit)?,
+                decided_on: p.optional_date("decided_on", &m.decided_on)?,
+            }),
+            AssignmentEvent::TaskExtensionRejected(m) => Ok(TaskEvent::ExtensionRejected {
+                task_id: p.task_id(&m.task_id)?,
+                extension_id: m.extension_id,
+                requested_on: p.date("requested_on", &m.requested_on)?,
+                decided_on: p.date("decided_on", &m.decided_on)?,
+                rejected_by_leader: m.rejected_by_leader_id,
+                reason: m.reason,
             }),
             AssignmentEvent::TaskCancelled(m) => Ok(TaskEvent::Cancelled {
                 task_id: p.task_id(&m.task_id)?,
@@ -198,7 +268,9 @@ impl TaskEvent {
             TaskEvent::Assigned { .. } => TASK_ASSIGNED,
             TaskEvent::Reassigned { .. } => TASK_REASSIGNED,
             TaskEvent::HandOffRefused { .. } => TASK_HAND_OFF_REFUSED,
+            TaskEvent::ExtensionRequested { .. } => TASK_EXTENSION_REQUESTED,
             TaskEvent::DeadlineExtended { .. } => TASK_DEADLINE_EXTENDED,
+            TaskEvent::ExtensionRejected { .. } => TASK_EXTENSION_REJECTED,
             TaskEvent::Cancelled { .. } => TASK_CANCELLED,
         }
     }
@@ -209,8 +281,8 @@ fn to_contract(event: &TaskEvent) -> AssignmentEvent {
     match event {
         TaskEvent::Assigned {
             task_id,
-            issuer,
-            source_document,
+            origin,
+            assignment,
             title,
             content,
             lead_unit,
@@ -218,17 +290,22 @@ fn to_contract(event: &TaskEvent) -> AssignmentEvent {
             deadline,
             priority,
             assigned_on,
+            supervising_leader_id,
+            historical,
         } => AssignmentEvent::TaskAssigned(pb::TaskAssigned {
             task_id: task_id.to_string(),
-            source_document: Some(source_document_to_proto(source_document)),
+            origin: Some(origin_to_proto(origin)),
+            assignment: Some(assignment_to_proto(assignment)),
             title: title.clone(),
             content: content.clone(),
             lead_unit: lead_unit.as_str().to_owned(),
             coordinating_units: codes(coordinating_units),
             deadline: optional_date(*deadline),
             priority: priority_to_proto(*priority).into(),
-            issuer: Some(issuer_to_proto(issuer)),
             assigned_on: format_date(*assigned_on),
+            supervising_leader_id: supervising_leader_id.clone().unwrap_or_default(),
+            historical: historical.is_some(),
+            import_reason: historical.clone().unwrap_or_default(),
         }),
         TaskEvent::Reassigned {
             task_id,
@@ -237,6 +314,7 @@ fn to_contract(event: &TaskEvent) -> AssignmentEvent {
             previous_coordinating_units,
             new_coordinating_units,
             reason,
+            supervising_leader_id,
         } => AssignmentEvent::TaskReassigned(pb::TaskReassigned {
             task_id: task_id.to_string(),
             previous_lead_unit: previous_lead_unit.as_str().to_owned(),
@@ -244,6 +322,7 @@ fn to_contract(event: &TaskEvent) -> AssignmentEvent {
             previous_coordinating_units: codes(previous_coordinating_units),
             new_coordinating_units: codes(new_coordinating_units),
             reason: reason.clone(),
+            supervising_leader_id: supervising_leader_id.clone().unwrap_or_default(),
         }),
         TaskEvent::HandOffRefused {
             task_id,
@@ -256,18 +335,64 @@ fn to_contract(event: &TaskEvent) -> AssignmentEvent {
             requested_lead_unit: requested_lead_unit.as_str().to_owned(),
             reason_given: reason_given.clone(),
         }),
+        TaskEvent::ExtensionRequested {
+            task_id,
+            extension_id,
+            requested_on,
+            current_deadline,
+            proposed_deadline,
+            reason,
+            requested_by_unit,
+        } => AssignmentEvent::TaskExtensionRequested(pb::TaskExtensionRequested {
+            task_id: task_id.to_string(),
+            extension_id: extension_id.clone(),
+            requested_on: format_date(*requested_on),
+            current_deadline: format_date(*current_deadline),
+            proposed_deadline: format_date(*proposed_deadline),
+            reason: reason.clone(),
+            requested_by_unit: requested_by_unit
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+        }),
         TaskEvent::DeadlineExtended {
             task_id,
             previous_deadline,
             new_deadline,
             reason,
             approved_by_leader,
+            requested_on,
+            extension_id,
+            requested_by_unit,
+            decided_on,
         } => AssignmentEvent::TaskDeadlineExtended(pb::TaskDeadlineExtended {
             task_id: task_id.to_string(),
             previous_deadline: optional_date(*previous_deadline),
             new_deadline: format_date(*new_deadline),
             reason: reason.clone(),
             approved_by_leader_id: approved_by_leader.clone().unwrap_or_default(),
+            requested_on: optional_date(*requested_on),
+            extension_id: extension_id.clone().unwrap_or_default(),
+            requested_by_unit: requested_by_unit
+                .as_ref()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+            decided_on: optional_date(*decided_on),
+        }),
+        TaskEvent::ExtensionRejected {
+            task_id,
+            extension_id,
+            requested_on,
+            decided_on,
+            rejected_by_leader,
+            reason,
+        } => AssignmentEvent::TaskExtensionRejected(pb::TaskExtensionRejected {
+            task_id: task_id.to_string(),
+            extension_id: extension_id.clone(),
+            requested_on: format_date(*requested_on),
+            decided_on: format_date(*decided_on),
+            rejected_by_leader_id: rejected_by_leader.clone(),
+            reason: reason.clone(),
         }),
         TaskEvent::Cancelled { task_id, reason } => {
             AssignmentEvent::TaskCancelled(pb::TaskCancelled {
@@ -307,6 +432,7 @@ impl DomainEvent for DirectoryEvent {
                             name_en: unit.name_en.clone(),
                             head_title_vi: unit.head_title_vi.clone(),
                             confidence: unit.confidence.as_str().to_owned(),
+                            email: unit.email.clone().unwrap_or_default(),
                         })
                         .collect(),
                 })
@@ -339,6 +465,7 @@ impl DomainEvent for DirectoryEvent {
                     head_title_vi: unit.head_title_vi.clone(),
                     confidence: Confidence::parse(&unit.confidence)
                         .map_err(|e| p.malformed(format!("{}: {e}", field("confidence"))))?,
+                    email: non_empty(&unit.email),
                 })
             })
             .collect::<Result<Vec<_>, DecodeError>>()?;
@@ -351,190 +478,75 @@ impl DomainEvent for DirectoryEvent {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::IssuerKind;
-    use crate::domain::directory::parse_directory_toml;
-    use prost::Message as _;
+// ---------------------------------------------------------------------------------------------
+// Leader directory events.
 
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+impl DomainEvent for LeaderEvent {
+    fn event_type(&self) -> &'static str {
+        LEADERS_IMPORTED.name
     }
 
-    fn code(raw: &str) -> UnitCode {
-        UnitCode::parse(raw).expect("valid code")
+    fn schema_version(&self) -> u32 {
+        LEADERS_IMPORTED.version
     }
 
-    fn task_id() -> TaskId {
-        TaskId::from_uuid(uuid::Uuid::from_u128(
-            0x0198_0000_0000_7000_8000_0000_0000_0001,
-        ))
-    }
-
-    fn round_trip<E: DomainEvent + PartialEq>(event: &E) -> E {
-        E::decode(event.event_type(), event.schema_version(), &event.encode()).expect("decodes")
-    }
-
-    fn task_events() -> Vec<TaskEvent> {
-        vec![
-            TaskEvent::Assigned {
-                task_id: task_id(),
-                issuer: Issuer {
-                    kind: IssuerKind::ViceChairman,
-                    leader_id: Some("nguyen-van-a".into()),
-                    leader_name: Some("Nguyễn Văn A".into()),
-                },
-                source_document: SourceDocument {
-                    number: "1234".into(),
-                    symbol: "UBND-VP".into(),
-                    date: date(2025, 8, 1),
-                    summary: "Về việc chuyển đổi số".into(),
-                },
-                title: "Kế hoạch chuyển đổi số".into(),
-                content: "Nội dung".into(),
-                lead_unit: code("SKHCN"),
-                coordinating_units: vec![code("STC"), code("SNV")],
-                deadline: Some(date(2025, 9, 30)),
-                priority: Priority::Flash,
-                assigned_on: date(2025, 8, 2),
-            },
-            TaskEvent::Assigned {
-                task_id: task_id(),
-                issuer: Issuer {
-                    kind: IssuerKind::Government,
-                    leader_id: None,
-                    leader_name: None,
-                },
-                source_document: SourceDocument {
-                    number: "12".into(),
-                    symbol: "NQ-CP".into(),
-                    date: date(2025, 1, 10),
-                    summary: "Nghị quyết".into(),
-                },
-                title: "Thực hiện nghị quyết".into(),
-                content: "Nội dung".into(),
-                lead_unit: code("VP"),
-                coordinating_units: vec![],
-                deadline: None,
-                priority: Priority::Normal,
-                assigned_on: date(2025, 1, 12),
-            },
-            TaskEvent::Reassigned {
-                task_id: task_id(),
-                previous_lead_unit: code("SKHCN"),
-                new_lead_unit: code("STC"),
-                previous_coordinating_units: vec![code("STC")],
-                new_coordinating_units: vec![],
-                reason: "Theo chỉ đạo".into(),
-            },
-            TaskEvent::HandOffRefused {
-                task_id: task_id(),
-                lead_unit: code("SKHCN"),
-                requested_lead_unit: code("STC"),
-                reason_given: "Không thuộc chức năng".into(),
-            },
-            TaskEvent::DeadlineExtended {
-                task_id: task_id(),
-                previous_deadline: Some(date(2025, 9, 30)),
-                new_deadline: date(2025, 10, 31),
-                reason: "Vướng mắc".into(),
-                approved_by_leader: Some("nguyen-van-a".into()),
-            },
-            TaskEvent::DeadlineExtended {
-                task_id: task_id(),
-                previous_deadline: Some(date(2025, 10, 31)),
-                new_deadline: date(2025, 11, 30),
-                reason: "Vướng mắc".into(),
-                approved_by_leader: None,
-            },
-            TaskEvent::Cancelled {
-                task_id: task_id(),
-                reason: "Văn bản bị thu hồi".into(),
-            },
-        ]
-    }
-
-    #[test]
-    fn every_task_event_round_trips_through_its_payload() {
-        for event in task_events() {
-            assert_eq!(round_trip(&event), event);
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            LeaderEvent::Imported(leaders) => {
+                AssignmentEvent::LeadersImported(pb::LeaderDirectoryImported {
+                    leaders: leaders.iter().map(leader_to_proto).collect(),
+                })
+                .encode()
+            }
         }
     }
 
-    #[test]
-    fn task_events_have_their_stable_type_names_and_versions() {
-        let names: Vec<_> = task_events()
+    fn decode(event_type: &str, schema_version: u32, payload: &[u8]) -> Result<Self, DecodeError> {
+        let p = Payload { event_type };
+        let AssignmentEvent::LeadersImported(m) = contract(event_type, schema_version, payload)?
+        else {
+            return Err(DecodeError::UnknownType {
+                event_type: event_type.to_owned(),
+                schema_version,
+            });
+        };
+        let leaders = m
+            .leaders
             .iter()
-            .map(|e| (e.event_type(), e.schema_version()))
-            .collect();
-
-        assert_eq!(
-            names,
-            [
-                ("dondoc.task.assigned", 2),
-                ("dondoc.task.assigned", 2),
-                ("dondoc.task.reassigned", 1),
-                ("dondoc.task.hand_off_refused", 1),
-                ("dondoc.task.deadline_extended", 1),
-                ("dondoc.task.deadline_extended", 1),
-                ("dondoc.task.cancelled", 1),
-            ]
-        );
-    }
-
-    #[test]
-    fn the_directory_event_round_trips_through_its_payload() {
-        let seed = include_str!("../../seed/haiphong-units.toml");
-        for version in parse_directory_toml(seed).expect("seed parses") {
-            let event = DirectoryEvent::Imported(version);
-
-            assert_eq!(event.event_type(), "dondoc.directory.imported");
-            assert_eq!(round_trip(&event), event);
-        }
-    }
-
-    #[test]
-    fn garbage_is_a_decode_error() {
-        let garbage = [0xff, 0xff, 0xff, 0xff, 0x0f];
-
-        let task = TaskEvent::decode(TASK_CANCELLED.name, 1, &garbage);
-        let directory = DirectoryEvent::decode(DIRECTORY_IMPORTED.name, 1, &garbage);
-
-        assert!(matches!(task, Err(DecodeError::Malformed { .. })));
-        assert!(matches!(directory, Err(DecodeError::Malformed { .. })));
-    }
-
-    #[test]
-    fn a_payload_with_an_invalid_unit_code_is_a_decode_error() {
-        let payload = pb::TaskHandOffRefused {
-            task_id: task_id().to_string(),
-            lead_unit: "Sở KH".into(),
-            requested_lead_unit: "STC".into(),
-            reason_given: String::new(),
-        }
-        .encode_to_vec();
-
-        let result = TaskEvent::decode(TASK_HAND_OFF_REFUSED.name, 1, &payload);
-
-        assert!(matches!(result, Err(DecodeError::Malformed { .. })));
-    }
-
-    #[test]
-    fn unknown_types_and_versions_are_refused() {
-        let payload = task_events()[0].encode();
-
-        assert!(matches!(
-            TaskEvent::decode(TASK_ASSIGNED.name, 1, &payload),
-            Err(DecodeError::UnknownType { .. })
-        ));
-        assert!(matches!(
-            TaskEvent::decode("dondoc.task.completed", 1, &payload),
-            Err(DecodeError::UnknownType { .. })
-        ));
-        assert!(matches!(
-            DirectoryEvent::decode(TASK_CANCELLED.name, 1, &payload),
-            Err(DecodeError::UnknownType { .. })
-        ));
+            .enumerate()
+            .map(|(i, leader)| {
+                let field = |name: &str| format!("leaders[{i}].{name}");
+                Ok(Leader {
+                    id: leader.id.clone(),
+                    full_name: leader.full_name.clone(),
+                    title: LeaderTitle::parse(&leader.title)
+                        .map_err(|e| p.malformed(format!("{}: {e}", field("title"))))?,
+                    valid_from: p.date(&field("valid_from"), &leader.valid_from)?,
+                    valid_to: p.optional_date(&field("valid_to"), &leader.valid_to)?,
+                    supervised_units: p
+                        .units(&field("supervised_units"), &leader.supervised_units)?,
+                    supervised_fields: leader.supervised_fields.clone(),
+                    email: non_empty(&leader.email),
+                })
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
+        Ok(LeaderEvent::Imported(leaders))
     }
 }
+
+/// The published (and API) form of a leader's term.
+pub fn leader_to_proto(leader: &Leader) -> pb::DirectoryLeader {
+    pb::DirectoryLeader {
+        id: leader.id.clone(),
+        full_name: leader.full_name.clone(),
+        title: leader.title.as_str().to_owned(),
+        valid_from: format_date(leader.valid_from),
+        valid_to: optional_date(leader.valid_to),
+        supervised_units: codes(&leader.supervised_units),
+        supervised_fields: leader.supervised_fields.clone(),
+        email: leader.email.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

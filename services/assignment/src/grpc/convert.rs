@@ -5,11 +5,16 @@ use dondoc_eventsourcing::event::to_timestamp;
 use dondoc_proto::v1 as pb;
 
 use crate::domain::values::format_date;
-use crate::domain::{AssignTaskInput, DirectoryVersion, TaskRecord, TaskStatus, Unit};
-use crate::events::values::{
-    issuer_kind_from_proto, issuer_to_proto, priority_from_proto, priority_to_proto,
-    source_document_to_proto, task_status_to_proto,
+use crate::domain::{
+    AssignTaskInput, AssignerKind, DirectoryVersion, DocumentInput, ExtensionState, Leader,
+    OriginKind, TaskRecord, TaskStatus, Unit,
 };
+use crate::events::values::{
+    assigner_kind_from_proto, assignment_to_proto, deadline_class_to_proto, origin_kind_from_proto,
+    origin_to_proto, priority_from_proto, priority_to_proto, source_document_to_proto,
+    task_status_to_proto,
+};
+use crate::handlers::TaskView;
 
 pub fn status_from_proto(value: i32) -> Option<TaskStatus> {
     match pb::TaskStatus::try_from(value).ok()? {
@@ -23,25 +28,54 @@ pub fn status_from_proto(value: i32) -> Option<TaskStatus> {
     }
 }
 
-/// The raw assignment input; validation happens in the domain.
+fn document_input(document: &pb::SourceDocument) -> DocumentInput {
+    DocumentInput {
+        number: document.number.clone(),
+        symbol: document.symbol.clone(),
+        date: document.date.clone(),
+        summary: document.summary.clone(),
+    }
+}
+
+/// The raw assignment input; validation happens in the domain. A first-release request (an
+/// `issuer` and one `source_document`, no `origin` or `assignment`) is read the way its stored
+/// events are upcast.
 pub fn assign_input(request: &pb::AssignTaskRequest) -> AssignTaskInput {
-    let issuer = request.issuer.clone().unwrap_or_default();
-    let document = request.source_document.clone().unwrap_or_default();
+    let (origin, assignment) = match (&request.origin, &request.assignment) {
+        (None, None) if request.issuer.is_some() || request.source_document.is_some() => {
+            let (origin, assignment) =
+                dondoc_contracts::assignment::origin_and_assignment_from_issuer(
+                    &request.issuer.clone().unwrap_or_default(),
+                    request.source_document.clone(),
+                );
+            (origin, assignment)
+        }
+        (origin, assignment) => (
+            origin.clone().unwrap_or_default(),
+            assignment.clone().unwrap_or_default(),
+        ),
+    };
+    let assigner = assignment.assigner.unwrap_or_default();
     let (deadline, no_deadline) = match &request.term {
         Some(pb::assign_task_request::Term::Deadline(date)) => (Some(date.clone()), false),
         Some(pb::assign_task_request::Term::NoDeadline(flag)) => (None, *flag),
         None => (None, false),
     };
     AssignTaskInput {
-        issuer_kind: pb::IssuerKind::try_from(issuer.kind)
+        origin_kind: pb::OriginKind::try_from(origin.kind)
             .ok()
-            .and_then(issuer_kind_from_proto),
-        leader_id: issuer.leader_id,
-        leader_name: issuer.leader_name,
-        number: document.number,
-        symbol: document.symbol,
-        document_date: document.date,
-        summary: document.summary,
+            .and_then(origin_kind_from_proto),
+        origin_issuing_body: origin.issuing_body,
+        origin_document: origin.document.as_ref().map(document_input),
+        assigner_kind: pb::AssignerKind::try_from(assigner.kind)
+            .ok()
+            .and_then(assigner_kind_from_proto),
+        assigner_leader_id: assigner.leader_id,
+        assignment_document: assignment
+            .document
+            .as_ref()
+            .map(document_input)
+            .unwrap_or_default(),
         title: request.title.clone(),
         content: request.content.clone(),
         lead_unit: request.lead_unit.clone(),
@@ -58,11 +92,56 @@ fn date_or_empty(date: Option<chrono::NaiveDate>) -> String {
     date.map(format_date).unwrap_or_default()
 }
 
-pub fn task_to_proto(record: &TaskRecord) -> pb::Task {
+/// The first-release `issuer` of a task, for clients that still read it: the central body when
+/// the task comes from the Government or the Prime Minister, otherwise whoever assigned it.
+fn legacy_issuer(record: &TaskRecord) -> pb::Issuer {
+    let assigner = &record.assignment.assigner;
+    let kind = match (record.origin.kind, assigner.kind) {
+        (OriginKind::Government, _) => pb::IssuerKind::Government,
+        (OriginKind::PrimeMinister, _) => pb::IssuerKind::PrimeMinister,
+        (OriginKind::Unclassified, _) | (_, AssignerKind::Unclassified) => {
+            pb::IssuerKind::Unclassified
+        }
+        (_, AssignerKind::Chairman) => pb::IssuerKind::Chairman,
+        (_, AssignerKind::ViceChairman) => pb::IssuerKind::ViceChairman,
+        (_, AssignerKind::CityPeoplesCommittee) => pb::IssuerKind::CityPeoplesCommittee,
+    };
+    let leader = matches!(
+        kind,
+        pb::IssuerKind::Chairman | pb::IssuerKind::ViceChairman
+    );
+    pb::Issuer {
+        kind: kind as i32,
+        leader_id: if leader {
+            assigner.leader_id.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        leader_name: match kind {
+            pb::IssuerKind::Unclassified => record
+                .origin
+                .issuing_body
+                .clone()
+                .or_else(|| assigner.leader_name.clone())
+                .unwrap_or_default(),
+            _ if leader => assigner.leader_name.clone().unwrap_or_default(),
+            _ => String::new(),
+        },
+    }
+}
+
+pub fn task_to_proto(view: &TaskView) -> pb::Task {
+    let record = &view.record;
+    let legacy_document = if record.origin.kind.is_central() {
+        record.origin.document.as_ref()
+    } else {
+        None
+    }
+    .unwrap_or(&record.assignment.document);
     pb::Task {
         task_id: record.task_id.to_string(),
-        issuer: Some(issuer_to_proto(&record.issuer)),
-        source_document: Some(source_document_to_proto(&record.source_document)),
+        issuer: Some(legacy_issuer(record)),
+        source_document: Some(source_document_to_proto(legacy_document)),
         title: record.title.clone(),
         content: record.content.clone(),
         lead_unit: record.lead_unit.to_string(),
@@ -81,6 +160,15 @@ pub fn task_to_proto(record: &TaskRecord) -> pb::Task {
                 reason: change.reason.clone(),
                 changed_at: Some(to_timestamp(change.changed_at)),
                 changed_by: change.changed_by.clone(),
+                previous_deadline: date_or_empty(change.previous_deadline),
+                approved_by_leader_id: change.approved_by_leader.clone().unwrap_or_default(),
+                requested_on: date_or_empty(change.requested_on),
+                decided_on: if change.is_original() {
+                    String::new()
+                } else {
+                    date_or_empty(change.decided_on)
+                },
+                extension_id: change.extension_id.clone().unwrap_or_default(),
             })
             .collect(),
         reassignments: record
@@ -102,6 +190,49 @@ pub fn task_to_proto(record: &TaskRecord) -> pb::Task {
         cancel_reason: record.cancel_reason.clone().unwrap_or_default(),
         version: record.version,
         refused_hand_off_attempts: record.refused_hand_off_attempts,
+        origin: Some(origin_to_proto(&record.origin)),
+        assignment: Some(assignment_to_proto(&record.assignment)),
+        supervising_leader_id: record.supervising_leader_id.clone().unwrap_or_default(),
+        deadline_class: view
+            .deadline_class
+            .map(deadline_class_to_proto)
+            .unwrap_or(pb::DeadlineClass::Unspecified) as i32,
+        refused_hand_offs: record
+            .refused_hand_offs
+            .iter()
+            .map(|r| pb::RefusedHandOff {
+                lead_unit: r.lead_unit.to_string(),
+                requested_lead_unit: r.requested_lead_unit.to_string(),
+                reason_given: r.reason_given.clone(),
+                attempted_at: Some(to_timestamp(r.at)),
+                attempted_by: r.by.clone(),
+            })
+            .collect(),
+        extension_requests: record
+            .extension_requests
+            .iter()
+            .map(|e| pb::ExtensionRequest {
+                extension_id: e.extension_id.clone(),
+                requested_on: format_date(e.requested_on),
+                proposed_deadline: format_date(e.proposed_deadline),
+                reason: e.reason.clone(),
+                requested_by_unit: e
+                    .requested_by_unit
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                state: match e.state {
+                    ExtensionState::Pending => pb::ExtensionState::Pending,
+                    ExtensionState::Approved => pb::ExtensionState::Approved,
+                    ExtensionState::Rejected => pb::ExtensionState::Rejected,
+                } as i32,
+                decided_on: date_or_empty(e.decided_on),
+                decided_by_leader_id: e.decided_by_leader.clone().unwrap_or_default(),
+                decision_reason: e.decision_reason.clone().unwrap_or_default(),
+                new_deadline: date_or_empty(e.new_deadline),
+            })
+            .collect(),
+        historical: record.historical.is_some(),
     }
 }
 
@@ -116,5 +247,20 @@ pub fn unit_to_proto(unit: &Unit, version: &DirectoryVersion) -> pb::Unit {
         directory_name: version.name.clone(),
         valid_from: format_date(version.valid_from),
         valid_to: date_or_empty(version.valid_to),
+        email: unit.email.clone().unwrap_or_default(),
+    }
+}
+
+pub fn leader_to_proto(leader: &Leader) -> pb::Leader {
+    let published = crate::events::leader_to_proto(leader);
+    pb::Leader {
+        id: published.id,
+        full_name: published.full_name,
+        title: published.title,
+        valid_from: published.valid_from,
+        valid_to: published.valid_to,
+        supervised_units: published.supervised_units,
+        supervised_fields: published.supervised_fields,
+        email: published.email,
     }
 }

@@ -18,11 +18,14 @@ use uuid::Uuid;
 
 use crate::consumers::task_list::TaskFilter;
 use crate::domain::values::parse_date;
-use crate::domain::{FieldViolation, UnitCode};
-use crate::events::values::issuer_kind_from_proto;
+use crate::domain::{AssignerKind, FieldViolation, OriginKind, UnitCode};
+use crate::events::values::{deadline_class_from_proto, origin_kind_from_proto};
 use crate::handlers::error::ApiError;
-use crate::handlers::{Caller, CancelInput, ExtendInput, Handlers, ReassignInput, UnitQuery};
-use convert::{assign_input, status_from_proto, task_to_proto, unit_to_proto};
+use crate::handlers::{
+    Caller, CancelInput, DecideExtensionInput, ExtendInput, Handlers, ReassignInput,
+    RequestExtensionInput, UnitQuery,
+};
+use convert::{assign_input, leader_to_proto, status_from_proto, task_to_proto, unit_to_proto};
 
 /// Metadata a client may send to tie this call to its own trace of work (one user action
 /// across several calls); absent or unusable, each call starts its own correlation.
@@ -189,6 +192,8 @@ impl AssignmentService for AssignmentApi {
                     return Err(ApiError::Invalid(violations));
                 };
                 let kind = request.kind.trim().to_ascii_lowercase();
+                let search = crate::domain::values::text::optional(&request.query, 200)
+                    .map_err(|e| ApiError::Invalid(vec![e.at("query")]))?;
                 let page = self
                     .handlers
                     .list_units(
@@ -196,6 +201,7 @@ impl AssignmentService for AssignmentApi {
                         UnitQuery {
                             as_of,
                             kind: (!kind.is_empty()).then_some(kind),
+                            search,
                             offset: usize::try_from(offset).unwrap_or(0),
                             limit: size as usize,
                         },
@@ -258,11 +264,163 @@ impl AssignmentService for AssignmentApi {
                 let key = request_key("AssignTask", &caller, &request.request_id, &request, |r| {
                     r.request_id.clear()
                 })?;
-                let record = self
+                let view = self
                     .handlers
                     .assign_task(&caller, key, &assign_input(&request))
                     .await?;
-                Ok(task_to_proto(&record))
+                Ok(task_to_proto(&view))
+            }
+            .await,
+        )
+    }
+
+    async fn import_historical_task(
+        &self,
+        request: Request<pb::ImportHistoricalTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "ImportHistoricalTask",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| {
+                        r.request_id.clear();
+                        if let Some(task) = r.task.as_mut() {
+                            task.request_id.clear();
+                        }
+                    },
+                )?;
+                let task = request.task.clone().unwrap_or_default();
+                let view = self
+                    .handlers
+                    .import_historical_task(
+                        &caller,
+                        key,
+                        &assign_input(&task),
+                        &request.assigned_on,
+                        &request.reason,
+                    )
+                    .await?;
+                Ok(task_to_proto(&view))
+            }
+            .await,
+        )
+    }
+
+    async fn import_leaders(
+        &self,
+        request: Request<pb::ImportLeadersRequest>,
+    ) -> Result<Response<pb::ImportLeadersResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "ImportLeaders",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let summary = self
+                    .handlers
+                    .import_leaders(&caller, key, &request.toml)
+                    .await?;
+                Ok(pb::ImportLeadersResponse {
+                    leaders: summary.leaders,
+                    changed: summary.changed,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_leaders(
+        &self,
+        request: Request<pb::ListLeadersRequest>,
+    ) -> Result<Response<pb::ListLeadersResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let as_of = parse_optional_date("as_of", &request.as_of)
+                    .map_err(|v| ApiError::Invalid(vec![v]))?;
+                let leaders = self.handlers.list_leaders(&caller, as_of).await?;
+                Ok(pb::ListLeadersResponse {
+                    leaders: leaders.iter().map(leader_to_proto).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::RequestExtensionRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "RequestExtension",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let input = RequestExtensionInput {
+                    task_id: request.task_id.clone(),
+                    proposed_deadline: request.proposed_deadline.clone(),
+                    reason: request.reason.clone(),
+                    requested_on: request.requested_on.clone(),
+                    expected_version: request.expected_version,
+                };
+                let view = self
+                    .handlers
+                    .request_extension(&caller, key, &input)
+                    .await?;
+                Ok(task_to_proto(&view))
+            }
+            .await,
+        )
+    }
+
+    async fn decide_extension(
+        &self,
+        request: Request<pb::DecideExtensionRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "DecideExtension",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let approve = match pb::ExtensionDecision::try_from(request.decision) {
+                    Ok(pb::ExtensionDecision::Approve) => Some(true),
+                    Ok(pb::ExtensionDecision::Reject) => Some(false),
+                    _ => None,
+                };
+                let input = DecideExtensionInput {
+                    task_id: request.task_id.clone(),
+                    extension_id: request.extension_id.clone(),
+                    approve,
+                    new_deadline: request.new_deadline.clone(),
+                    reason: request.reason.clone(),
+                    leader_id: request.leader_id.clone(),
+                    expected_version: request.expected_version,
+                };
+                let view = self.handlers.decide_extension(&caller, key, &input).await?;
+                Ok(task_to_proto(&view))
             }
             .await,
         )
@@ -278,7 +436,7 @@ impl AssignmentService for AssignmentApi {
             self.handlers
                 .get_task(&caller, &request.task_id)
                 .await
-                .map(|record| task_to_proto(&record)),
+                .map(|view| task_to_proto(&view)),
         )
     }
 
@@ -290,8 +448,8 @@ impl AssignmentService for AssignmentApi {
         let request = request.into_inner();
         answer(
             async {
-                let filter = task_filter(&request).map_err(ApiError::Invalid)?;
-                let page = self.handlers.list_tasks(&caller, filter).await?;
+                let (filter, as_of) = task_filter(&request).map_err(ApiError::Invalid)?;
+                let page = self.handlers.list_tasks(&caller, filter, as_of).await?;
                 Ok(pb::ListTasksResponse {
                     tasks: page.tasks.iter().map(task_to_proto).collect(),
                     next_page_token: page
@@ -326,8 +484,8 @@ impl AssignmentService for AssignmentApi {
                     reason: request.reason.clone(),
                     expected_version: request.expected_version,
                 };
-                let record = self.handlers.reassign_task(&caller, key, &input).await?;
-                Ok(task_to_proto(&record))
+                let view = self.handlers.reassign_task(&caller, key, &input).await?;
+                Ok(task_to_proto(&view))
             }
             .await,
         )
@@ -352,10 +510,12 @@ impl AssignmentService for AssignmentApi {
                     task_id: request.task_id.clone(),
                     new_deadline: request.new_deadline.clone(),
                     reason: request.reason.clone(),
+                    requested_on: request.requested_on.clone(),
+                    approved_by_leader_id: request.approved_by_leader_id.clone(),
                     expected_version: request.expected_version,
                 };
-                let record = self.handlers.extend_deadline(&caller, key, &input).await?;
-                Ok(task_to_proto(&record))
+                let view = self.handlers.extend_deadline(&caller, key, &input).await?;
+                Ok(task_to_proto(&view))
             }
             .await,
         )
@@ -377,16 +537,18 @@ impl AssignmentService for AssignmentApi {
                     reason: request.reason.clone(),
                     expected_version: request.expected_version,
                 };
-                let record = self.handlers.cancel_task(&caller, key, &input).await?;
-                Ok(task_to_proto(&record))
+                let view = self.handlers.cancel_task(&caller, key, &input).await?;
+                Ok(task_to_proto(&view))
             }
             .await,
         )
     }
 }
 
-/// The filters of `ListTasks`, every violation at once.
-fn task_filter(request: &pb::ListTasksRequest) -> Result<TaskFilter, Vec<FieldViolation>> {
+/// The filters of `ListTasks`, every violation at once, and the day classes are judged at.
+fn task_filter(
+    request: &pb::ListTasksRequest,
+) -> Result<(TaskFilter, Option<NaiveDate>), Vec<FieldViolation>> {
     let mut violations = Vec::new();
     let unit = match request.unit.trim() {
         "" => None,
@@ -397,13 +559,40 @@ fn task_filter(request: &pb::ListTasksRequest) -> Result<TaskFilter, Vec<FieldVi
             &mut violations,
         ),
     };
-    let issuer_kind = match request.issuer_kind {
+    // The first release's single issuer filter, read as an origin or an assigner.
+    let (mut origin_kind, mut assigner_kind) = match request.issuer_kind {
+        0 => (None, None),
+        raw => match pb::IssuerKind::try_from(raw) {
+            Ok(pb::IssuerKind::Government) => (Some(OriginKind::Government), None),
+            Ok(pb::IssuerKind::PrimeMinister) => (Some(OriginKind::PrimeMinister), None),
+            Ok(pb::IssuerKind::Unclassified) => (Some(OriginKind::Unclassified), None),
+            Ok(pb::IssuerKind::Chairman) => (None, Some(AssignerKind::Chairman)),
+            Ok(pb::IssuerKind::ViceChairman) => (None, Some(AssignerKind::ViceChairman)),
+            Ok(pb::IssuerKind::CityPeoplesCommittee) => {
+                (None, Some(AssignerKind::CityPeoplesCommittee))
+            }
+            _ => {
+                violations.push(FieldViolation::new("issuer_kind", "unknown issuer kind"));
+                (None, None)
+            }
+        },
+    };
+    if request.origin_kind != 0 {
+        origin_kind = collect(
+            pb::OriginKind::try_from(request.origin_kind)
+                .ok()
+                .and_then(origin_kind_from_proto)
+                .ok_or_else(|| FieldViolation::new("origin_kind", "unknown origin kind")),
+            &mut violations,
+        );
+    }
+    let deadline_class = match request.deadline_class {
         0 => None,
         raw => collect(
-            pb::IssuerKind::try_from(raw)
+            pb::DeadlineClass::try_from(raw)
                 .ok()
-                .and_then(issuer_kind_from_proto)
-                .ok_or_else(|| FieldViolation::new("issuer_kind", "unknown issuer kind")),
+                .and_then(deadline_class_from_proto)
+                .ok_or_else(|| FieldViolation::new("deadline_class", "unknown deadline class")),
             &mut violations,
         ),
     };
@@ -432,28 +621,52 @@ fn task_filter(request: &pb::ListTasksRequest) -> Result<TaskFilter, Vec<FieldVi
             "must not be before deadline_from",
         ));
     }
-    let limit = collect(page_size(request.page_size), &mut violations);
-    let after = collect(page_token(&request.page_token), &mut violations);
-    let issuer_leader_id = collect(
-        crate::domain::values::text::optional(
-            &request.issuer_leader_id,
-            crate::domain::values::LEADER_ID_MAX,
-        )
-        .map_err(|e| e.at("issuer_leader_id")),
+    let as_of = collect(
+        parse_optional_date("as_of", &request.as_of),
         &mut violations,
     )
     .flatten();
+    let limit = collect(page_size(request.page_size), &mut violations);
+    let after = collect(page_token(&request.page_token), &mut violations);
+    let leader_field = |raw: &str, field: &str, violations: &mut Vec<FieldViolation>| {
+        collect(
+            crate::domain::values::text::optional(raw, crate::domain::values::LEADER_ID_MAX)
+                .map_err(|e| e.at(field)),
+            violations,
+        )
+        .flatten()
+    };
+    let assigner_leader_id = leader_field(
+        &request.assigner_leader_id,
+        "assigner_leader_id",
+        &mut violations,
+    )
+    .or_else(|| {
+        leader_field(
+            &request.issuer_leader_id,
+            "issuer_leader_id",
+            &mut violations,
+        )
+    });
+    if assigner_leader_id.is_some() && assigner_kind == Some(AssignerKind::CityPeoplesCommittee) {
+        assigner_kind = None;
+    }
     match (limit, after) {
-        (Some(limit), Some(after)) if violations.is_empty() => Ok(TaskFilter {
-            unit,
-            issuer_kind,
-            issuer_leader_id,
-            status,
-            deadline_from,
-            deadline_to,
-            after,
-            limit,
-        }),
+        (Some(limit), Some(after)) if violations.is_empty() => Ok((
+            TaskFilter {
+                unit,
+                origin_kind,
+                assigner_kind,
+                assigner_leader_id,
+                status,
+                deadline_class,
+                deadline_from,
+                deadline_to,
+                after,
+                limit,
+            },
+            as_of,
+        )),
         _ => Err(violations),
     }
 }

@@ -1,17 +1,43 @@
-//! The one mapping from the handlers' [`ApiError`] to a gRPC status (design.md §3.1).
+//! The one mapping from the handlers' [`ApiError`] to a gRPC status (design.md §3.1, AIP-193).
 //!
-//! Internal faults are logged with their cause and answered with an opaque message; everything
-//! a caller can fix names the field (`BadRequest`) or the rule (`PreconditionFailure`,
-//! `ErrorInfo`).
+//! Every status carries `google.rpc.ErrorInfo` with a reason naming the rule (one per rule, so a
+//! client can tell "requested after the deadline" from "task cancelled" without parsing text)
+//! and a `google.rpc.LocalizedMessage` in Vietnamese (vi-VN) beside the English message.
+//! Invalid input adds `BadRequest` with every field violation; a refused rule adds
+//! `PreconditionFailure` naming it. Internal faults are logged with their cause and answered
+//! with an opaque message.
+
+use std::collections::HashMap;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::{HAND_OFF_RULE, TaskError};
+use crate::domain::{DirectoryError, HAND_OFF_RULE, HAND_OFF_RULE_VI, TaskError};
 use crate::handlers::error::{ApiError, summary};
 
-/// Domain for `google.rpc.ErrorInfo`.
-const ERROR_DOMAIN: &str = "dondoc.assignment";
+/// Domain of every `google.rpc.ErrorInfo` this service sends.
+pub const ERROR_DOMAIN: &str = "assignment.dondoc.gov.vn";
+
+/// The locale of the localized messages.
+pub const LOCALE: &str = "vi-VN";
+
+fn status(
+    code: Code,
+    message: String,
+    reason: &str,
+    vi: String,
+    mut details: ErrorDetails,
+) -> Status {
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.set_localized_message(LOCALE, vi);
+    Status::with_error_details(code, message, details)
+}
+
+fn precondition(reason: &str, subject: &str, message: String, vi: String) -> Status {
+    let mut details = ErrorDetails::new();
+    details.add_precondition_failure_violation(reason, subject, message.clone());
+    status(Code::FailedPrecondition, message, reason, vi, details)
+}
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
@@ -21,48 +47,95 @@ impl From<ApiError> for Status {
                 for v in &violations {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }
-                Status::with_error_details(
+                let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+                status(
                     Code::InvalidArgument,
                     format!("invalid request: {}", summary(&violations)),
+                    "INVALID_FIELDS",
+                    format!(
+                        "Yêu cầu không hợp lệ, xem các trường: {}.",
+                        fields.join(", ")
+                    ),
                     details,
                 )
             }
-            ApiError::PermissionDenied(message) => Status::permission_denied(message),
-            ApiError::NotFound(message) => Status::not_found(message),
-            ApiError::Task(TaskError::NotFound) => {
-                Status::not_found(TaskError::NotFound.to_string())
+            ApiError::PermissionDenied(denied) => status(
+                Code::PermissionDenied,
+                denied.message,
+                denied.reason,
+                denied.message_vi,
+                ErrorDetails::new(),
+            ),
+            ApiError::NotFound(message) => status(
+                Code::NotFound,
+                message,
+                "NOT_FOUND",
+                "Không tìm thấy.".into(),
+                ErrorDetails::new(),
+            ),
+            ApiError::Task(TaskError::NotFound) => status(
+                Code::NotFound,
+                TaskError::NotFound.to_string(),
+                TaskError::NotFound.reason(),
+                TaskError::NotFound.message_vi(),
+                ErrorDetails::new(),
+            ),
+            ApiError::Task(rule) => {
+                precondition(rule.reason(), "task", rule.to_string(), rule.message_vi())
             }
-            ApiError::Task(rule) => precondition("TASK_RULE", &rule.to_string()),
-            ApiError::Directory(rule) => precondition("DIRECTORY_RULE", &rule.to_string()),
-            ApiError::HandOffRefused => precondition("LEAD_UNIT_HAND_OFF", HAND_OFF_RULE),
-            ApiError::Conflict(message) => Status::aborted(message),
+            ApiError::Directory(rule @ DirectoryError::Overlap { .. }) => precondition(
+                "DIRECTORY_VERSION_OVERLAP",
+                "unit-directory",
+                rule.to_string(),
+                "Phiên bản danh mục đơn vị trùng thời gian hiệu lực với phiên bản đã có.".into(),
+            ),
+            ApiError::HandOffRefused => precondition(
+                "LEAD_UNIT_HAND_OFF",
+                "task",
+                HAND_OFF_RULE.into(),
+                HAND_OFF_RULE_VI.into(),
+            ),
+            ApiError::Conflict(message) => status(
+                Code::Aborted,
+                message,
+                "CONCURRENT_CHANGE",
+                "Nhiệm vụ vừa được thay đổi bởi người khác; hãy tải lại rồi thử lại.".into(),
+                ErrorDetails::new(),
+            ),
             ApiError::RequestIdReused(request_id) => {
                 let mut details = ErrorDetails::new();
                 details.add_bad_request_violation(
                     "request_id",
                     "already used for a different request; use a new request_id",
                 );
-                Status::with_error_details(
+                status(
                     Code::InvalidArgument,
                     format!("request_id {request_id} was already used for a different request"),
+                    "REQUEST_ID_REUSED",
+                    "Mã yêu cầu (request_id) đã dùng cho một yêu cầu khác; hãy dùng mã mới.".into(),
                     details,
                 )
             }
             ApiError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "storage unavailable");
-                Status::unavailable("storage is temporarily unavailable; retry the request")
+                tracing::warn!(error = %cause, "unavailable");
+                status(
+                    Code::Unavailable,
+                    format!("temporarily unavailable; retry the request ({cause})"),
+                    "UNAVAILABLE",
+                    "Hệ thống tạm thời không phục vụ được; vui lòng thử lại.".into(),
+                    ErrorDetails::new(),
+                )
             }
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
-                Status::internal("internal error; the incident was logged")
+                status(
+                    Code::Internal,
+                    "internal error; the incident was logged".into(),
+                    "INTERNAL",
+                    "Lỗi hệ thống; sự cố đã được ghi lại.".into(),
+                    ErrorDetails::new(),
+                )
             }
         }
     }
-}
-
-fn precondition(reason: &str, message: &str) -> Status {
-    let mut details = ErrorDetails::new();
-    details.add_precondition_failure_violation(reason, "task", message);
-    details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
-    Status::with_error_details(Code::FailedPrecondition, message, details)
 }

@@ -1,22 +1,32 @@
 //! The errors of the assignment service's handlers: one enum for the application layer.
 //!
 //! Every handler returns [`ApiError`]; `crate::grpc::status` is the only place it becomes a
-//! gRPC status (design.md §3.1). Everything a caller can fix names the field or the rule.
+//! gRPC status (design.md §3.1). Everything a caller can fix names the field or the rule, each
+//! rule by a reason of its own, and says it in Vietnamese too.
 
 use dondoc_eventsourcing::projection::ProjectionError;
 use dondoc_eventsourcing::repository::ExecuteError;
 use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
 
-use crate::domain::{DirectoryError, FieldViolation, HAND_OFF_RULE, TaskError};
+use crate::domain::{DirectoryError, FieldViolation, HAND_OFF_RULE, LeaderError, TaskError};
+
+/// A refusal by the authorisation policy: which rule, and its wording in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// `google.rpc.ErrorInfo.reason`.
+    pub reason: &'static str,
+    pub message: String,
+    pub message_vi: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request is malformed; nothing was written.
     #[error("invalid request: {}", summary(.0))]
     Invalid(Vec<FieldViolation>),
-    /// The caller's role may not do this.
-    #[error("{0}")]
-    PermissionDenied(String),
+    /// The caller may not do this.
+    #[error("{}", .0.message)]
+    PermissionDenied(Denied),
     #[error("{0}")]
     NotFound(String),
     /// A task rule refused the command given the task's current state.
@@ -33,7 +43,7 @@ pub enum ApiError {
     /// AIP-155: the same request_id with a different request.
     #[error("request_id {0} was already used for a different request")]
     RequestIdReused(String),
-    /// The database is unreachable or failing.
+    /// The database is unreachable or failing, or this replica cannot serve a read model.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -51,6 +61,24 @@ pub(crate) fn summary(violations: &[FieldViolation]) -> String {
 impl ApiError {
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
         ApiError::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn denied(
+        reason: &'static str,
+        message: impl Into<String>,
+        message_vi: impl Into<String>,
+    ) -> Self {
+        ApiError::PermissionDenied(Denied {
+            reason,
+            message: message.into(),
+            message_vi: message_vi.into(),
+        })
+    }
+}
+
+impl From<LeaderError> for ApiError {
+    fn from(error: LeaderError) -> Self {
+        match error {}
     }
 }
 

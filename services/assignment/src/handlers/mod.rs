@@ -5,9 +5,10 @@
 //!
 //! 1. **replay first** (AIP-155): a `request_id` seen before returns the first outcome, before
 //!    anything that may have changed since the first attempt — the caller's permissions, the
-//!    directory valid today, the task's state — is looked at;
+//!    directories valid today, the task's state — is looked at;
 //! 2. **authorise** ([`policy`]): who may call this, and on which task;
-//! 3. **validate** (pure domain validation: every violation named, nothing written);
+//! 3. **validate** (pure domain validation against the unit and leader directories valid on
+//!    the day: every violation named, nothing written);
 //! 4. **run** the command through the repository (optimistic concurrency, group commit), saving
 //!    its outcome with its events so a retry can return it.
 //!
@@ -17,7 +18,7 @@
 pub mod error;
 pub mod policy;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use dondoc_eventsourcing::repository::{CommandEnvelope, Executed, Loaded, Repository};
 use dondoc_eventsourcing::{
     Actor, EventMetadata, EventStore, RecordedEvent, RequestKey, StoredOutcome,
@@ -27,16 +28,20 @@ use dondoc_runtime::clock::SharedClock;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::consumers::task_list::{TaskFilter, TaskListReader, TaskPage};
+use crate::consumers::task_list::{TaskFilter, TaskListReader};
+use crate::domain::search::{sort_units, unit_matches};
 use crate::domain::values::{REASON_MAX, format_date, text};
 use crate::domain::{
-    AssignTaskInput, DirectoryVersion, FieldViolation, ImportDirectory, Requester, Task,
-    TaskCommand, TaskEvent, TaskId, TaskRecord, Unit, UnitCode, UnitDirectory,
-    parse_directory_toml, validate_assignment, validate_extension, validate_reason,
-    validate_reassignment, version_valid_on,
+    AssignTaskInput, AssignmentContext, DeadlineClass, DirectoryVersion, ImportDirectory,
+    ImportLeaders, Leader, LeaderDirectory, LeaderRoster, Requester, Task, TaskCommand, TaskEvent,
+    TaskId, TaskRecord, Unit, UnitCode, UnitDirectory, parse_directory_toml, parse_leaders_toml,
+    validate_assignment, validate_extension, validate_extension_decision,
+    validate_extension_request, validate_reason, validate_reassignment, version_valid_on,
 };
 use error::ApiError;
-use policy::{Rpc, authorize, may_act_as_authority, may_assign_as, may_read_task};
+use policy::{
+    Rpc, authorize, may_act_as_authority, may_assign_as, may_decide_extension, may_read_task,
+};
 
 /// Who is calling, and the correlation id that groups everything their action causes.
 #[derive(Clone, Debug)]
@@ -63,8 +68,10 @@ enum Outcome {
     Task { task_id: String, version: u64 },
     /// The lead unit's hand-off attempt, recorded and refused (rule 2).
     HandOffRefused { task_id: String },
-    /// A directory import.
+    /// A unit directory import.
     Import(ImportSummary),
+    /// A leader directory import.
+    Leaders(LeadersSummary),
 }
 
 impl Outcome {
@@ -83,13 +90,26 @@ impl Outcome {
     }
 }
 
-/// What an import did.
+fn mismatched(outcome: &Outcome) -> ApiError {
+    ApiError::Internal(format!(
+        "a request was answered with an outcome of another kind: {outcome:?}"
+    ))
+}
+
+/// What a unit directory import did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
     /// Directory versions whose content changed.
     pub imported: u32,
     pub unchanged: u32,
     pub units: u32,
+}
+
+/// What a leader directory import did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadersSummary {
+    pub leaders: u32,
+    pub changed: bool,
 }
 
 /// A page of one directory version's units.
@@ -105,8 +125,24 @@ pub struct UnitPage {
 pub struct UnitQuery {
     pub as_of: Option<NaiveDate>,
     pub kind: Option<String>,
+    /// Words of the name or the code.
+    pub search: Option<String>,
     pub offset: usize,
     pub limit: usize,
+}
+
+/// A task and where it stands against its deadline at the instant asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskView {
+    pub record: TaskRecord,
+    pub deadline_class: Option<DeadlineClass>,
+}
+
+/// A page of the task list.
+#[derive(Clone, Debug, Default)]
+pub struct TaskViewPage {
+    pub tasks: Vec<TaskView>,
+    pub next_after: Option<i64>,
 }
 
 /// `ReassignTask`, as received.
@@ -126,6 +162,31 @@ pub struct ExtendInput {
     pub task_id: String,
     pub new_deadline: String,
     pub reason: String,
+    pub requested_on: String,
+    pub approved_by_leader_id: String,
+    pub expected_version: u64,
+}
+
+/// `RequestExtension`, as received.
+#[derive(Clone, Debug, Default)]
+pub struct RequestExtensionInput {
+    pub task_id: String,
+    pub proposed_deadline: String,
+    pub reason: String,
+    pub requested_on: String,
+    pub expected_version: u64,
+}
+
+/// `DecideExtension`, as received.
+#[derive(Clone, Debug, Default)]
+pub struct DecideExtensionInput {
+    pub task_id: String,
+    pub extension_id: String,
+    /// `None` when the request named no decision.
+    pub approve: Option<bool>,
+    pub new_deadline: String,
+    pub reason: String,
+    pub leader_id: String,
     pub expected_version: u64,
 }
 
@@ -137,24 +198,40 @@ pub struct CancelInput {
     pub expected_version: u64,
 }
 
+/// How the service judges deadlines (settings).
+#[derive(Clone, Copy, Debug)]
+pub struct DeadlinePolicy {
+    /// Days before the deadline from which a task is near due (sắp đến hạn).
+    pub near_due_days: u32,
+}
+
 /// The handlers and what they share.
 #[derive(Clone)]
 pub struct Handlers {
     tasks: Repository<Task>,
     directories: Repository<UnitDirectory>,
+    leaders: Repository<LeaderDirectory>,
     store: EventStore,
     task_list: TaskListReader,
     clock: SharedClock,
+    deadlines: DeadlinePolicy,
 }
 
 impl Handlers {
-    pub fn new(store: EventStore, task_list: TaskListReader, clock: SharedClock) -> Self {
+    pub fn new(
+        store: EventStore,
+        task_list: TaskListReader,
+        clock: SharedClock,
+        deadlines: DeadlinePolicy,
+    ) -> Self {
         Self {
             tasks: Repository::new(store.clone()),
             directories: Repository::new(store.clone()),
+            leaders: Repository::new(store.clone()),
             store,
             task_list,
             clock,
+            deadlines,
         }
     }
 
@@ -173,6 +250,14 @@ impl Handlers {
         }
     }
 
+    fn view(&self, record: TaskRecord, at: DateTime<Utc>) -> TaskView {
+        let deadline_class = record.deadline_class(at, self.deadlines.near_due_days);
+        TaskView {
+            record,
+            deadline_class,
+        }
+    }
+
     /// Every directory version ever imported, oldest first.
     async fn directory_versions(&self) -> Result<Vec<DirectoryVersion>, ApiError> {
         let loaded = self.directories.load(UnitDirectory::STREAM_ID).await?;
@@ -183,12 +268,25 @@ impl Handlers {
         Ok(version_valid_on(&self.directory_versions().await?, date).cloned())
     }
 
+    async fn roster(&self) -> Result<LeaderRoster, ApiError> {
+        Ok(self
+            .leaders
+            .load(LeaderDirectory::STREAM_ID)
+            .await?
+            .state
+            .roster())
+    }
+
     async fn load_task(&self, task_id: &TaskId) -> Result<Loaded<Task>, ApiError> {
         let loaded = self.tasks.load(&task_id.to_string()).await?;
         if loaded.version == 0 {
             return Err(ApiError::NotFound(format!("no task {task_id}")));
         }
         Ok(loaded)
+    }
+
+    async fn load_record(&self, task_id: &TaskId) -> Result<TaskRecord, ApiError> {
+        record_of(self.load_task(task_id).await?.history.iter())
     }
 
     /// The answer saved by a command's first attempt, if this request id was seen before.
@@ -200,36 +298,36 @@ impl Handlers {
     }
 
     /// The response to a task command's outcome (first or replayed).
-    async fn task_answer(&self, outcome: Outcome) -> Result<TaskRecord, ApiError> {
+    async fn task_answer(&self, outcome: Outcome) -> Result<TaskView, ApiError> {
         match outcome {
             Outcome::Task { task_id, version } => {
                 let task_id = TaskId::parse(&task_id)
                     .map_err(|e| ApiError::Internal(format!("stored outcome: {e}")))?;
                 let loaded = self.load_task(&task_id).await?;
-                record_of(
+                let record = record_of(
                     loaded
                         .history
                         .iter()
                         .take_while(|event| event.stream_version <= version),
-                )
+                )?;
+                // Judged at the command's own instant, so a retry gets the same answer.
+                let at = record.updated_at;
+                Ok(self.view(record, at))
             }
             Outcome::HandOffRefused { .. } => Err(ApiError::HandOffRefused),
-            Outcome::Import(_) => Err(ApiError::Internal(
-                "a task request was answered with an import outcome".into(),
-            )),
+            other => Err(mismatched(&other)),
         }
     }
 
     /// Runs a task command and answers with the task as it now stands, or the recorded refusal.
     async fn run_task_command(
         &self,
-        caller: &Caller,
         task_id: &TaskId,
         command: TaskCommand,
         expected_version: u64,
         key: RequestKey,
-    ) -> Result<TaskRecord, ApiError> {
-        let metadata = self.metadata(caller, &key.request_id);
+        metadata: EventMetadata,
+    ) -> Result<TaskView, ApiError> {
         let executed = self
             .tasks
             .execute(
@@ -274,9 +372,7 @@ impl Handlers {
         if let Some(first) = self.replayed(&key).await? {
             return match first {
                 Outcome::Import(summary) => Ok(summary),
-                _ => Err(ApiError::Internal(
-                    "an import was answered with a task outcome".into(),
-                )),
+                other => Err(mismatched(&other)),
             };
         }
         authorize(Rpc::ImportUnits, caller)?;
@@ -310,13 +406,12 @@ impl Handlers {
         };
         match Outcome::read(&outcome)? {
             Outcome::Import(summary) => Ok(summary),
-            _ => Err(ApiError::Internal(
-                "an import was answered with a task outcome".into(),
-            )),
+            other => Err(mismatched(&other)),
         }
     }
 
-    /// `ListUnits`: the directory version valid on a date (today by default).
+    /// `ListUnits`: the directory version valid on a date (today by default), in Vietnamese
+    /// alphabetical order, optionally only the units a search finds.
     pub async fn list_units(
         &self,
         caller: &Caller,
@@ -331,7 +426,7 @@ impl Handlers {
                 next_offset: None,
             });
         };
-        let matching: Vec<&Unit> = version
+        let mut matching: Vec<Unit> = version
             .units
             .iter()
             .filter(|u| {
@@ -340,16 +435,19 @@ impl Handlers {
                     .as_deref()
                     .is_none_or(|kind| u.kind.as_str() == kind)
             })
+            .filter(|u| query.search.as_deref().is_none_or(|q| unit_matches(u, q)))
+            .cloned()
             .collect();
+        sort_units(&mut matching);
+        let total = matching.len();
         let units: Vec<Unit> = matching
-            .iter()
+            .into_iter()
             .skip(query.offset)
             .take(query.limit)
-            .map(|u| (*u).clone())
             .collect();
         let next = query.offset + units.len();
         Ok(UnitPage {
-            next_offset: (next < matching.len()).then_some(next),
+            next_offset: (next < total).then_some(next),
             units,
             version: Some(version),
         })
@@ -379,66 +477,222 @@ impl Handlers {
         Ok((unit, version))
     }
 
+    /// `ImportLeaders`: the leader directory, replaced as a whole.
+    pub async fn import_leaders(
+        &self,
+        caller: &Caller,
+        key: RequestKey,
+        toml: &str,
+    ) -> Result<LeadersSummary, ApiError> {
+        if let Some(first) = self.replayed(&key).await? {
+            return match first {
+                Outcome::Leaders(summary) => Ok(summary),
+                other => Err(mismatched(&other)),
+            };
+        }
+        authorize(Rpc::ImportLeaders, caller)?;
+        let leaders = parse_leaders_toml(toml).map_err(ApiError::Invalid)?;
+        let total = count(leaders.len());
+        let metadata = self.metadata(caller, &key.request_id);
+        let executed = self
+            .leaders
+            .execute(
+                CommandEnvelope {
+                    stream_id: LeaderDirectory::STREAM_ID.to_owned(),
+                    command: ImportLeaders(leaders),
+                    expected_version: None,
+                    request: Some(key),
+                    metadata,
+                },
+                |decision| {
+                    Outcome::Leaders(LeadersSummary {
+                        leaders: total,
+                        changed: !decision.new_events.is_empty(),
+                    })
+                    .stored()
+                },
+            )
+            .await?;
+        let outcome = match executed {
+            Executed::Applied { outcome, .. } | Executed::Replayed(outcome) => outcome,
+        };
+        match Outcome::read(&outcome)? {
+            Outcome::Leaders(summary) => Ok(summary),
+            other => Err(mismatched(&other)),
+        }
+    }
+
+    /// `ListLeaders`: the leaders in office on a date (today by default).
+    pub async fn list_leaders(
+        &self,
+        caller: &Caller,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Vec<Leader>, ApiError> {
+        authorize(Rpc::ListLeaders, caller)?;
+        let as_of = as_of.unwrap_or_else(|| self.clock.today());
+        let roster = self.roster().await?;
+        Ok(roster.in_office_on(as_of).into_iter().cloned().collect())
+    }
+
     /// `AssignTask`.
     pub async fn assign_task(
         &self,
         caller: &Caller,
         key: RequestKey,
         input: &AssignTaskInput,
-    ) -> Result<TaskRecord, ApiError> {
+    ) -> Result<TaskView, ApiError> {
         if let Some(first) = self.replayed(&key).await? {
             return self.task_answer(first).await;
         }
         authorize(Rpc::AssignTask, caller)?;
         let today = self.clock.today();
-        let directory = self.directory_on(today).await?;
-        let task_id = TaskId::from_uuid(Uuid::now_v7());
-        let command = validate_assignment(input, directory.as_ref(), task_id, today)
-            .map_err(ApiError::Invalid)?;
-        if !may_assign_as(caller, &command.issuer) {
-            return Err(ApiError::PermissionDenied(
-                "a leader assigns tasks as the Chairman or a Vice-Chairman in their own name \
-                 (issuer.leader_id); the Office records tasks of other issuers"
-                    .into(),
+        let metadata = self.metadata(caller, &key.request_id);
+        self.record_assignment(caller, key, input, today, None, metadata)
+            .await
+    }
+
+    /// `ImportHistoricalTask`: a task assigned in the past, brought in from a paper register.
+    /// Units and leaders are those valid on that day, the deadline may have passed, and the
+    /// event says it was imported and why (its business time is the assignment day; the
+    /// import's own time is the event's recorded time).
+    pub async fn import_historical_task(
+        &self,
+        caller: &Caller,
+        key: RequestKey,
+        input: &AssignTaskInput,
+        assigned_on: &str,
+        reason: &str,
+    ) -> Result<TaskView, ApiError> {
+        if let Some(first) = self.replayed(&key).await? {
+            return self.task_answer(first).await;
+        }
+        authorize(Rpc::ImportHistoricalTask, caller)?;
+        let today = self.clock.today();
+        let mut violations = Vec::new();
+        let assigned_on = crate::domain::values::parse_date(assigned_on)
+            .map_err(|e| violations.push(e.at("assigned_on")))
+            .ok();
+        if let Some(day) = assigned_on
+            && day >= today
+        {
+            violations.push(crate::domain::FieldViolation::new(
+                "assigned_on",
+                format!(
+                    "a historical record was assigned before today ({}); a task assigned today \
+                     is recorded with AssignTask",
+                    format_date(today)
+                ),
             ));
         }
-        self.run_task_command(caller, &task_id, TaskCommand::Assign(command), 0, key)
+        let reason = validate_reason(reason)
+            .map_err(|v| violations.extend(v))
+            .ok();
+        let (Some(assigned_on), Some(reason)) = (assigned_on, reason) else {
+            return Err(ApiError::Invalid(violations));
+        };
+        if !violations.is_empty() {
+            return Err(ApiError::Invalid(violations));
+        }
+        let mut metadata = self.metadata(caller, &key.request_id);
+        metadata.occurred_at = start_of_business_day(assigned_on);
+        self.record_assignment(caller, key, input, assigned_on, Some(&reason), metadata)
+            .await
+    }
+
+    async fn record_assignment(
+        &self,
+        caller: &Caller,
+        key: RequestKey,
+        input: &AssignTaskInput,
+        assigned_on: NaiveDate,
+        historical: Option<&str>,
+        metadata: EventMetadata,
+    ) -> Result<TaskView, ApiError> {
+        let units = self.directory_on(assigned_on).await?;
+        let leaders = self.roster().await?;
+        let task_id = TaskId::from_uuid(Uuid::now_v7());
+        let command = validate_assignment(
+            input,
+            AssignmentContext {
+                units: units.as_ref(),
+                leaders: &leaders,
+                assigned_on,
+                historical,
+            },
+            task_id,
+        )
+        .map_err(ApiError::Invalid)?;
+        if !may_assign_as(caller, &command.assignment.assigner) {
+            return Err(ApiError::denied(
+                "ASSIGN_IN_OWN_NAME",
+                "a leader assigns tasks only in their own name (assignment.assigner.leader_id); \
+                 the Office records tasks of other assigners",
+                "Lãnh đạo chỉ giao nhiệm vụ với danh nghĩa của chính mình; Văn phòng ghi nhận \
+                 nhiệm vụ do người khác giao.",
+            ));
+        }
+        self.run_task_command(&task_id, TaskCommand::Assign(command), 0, key, metadata)
             .await
     }
 
     /// `GetTask`: read from the task's own stream, so it is current the moment a command
     /// returns.
-    pub async fn get_task(&self, caller: &Caller, task_id: &str) -> Result<TaskRecord, ApiError> {
+    pub async fn get_task(&self, caller: &Caller, task_id: &str) -> Result<TaskView, ApiError> {
         authorize(Rpc::GetTask, caller)?;
         let task_id = parse_task_id(task_id)?;
-        let record = record_of(self.load_task(&task_id).await?.history.iter())?;
+        let record = self.load_record(&task_id).await?;
         if !may_read_task(caller, &record) {
-            return Err(ApiError::PermissionDenied(
-                "a unit may only read tasks it leads or coordinates".into(),
+            return Err(ApiError::denied(
+                "UNIT_SCOPE",
+                "a unit may only read tasks it leads or coordinates",
+                "Đơn vị chỉ xem được nhiệm vụ mình chủ trì hoặc phối hợp.",
             ));
         }
-        Ok(record)
+        Ok(self.view(record, self.clock.now()))
     }
 
-    /// `ListTasks`: from the task list read model. A unit sees its own tasks only.
+    /// `ListTasks`: from the task list read model. A unit sees its own tasks only. Classes
+    /// are judged at `as_of` (the end of that business day), or now.
     pub async fn list_tasks(
         &self,
         caller: &Caller,
         mut filter: TaskFilter,
-    ) -> Result<TaskPage, ApiError> {
+        as_of: Option<NaiveDate>,
+    ) -> Result<TaskViewPage, ApiError> {
         authorize(Rpc::ListTasks, caller)?;
         if caller.role == Role::Unit {
             let own = caller.unit_code.clone().unwrap_or_default();
             match &filter.unit {
                 Some(asked) if asked != &own => {
-                    return Err(ApiError::PermissionDenied(
-                        "a unit may only list its own tasks".into(),
+                    return Err(ApiError::denied(
+                        "UNIT_SCOPE",
+                        "a unit may only list its own tasks",
+                        "Đơn vị chỉ xem được danh sách nhiệm vụ của mình.",
                     ));
                 }
                 _ => filter.unit = Some(own),
             }
         }
-        self.task_list.list(&filter).await
+        let at = as_of.map_or_else(|| self.clock.now(), end_of_business_day);
+        let near_due_days = self.deadlines.near_due_days;
+        let page = self
+            .task_list
+            .list(&filter, |record| {
+                let class = record.deadline_class(at, near_due_days);
+                match filter.deadline_class {
+                    Some(wanted) => class == Some(wanted),
+                    None => true,
+                }
+            })
+            .await?;
+        Ok(TaskViewPage {
+            tasks: page
+                .tasks
+                .into_iter()
+                .map(|record| self.view(record, at))
+                .collect(),
+            next_after: page.next_after,
+        })
     }
 
     /// `ReassignTask`. A lead unit asking gets its attempt recorded and refused (rule 2).
@@ -447,21 +701,25 @@ impl Handlers {
         caller: &Caller,
         key: RequestKey,
         input: &ReassignInput,
-    ) -> Result<TaskRecord, ApiError> {
+    ) -> Result<TaskView, ApiError> {
         if let Some(first) = self.replayed(&key).await? {
             return self.task_answer(first).await;
         }
         authorize(Rpc::ReassignTask, caller)?;
         let task_id = parse_task_id(&input.task_id)?;
-        let task = record_of(self.load_task(&task_id).await?.history.iter())?;
+        let task = self.load_record(&task_id).await?;
+        let today = self.clock.today();
+        let roster = self.roster().await?;
         let command = if caller.role == Role::Unit {
             // Only the lead unit gets this far, and only to have its attempt recorded and
             // refused by the rule (the requested unit is kept as said, valid or not).
             let own = caller.unit_code.clone().unwrap_or_default();
             if own != task.lead_unit.as_str() {
-                return Err(ApiError::PermissionDenied(
-                    "only the issuing authority, or the Office on its behalf, may reassign a task"
-                        .into(),
+                return Err(ApiError::denied(
+                    "NOT_ISSUING_AUTHORITY",
+                    "only the issuing authority, or the Office on its behalf, may reassign a task",
+                    "Chỉ cơ quan, người giao nhiệm vụ (hoặc Văn phòng thay mặt) được giao lại \
+                     nhiệm vụ.",
                 ));
             }
             let mut violations = Vec::new();
@@ -478,16 +736,14 @@ impl Handlers {
                     new_lead_unit: requested,
                     new_coordinating_units: Vec::new(),
                     reason: reason.unwrap_or_default(),
+                    supervising_leader_id: None,
                 },
                 _ => return Err(ApiError::Invalid(violations)),
             }
         } else {
-            if !may_act_as_authority(caller, &task) {
-                return Err(ApiError::PermissionDenied(
-                    "only the leader who issued the task, or the Office, may reassign it".into(),
-                ));
+            if !may_act_as_authority(caller, &task, &roster, today) {
+                return Err(not_the_authority("reassign"));
             }
-            let today = self.clock.today();
             let directory = self.directory_on(today).await?;
             validate_reassignment(
                 Requester::Authority,
@@ -495,47 +751,177 @@ impl Handlers {
                 &input.new_coordinating_units,
                 &input.reason,
                 directory.as_ref(),
+                &roster,
                 today,
             )
             .map_err(ApiError::Invalid)?
         };
-        self.run_task_command(caller, &task_id, command, input.expected_version, key)
+        let metadata = self.metadata(caller, &key.request_id);
+        self.run_task_command(&task_id, command, input.expected_version, key, metadata)
             .await
     }
 
-    /// `ExtendDeadline`.
+    /// The leader an extension decision is recorded for: the caller if a leader (who may name
+    /// only themselves), otherwise the leader the Office names. Either must be one who may
+    /// decide extensions of this task.
+    fn deciding_leader(
+        &self,
+        caller: &Caller,
+        named: &str,
+        field: &str,
+        task: &TaskRecord,
+        roster: &LeaderRoster,
+        today: NaiveDate,
+    ) -> Result<String, ApiError> {
+        let named = named.trim();
+        let leader_id = match caller.role {
+            Role::Leader => {
+                let own = caller.leader_id.clone().unwrap_or_default();
+                if !named.is_empty() && named != own {
+                    return Err(ApiError::invalid(
+                        field,
+                        "a leader decides in their own name; leave it empty or give your own id",
+                    ));
+                }
+                own
+            }
+            _ => {
+                if named.is_empty() {
+                    return Err(ApiError::invalid(
+                        field,
+                        "name the leader who decided (the Office records on a leader's behalf)",
+                    ));
+                }
+                if roster.leader_on(named, today).is_none() {
+                    return Err(ApiError::invalid(
+                        field,
+                        format!(
+                            "unknown leader {named}: nobody with this id is in office on {}",
+                            format_date(today)
+                        ),
+                    ));
+                }
+                named.to_owned()
+            }
+        };
+        if !may_decide_extension(&leader_id, task, roster, today) {
+            return Err(match caller.role {
+                Role::Leader => not_the_authority("decide extensions of"),
+                _ => ApiError::invalid(
+                    field,
+                    format!(
+                        "{leader_id} may not decide extensions of this task: the assigning \
+                         leader, the Chairman or the supervising Vice-Chairman decides"
+                    ),
+                ),
+            });
+        }
+        Ok(leader_id)
+    }
+
+    /// `ExtendDeadline`: an extension requested and approved together, judged by the day it
+    /// was requested; or a first deadline for a task that had none.
     pub async fn extend_deadline(
         &self,
         caller: &Caller,
         key: RequestKey,
         input: &ExtendInput,
-    ) -> Result<TaskRecord, ApiError> {
+    ) -> Result<TaskView, ApiError> {
         if let Some(first) = self.replayed(&key).await? {
             return self.task_answer(first).await;
         }
         authorize(Rpc::ExtendDeadline, caller)?;
         let task_id = parse_task_id(&input.task_id)?;
-        let task = record_of(self.load_task(&task_id).await?.history.iter())?;
-        if !may_act_as_authority(caller, &task) {
-            return Err(ApiError::PermissionDenied(
-                "only the leader who issued the task, or the Office on the leadership's behalf, \
-                 may extend its deadline"
-                    .into(),
-            ));
+        let task = self.load_record(&task_id).await?;
+        let today = self.clock.today();
+        let roster = self.roster().await?;
+        if !may_act_as_authority(caller, &task, &roster, today) {
+            return Err(not_the_authority("extend the deadline of"));
         }
-        let leader = if caller.role == Role::Leader {
-            caller.leader_id.clone().unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let leader = self.deciding_leader(
+            caller,
+            &input.approved_by_leader_id,
+            "approved_by_leader_id",
+            &task,
+            &roster,
+            today,
+        )?;
         let command = validate_extension(
             &input.new_deadline,
             &input.reason,
+            &input.requested_on,
             &leader,
+            today,
+        )
+        .map_err(ApiError::Invalid)?;
+        let metadata = self.metadata(caller, &key.request_id);
+        self.run_task_command(&task_id, command, input.expected_version, key, metadata)
+            .await
+    }
+
+    /// `RequestExtension`: the lead unit asks (or the Office records its paper request).
+    pub async fn request_extension(
+        &self,
+        caller: &Caller,
+        key: RequestKey,
+        input: &RequestExtensionInput,
+    ) -> Result<TaskView, ApiError> {
+        if let Some(first) = self.replayed(&key).await? {
+            return self.task_answer(first).await;
+        }
+        authorize(Rpc::RequestExtension, caller)?;
+        let task_id = parse_task_id(&input.task_id)?;
+        let task = self.load_record(&task_id).await?;
+        if caller.role == Role::Unit && caller.unit_code.as_deref() != Some(task.lead_unit.as_str())
+        {
+            return Err(ApiError::denied(
+                "NOT_LEAD_UNIT",
+                "only the lead unit asks for a later deadline",
+                "Chỉ đơn vị chủ trì được đề nghị gia hạn.",
+            ));
+        }
+        let command = validate_extension_request(
+            Uuid::now_v7().to_string(),
+            &input.proposed_deadline,
+            &input.reason,
+            &input.requested_on,
+            Some(task.lead_unit.clone()),
             self.clock.today(),
         )
         .map_err(ApiError::Invalid)?;
-        self.run_task_command(caller, &task_id, command, input.expected_version, key)
+        let metadata = self.metadata(caller, &key.request_id);
+        self.run_task_command(&task_id, command, input.expected_version, key, metadata)
+            .await
+    }
+
+    /// `DecideExtension`: the leader approves or rejects a pending request.
+    pub async fn decide_extension(
+        &self,
+        caller: &Caller,
+        key: RequestKey,
+        input: &DecideExtensionInput,
+    ) -> Result<TaskView, ApiError> {
+        if let Some(first) = self.replayed(&key).await? {
+            return self.task_answer(first).await;
+        }
+        authorize(Rpc::DecideExtension, caller)?;
+        let task_id = parse_task_id(&input.task_id)?;
+        let task = self.load_record(&task_id).await?;
+        let today = self.clock.today();
+        let roster = self.roster().await?;
+        let leader =
+            self.deciding_leader(caller, &input.leader_id, "leader_id", &task, &roster, today)?;
+        let command = validate_extension_decision(
+            &input.extension_id,
+            input.approve,
+            &input.new_deadline,
+            &input.reason,
+            &leader,
+            today,
+        )
+        .map_err(ApiError::Invalid)?;
+        let metadata = self.metadata(caller, &key.request_id);
+        self.run_task_command(&task_id, command, input.expected_version, key, metadata)
             .await
     }
 
@@ -545,28 +931,51 @@ impl Handlers {
         caller: &Caller,
         key: RequestKey,
         input: &CancelInput,
-    ) -> Result<TaskRecord, ApiError> {
+    ) -> Result<TaskView, ApiError> {
         if let Some(first) = self.replayed(&key).await? {
             return self.task_answer(first).await;
         }
         authorize(Rpc::CancelTask, caller)?;
         let task_id = parse_task_id(&input.task_id)?;
-        let task = record_of(self.load_task(&task_id).await?.history.iter())?;
-        if !may_act_as_authority(caller, &task) {
-            return Err(ApiError::PermissionDenied(
-                "only the leader who issued the task, or the Office, may cancel it".into(),
-            ));
+        let task = self.load_record(&task_id).await?;
+        let roster = self.roster().await?;
+        if !may_act_as_authority(caller, &task, &roster, self.clock.today()) {
+            return Err(not_the_authority("cancel"));
         }
         let reason = validate_reason(&input.reason).map_err(ApiError::Invalid)?;
+        let metadata = self.metadata(caller, &key.request_id);
         self.run_task_command(
-            caller,
             &task_id,
             TaskCommand::Cancel { reason },
             input.expected_version,
             key,
+            metadata,
         )
         .await
     }
+}
+
+fn not_the_authority(what: &str) -> ApiError {
+    ApiError::denied(
+        "NOT_ISSUING_AUTHORITY",
+        format!(
+            "only the leader who assigned the task (the Chairman for any task of a \
+             Vice-Chairman), or the Office, may {what} it"
+        ),
+        "Chỉ lãnh đạo đã giao nhiệm vụ (Chủ tịch đối với nhiệm vụ do Phó Chủ tịch giao), hoặc \
+         Văn phòng, được thực hiện thao tác này.",
+    )
+}
+
+/// 00:00 of `date` in Asia/Ho_Chi_Minh.
+fn start_of_business_day(date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (midnight - chrono::Duration::hours(7)).and_utc()
+}
+
+/// The last instant of `date` in Asia/Ho_Chi_Minh: "as of" a day means at its end.
+fn end_of_business_day(date: NaiveDate) -> DateTime<Utc> {
+    start_of_business_day(date) + chrono::Duration::days(1) - chrono::Duration::microseconds(1)
 }
 
 /// Folds a recorded task stream (or a prefix of it) into the task's full view.
@@ -593,11 +1002,6 @@ pub fn record_of<'a>(
 
 fn parse_task_id(raw: &str) -> Result<TaskId, ApiError> {
     TaskId::parse(raw).map_err(|e| ApiError::Invalid(vec![e.at("task_id")]))
-}
-
-/// A violation on `field`, as a handler error.
-pub fn invalid(field: &str, description: impl Into<String>) -> ApiError {
-    ApiError::Invalid(vec![FieldViolation::new(field, description)])
 }
 
 fn count(n: usize) -> u32 {

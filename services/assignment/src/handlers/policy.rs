@@ -1,13 +1,15 @@
 //! Who may call what: the assignment service's authorisation table.
 //!
 //! One table, read top to bottom, is easier to audit than checks scattered through handlers.
-//! Finer rules that depend on the task (a leader acts on tasks they issued; a unit reads its own
-//! tasks) are in [`may_act_as_authority`] and [`may_read_task`].
+//! Finer rules that depend on the task or the leader directory (a leader acts on tasks they
+//! assigned, and the Chairman on any task of a Vice-Chairman; a unit reads its own tasks) are
+//! the functions below it.
 
+use chrono::NaiveDate;
 use dondoc_runtime::auth::{Principal, Role};
 
-use crate::domain::{Issuer, IssuerKind, TaskRecord};
-use crate::handlers::error::ApiError;
+use crate::domain::{Assigner, AssignerKind, LeaderRoster, LeaderTitle, TaskRecord};
+use crate::handlers::error::{ApiError, Denied};
 
 /// The RPCs of `AssignmentService`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,29 +17,64 @@ pub enum Rpc {
     ImportUnits,
     ListUnits,
     GetUnit,
+    ImportLeaders,
+    ListLeaders,
     AssignTask,
+    ImportHistoricalTask,
     GetTask,
     ListTasks,
     ReassignTask,
     ExtendDeadline,
+    RequestExtension,
+    DecideExtension,
     CancelTask,
+}
+
+impl Rpc {
+    pub const ALL: [Rpc; 14] = [
+        Rpc::ImportUnits,
+        Rpc::ListUnits,
+        Rpc::GetUnit,
+        Rpc::ImportLeaders,
+        Rpc::ListLeaders,
+        Rpc::AssignTask,
+        Rpc::ImportHistoricalTask,
+        Rpc::GetTask,
+        Rpc::ListTasks,
+        Rpc::ReassignTask,
+        Rpc::ExtendDeadline,
+        Rpc::RequestExtension,
+        Rpc::DecideExtension,
+        Rpc::CancelTask,
+    ];
 }
 
 use Role::{Admin, HomeAffairs, Leader, Office, Unit};
 
 /// Roles allowed to call each RPC at all.
-const POLICY: &[(Rpc, &[Role])] = &[
+pub const POLICY: &[(Rpc, &[Role])] = &[
     (Rpc::ImportUnits, &[Admin, Office]),
     (Rpc::ListUnits, &[Admin, Office, Leader, Unit, HomeAffairs]),
     (Rpc::GetUnit, &[Admin, Office, Leader, Unit, HomeAffairs]),
+    (Rpc::ImportLeaders, &[Admin, Office]),
+    (
+        Rpc::ListLeaders,
+        &[Admin, Office, Leader, Unit, HomeAffairs],
+    ),
     // Leaders assign; the Office records assignments on their behalf.
     (Rpc::AssignTask, &[Admin, Office, Leader]),
+    // Bringing in a paper register is the Office's work, audited as such.
+    (Rpc::ImportHistoricalTask, &[Admin, Office]),
     (Rpc::GetTask, &[Admin, Office, Leader, Unit, HomeAffairs]),
     (Rpc::ListTasks, &[Admin, Office, Leader, Unit, HomeAffairs]),
     // Units are let through so that the lead unit's attempt can be recorded and refused by the
     // domain rule; any other unit is denied in the handler.
     (Rpc::ReassignTask, &[Admin, Office, Leader, Unit]),
     (Rpc::ExtendDeadline, &[Admin, Office, Leader]),
+    // The lead unit asks (the progress service will carry its requests); the Office records
+    // paper requests.
+    (Rpc::RequestExtension, &[Admin, Office, Unit]),
+    (Rpc::DecideExtension, &[Admin, Office, Leader]),
     (Rpc::CancelTask, &[Admin, Office, Leader]),
 ];
 
@@ -50,40 +87,82 @@ pub fn authorize(rpc: Rpc, caller: &Principal) -> Result<(), ApiError> {
     if allowed {
         Ok(())
     } else {
-        Err(ApiError::PermissionDenied(format!(
-            "role {} may not call {rpc:?}",
-            caller.role.as_str()
-        )))
+        Err(ApiError::PermissionDenied(Denied {
+            reason: "ROLE_NOT_ALLOWED",
+            message: format!("role {} may not call {rpc:?}", caller.role.as_str()),
+            message_vi: format!(
+                "Vai trò {} không được thực hiện thao tác này ({rpc:?}).",
+                caller.role.as_str()
+            ),
+        }))
     }
 }
 
+/// Whether `leader_id` was the Chairman on `date`.
+fn is_chairman(roster: &LeaderRoster, leader_id: &str, date: NaiveDate) -> bool {
+    roster
+        .leader_on(leader_id, date)
+        .is_some_and(|l| l.title == LeaderTitle::Chairman)
+}
+
+/// Whether `leader_id` speaks for the assigning authority of `task` on `date`: the leader who
+/// assigned it, or the Chairman for any task of a Vice-Chairman. Tasks of the City People's
+/// Committee as a body (or of an unclassified old issuer) are changed by the Chairman or
+/// through the Office.
+pub fn leader_acts_for(
+    leader_id: &str,
+    task: &TaskRecord,
+    roster: &LeaderRoster,
+    date: NaiveDate,
+) -> bool {
+    let assigner = &task.assignment.assigner;
+    if assigner.kind.is_leader() && assigner.leader_id.as_deref() == Some(leader_id) {
+        return true;
+    }
+    is_chairman(roster, leader_id, date)
+        && matches!(
+            assigner.kind,
+            AssignerKind::ViceChairman | AssignerKind::CityPeoplesCommittee
+        )
+}
+
 /// Whether the caller acts for the issuing authority of `task`: the Office (on the
-/// leadership's behalf) and administrators always; a leader only for tasks issued in their own
-/// name. Tasks of a collective issuer (Government, Prime Minister, the City People's Committee)
-/// or recorded without a leader id are changed through the Office, never by whichever leader
-/// happens to ask.
-pub fn may_act_as_authority(caller: &Principal, task: &TaskRecord) -> bool {
+/// leadership's behalf) and administrators always; a leader as [`leader_acts_for`] says.
+pub fn may_act_as_authority(
+    caller: &Principal,
+    task: &TaskRecord,
+    roster: &LeaderRoster,
+    date: NaiveDate,
+) -> bool {
     match caller.role {
         Admin | Office => true,
-        Leader => matches!(
-            (&task.issuer.leader_id, &caller.leader_id),
-            (Some(issuer), Some(caller)) if issuer == caller
-        ),
+        Leader => caller
+            .leader_id
+            .as_deref()
+            .is_some_and(|id| leader_acts_for(id, task, roster, date)),
         Unit | HomeAffairs => false,
     }
 }
 
-/// Whether the caller may assign a task with this issuer: the Office and administrators record
-/// tasks of any issuer; a leader assigns only as the Chairman or a Vice-Chairman, in their own
-/// name.
-pub fn may_assign_as(caller: &Principal, issuer: &Issuer) -> bool {
+/// Whether `leader_id` may decide extensions of `task` on `date`: the authority
+/// ([`leader_acts_for`]) or the Vice-Chairman supervising the lead unit.
+pub fn may_decide_extension(
+    leader_id: &str,
+    task: &TaskRecord,
+    roster: &LeaderRoster,
+    date: NaiveDate,
+) -> bool {
+    leader_acts_for(leader_id, task, roster, date)
+        || task.supervising_leader_id.as_deref() == Some(leader_id)
+}
+
+/// Whether the caller may assign in this assigner's name: the Office and administrators record
+/// tasks of any assigner; a leader assigns only in their own name (the leader directory checks
+/// the title).
+pub fn may_assign_as(caller: &Principal, assigner: &Assigner) -> bool {
     match caller.role {
         Admin | Office => true,
-        Leader => {
-            matches!(issuer.kind, IssuerKind::Chairman | IssuerKind::ViceChairman)
-                && issuer.leader_id.is_some()
-                && issuer.leader_id == caller.leader_id
-        }
+        Leader => assigner.kind.is_leader() && assigner.leader_id == caller.leader_id,
         Unit | HomeAffairs => false,
     }
 }
@@ -109,7 +188,7 @@ mod tests {
             subject: "someone".into(),
             role,
             unit_code: (role == Unit).then(|| "SXD".into()),
-            leader_id: (role == Leader).then(|| "pct-a".into()),
+            leader_id: (role == Leader).then(|| "pct-tran".into()),
         }
     }
 
@@ -133,56 +212,17 @@ mod tests {
         assert!(authorize(Rpc::CancelTask, &caller(HomeAffairs)).is_err());
     }
 
-    fn task_issued_by(leader_id: Option<&str>) -> TaskRecord {
-        let event = crate::domain::TaskEvent::Assigned {
-            task_id: crate::domain::TaskId::from_uuid(uuid::Uuid::nil()),
-            issuer: Issuer {
-                kind: if leader_id.is_some() {
-                    IssuerKind::ViceChairman
-                } else {
-                    IssuerKind::Chairman
-                },
-                leader_id: leader_id.map(str::to_owned),
-                leader_name: None,
-            },
-            source_document: crate::domain::SourceDocument {
-                number: "1".into(),
-                symbol: "UBND".into(),
-                date: chrono::NaiveDate::MIN,
-                summary: "x".into(),
-            },
-            title: "x".into(),
-            content: "x".into(),
-            lead_unit: crate::domain::UnitCode::parse("SXD").expect("code"),
-            coordinating_units: vec![],
-            deadline: None,
-            priority: crate::domain::Priority::Normal,
-            assigned_on: chrono::NaiveDate::MIN,
-        };
-        TaskRecord::assigned(&event, 1, chrono::DateTime::UNIX_EPOCH, "office")
-            .expect("an assignment starts a record")
+    #[test]
+    fn every_rpc_has_a_policy_row() {
+        for rpc in Rpc::ALL {
+            assert!(POLICY.iter().any(|(r, _)| *r == rpc), "{rpc:?} has no row");
+        }
     }
 
     #[test]
-    fn a_leader_acts_only_on_tasks_issued_in_their_own_name() {
-        let leader = caller(Leader); // pct-a
-
-        assert!(may_act_as_authority(
-            &leader,
-            &task_issued_by(Some("pct-a"))
-        ));
-        assert!(!may_act_as_authority(
-            &leader,
-            &task_issued_by(Some("pct-b"))
-        ));
-        assert!(!may_act_as_authority(&leader, &task_issued_by(None)));
-        assert!(may_act_as_authority(&caller(Office), &task_issued_by(None)));
-    }
-
-    #[test]
-    fn a_leader_assigns_only_as_chairman_or_vice_chairman_in_their_own_name() {
-        let leader = caller(Leader); // pct-a
-        let issuer = |kind, id: Option<&str>| Issuer {
+    fn a_leader_assigns_only_in_their_own_name() {
+        let leader = caller(Leader); // pct-tran
+        let assigner = |kind, id: Option<&str>| Assigner {
             kind,
             leader_id: id.map(str::to_owned),
             leader_name: None,
@@ -190,36 +230,19 @@ mod tests {
 
         assert!(may_assign_as(
             &leader,
-            &issuer(IssuerKind::ViceChairman, Some("pct-a"))
+            &assigner(AssignerKind::ViceChairman, Some("pct-tran"))
         ));
         assert!(!may_assign_as(
             &leader,
-            &issuer(IssuerKind::ViceChairman, Some("pct-b"))
+            &assigner(AssignerKind::ViceChairman, Some("pct-le"))
         ));
         assert!(!may_assign_as(
             &leader,
-            &issuer(IssuerKind::Government, Some("pct-a"))
+            &assigner(AssignerKind::CityPeoplesCommittee, None)
         ));
         assert!(may_assign_as(
             &caller(Office),
-            &issuer(IssuerKind::Government, None)
+            &assigner(AssignerKind::CityPeoplesCommittee, None)
         ));
-    }
-
-    #[test]
-    fn every_rpc_has_a_policy_row() {
-        for rpc in [
-            Rpc::ImportUnits,
-            Rpc::ListUnits,
-            Rpc::GetUnit,
-            Rpc::AssignTask,
-            Rpc::GetTask,
-            Rpc::ListTasks,
-            Rpc::ReassignTask,
-            Rpc::ExtendDeadline,
-            Rpc::CancelTask,
-        ] {
-            assert!(POLICY.iter().any(|(r, _)| *r == rpc), "{rpc:?} has no row");
-        }
     }
 }

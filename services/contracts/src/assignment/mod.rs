@@ -24,11 +24,16 @@ pub const TASK_STREAM: &str = "task";
 pub const DIRECTORY_STREAM: &str = "directory";
 /// The one stream of the unit directory.
 pub const DIRECTORY_STREAM_ID: &str = "unit-directory";
+/// Stream type of the leader directory (one stream, id [`LEADER_STREAM_ID`]).
+pub const LEADER_STREAM: &str = "leaders";
+/// The one stream of the leader directory.
+pub const LEADER_STREAM_ID: &str = "leader-directory";
 
-/// `dondoc.task.assigned` v2 (v1 carried the issuer as free text).
+/// `dondoc.task.assigned` v3: origin and assigner told apart (v2 had one issuer; v1 carried
+/// it as free text).
 pub const TASK_ASSIGNED: EventType = EventType {
     name: "dondoc.task.assigned",
-    version: 2,
+    version: 3,
 };
 /// `dondoc.task.reassigned` v1: the issuing authority moved the task to another lead unit.
 pub const TASK_REASSIGNED: EventType = EventType {
@@ -40,9 +45,19 @@ pub const TASK_HAND_OFF_REFUSED: EventType = EventType {
     name: "dondoc.task.hand_off_refused",
     version: 1,
 };
-/// `dondoc.task.deadline_extended` v1 (gia hạn).
+/// `dondoc.task.deadline_extended` v1 (gia hạn): an approved extension, or a first deadline.
 pub const TASK_DEADLINE_EXTENDED: EventType = EventType {
     name: "dondoc.task.deadline_extended",
+    version: 1,
+};
+/// `dondoc.task.extension_requested` v1: the lead unit asked for a later deadline.
+pub const TASK_EXTENSION_REQUESTED: EventType = EventType {
+    name: "dondoc.task.extension_requested",
+    version: 1,
+};
+/// `dondoc.task.extension_rejected` v1: the leader refused a requested extension.
+pub const TASK_EXTENSION_REJECTED: EventType = EventType {
+    name: "dondoc.task.extension_rejected",
     version: 1,
 };
 /// `dondoc.task.cancelled` v1.
@@ -55,6 +70,11 @@ pub const DIRECTORY_IMPORTED: EventType = EventType {
     name: "dondoc.directory.imported",
     version: 1,
 };
+/// `dondoc.leaders.imported` v1: the leader directory, replaced as a whole.
+pub const LEADERS_IMPORTED: EventType = EventType {
+    name: "dondoc.leaders.imported",
+    version: 1,
+};
 
 /// Every event type the assignment service publishes, at the version it writes today.
 pub const EVENT_TYPES: &[EventType] = &[
@@ -62,14 +82,19 @@ pub const EVENT_TYPES: &[EventType] = &[
     TASK_REASSIGNED,
     TASK_HAND_OFF_REFUSED,
     TASK_DEADLINE_EXTENDED,
+    TASK_EXTENSION_REQUESTED,
+    TASK_EXTENSION_REJECTED,
     TASK_CANCELLED,
     DIRECTORY_IMPORTED,
+    LEADERS_IMPORTED,
 ];
 
 /// The upcasters of every older version of these event types; the producer's store and every
 /// consumer register them.
 pub fn upcasters() -> Upcasters {
-    Upcasters::new().register(TASK_ASSIGNED.name, 1, upcast_task_assigned_v1)
+    Upcasters::new()
+        .register(TASK_ASSIGNED.name, 1, upcast_task_assigned_v1)
+        .register(TASK_ASSIGNED.name, 2, upcast_task_assigned_v2)
 }
 
 /// An event of the assignment service, as any consumer sees it.
@@ -78,13 +103,19 @@ pub fn upcasters() -> Upcasters {
 /// say what it does with the ones it does not handle (usually nothing).
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq)]
+// Decoded once per event and taken apart at once: boxing the large assignment would only add
+// an allocation to every decode.
+#[allow(clippy::large_enum_variant)]
 pub enum AssignmentEvent {
     TaskAssigned(pb::TaskAssigned),
     TaskReassigned(pb::TaskReassigned),
     TaskHandOffRefused(pb::TaskHandOffRefused),
     TaskDeadlineExtended(pb::TaskDeadlineExtended),
+    TaskExtensionRequested(pb::TaskExtensionRequested),
+    TaskExtensionRejected(pb::TaskExtensionRejected),
     TaskCancelled(pb::TaskCancelled),
     DirectoryImported(pb::UnitDirectoryImported),
+    LeadersImported(pb::LeaderDirectoryImported),
 }
 
 impl AssignmentEvent {
@@ -134,10 +165,17 @@ impl AssignmentEvent {
             TASK_DEADLINE_EXTENDED => {
                 Self::TaskDeadlineExtended(Message::decode(payload).map_err(malformed)?)
             }
+            TASK_EXTENSION_REQUESTED => {
+                Self::TaskExtensionRequested(Message::decode(payload).map_err(malformed)?)
+            }
+            TASK_EXTENSION_REJECTED => {
+                Self::TaskExtensionRejected(Message::decode(payload).map_err(malformed)?)
+            }
             TASK_CANCELLED => Self::TaskCancelled(Message::decode(payload).map_err(malformed)?),
             DIRECTORY_IMPORTED => {
                 Self::DirectoryImported(Message::decode(payload).map_err(malformed)?)
             }
+            LEADERS_IMPORTED => Self::LeadersImported(Message::decode(payload).map_err(malformed)?),
             _ => return Ok(None),
         };
         Ok(Some(event))
@@ -150,8 +188,11 @@ impl AssignmentEvent {
             Self::TaskReassigned(_) => TASK_REASSIGNED,
             Self::TaskHandOffRefused(_) => TASK_HAND_OFF_REFUSED,
             Self::TaskDeadlineExtended(_) => TASK_DEADLINE_EXTENDED,
+            Self::TaskExtensionRequested(_) => TASK_EXTENSION_REQUESTED,
+            Self::TaskExtensionRejected(_) => TASK_EXTENSION_REJECTED,
             Self::TaskCancelled(_) => TASK_CANCELLED,
             Self::DirectoryImported(_) => DIRECTORY_IMPORTED,
+            Self::LeadersImported(_) => LEADERS_IMPORTED,
         }
     }
 
@@ -162,8 +203,11 @@ impl AssignmentEvent {
             Self::TaskReassigned(m) => m.encode_to_vec(),
             Self::TaskHandOffRefused(m) => m.encode_to_vec(),
             Self::TaskDeadlineExtended(m) => m.encode_to_vec(),
+            Self::TaskExtensionRequested(m) => m.encode_to_vec(),
+            Self::TaskExtensionRejected(m) => m.encode_to_vec(),
             Self::TaskCancelled(m) => m.encode_to_vec(),
             Self::DirectoryImported(m) => m.encode_to_vec(),
+            Self::LeadersImported(m) => m.encode_to_vec(),
         }
     }
 }
@@ -183,7 +227,7 @@ fn upcast_task_assigned_v1(
     let assigned_on = dondoc_eventsourcing::clock::business_date(context.occurred_at)
         .format("%Y-%m-%d")
         .to_string();
-    Ok(pb::TaskAssigned {
+    Ok(pb::TaskAssignedV2 {
         task_id: v1.task_id,
         source_document: v1.source_document,
         title: v1.title,
@@ -196,6 +240,106 @@ fn upcast_task_assigned_v1(
         assigned_on,
     }
     .encode_to_vec())
+}
+
+/// `dondoc.task.assigned` v2 → v3: the one issuer becomes an origin and an assigner.
+///
+/// A v2 issuer said either where the task came from (the Government, the Prime Minister, the
+/// City People's Committee as a body) or who assigned it (the Chairman, a named
+/// Vice-Chairman); its one document was both the origin's and the city's. So: a central
+/// issuer is the origin, with that document, and the assignment is the City People's
+/// Committee's own; a leader is the assigner, and the task starts with the city's document.
+/// Nothing is guessed that v2 did not record.
+fn upcast_task_assigned_v2(
+    payload: &[u8],
+    _context: &UpcastContext,
+) -> Result<Vec<u8>, UpcastError> {
+    let v2 = pb::TaskAssignedV2::decode(payload)
+        .map_err(|e| UpcastError::malformed(format!("not a TaskAssignedV2 payload: {e}")))?;
+    let (origin, assignment) =
+        origin_and_assignment_from_issuer(&v2.issuer.unwrap_or_default(), v2.source_document);
+    Ok(pb::TaskAssigned {
+        task_id: v2.task_id,
+        origin: Some(origin),
+        assignment: Some(assignment),
+        title: v2.title,
+        content: v2.content,
+        lead_unit: v2.lead_unit,
+        coordinating_units: v2.coordinating_units,
+        deadline: v2.deadline,
+        priority: v2.priority,
+        assigned_on: v2.assigned_on,
+        supervising_leader_id: String::new(),
+        historical: false,
+        import_reason: String::new(),
+    }
+    .encode_to_vec())
+}
+
+/// Reads a first-release issuer (one field for where a task came from and who assigned it) and
+/// its one document as an origin and an assignment; see `upcast_task_assigned_v2`. Clients of
+/// the first release still send that form, and the API reads it the same way.
+pub fn origin_and_assignment_from_issuer(
+    issuer: &pb::Issuer,
+    document: Option<pb::SourceDocument>,
+) -> (pb::TaskOrigin, pb::TaskAssignment) {
+    use pb::IssuerKind as I;
+    let kind = I::try_from(issuer.kind).unwrap_or(I::Unspecified);
+    let origin = |kind: pb::OriginKind, document: Option<pb::SourceDocument>| pb::TaskOrigin {
+        kind: kind as i32,
+        issuing_body: String::new(),
+        document,
+    };
+    let assigner = |kind: pb::AssignerKind, leader_id: &str, leader_name: &str| pb::Assigner {
+        kind: kind as i32,
+        leader_id: leader_id.to_owned(),
+        leader_name: leader_name.to_owned(),
+    };
+    let (origin, assigner) = match kind {
+        I::Government => (
+            origin(pb::OriginKind::Government, document.clone()),
+            assigner(pb::AssignerKind::CityPeoplesCommittee, "", ""),
+        ),
+        I::PrimeMinister => (
+            origin(pb::OriginKind::PrimeMinister, document.clone()),
+            assigner(pb::AssignerKind::CityPeoplesCommittee, "", ""),
+        ),
+        I::CityPeoplesCommittee => (
+            origin(pb::OriginKind::CityPeoplesCommittee, None),
+            assigner(pb::AssignerKind::CityPeoplesCommittee, "", ""),
+        ),
+        I::Chairman => (
+            origin(pb::OriginKind::CityPeoplesCommittee, None),
+            assigner(
+                pb::AssignerKind::Chairman,
+                &issuer.leader_id,
+                &issuer.leader_name,
+            ),
+        ),
+        I::ViceChairman => (
+            origin(pb::OriginKind::CityPeoplesCommittee, None),
+            assigner(
+                pb::AssignerKind::ViceChairman,
+                &issuer.leader_id,
+                &issuer.leader_name,
+            ),
+        ),
+        I::Unclassified | I::Unspecified => (
+            pb::TaskOrigin {
+                kind: pb::OriginKind::Unclassified as i32,
+                issuing_body: issuer.leader_name.clone(),
+                document: None,
+            },
+            assigner(pb::AssignerKind::Unclassified, "", &issuer.leader_name),
+        ),
+    };
+    (
+        origin,
+        pb::TaskAssignment {
+            assigner: Some(assigner),
+            document,
+        },
+    )
 }
 
 #[cfg(test)]

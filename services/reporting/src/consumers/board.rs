@@ -104,36 +104,36 @@ impl Projection for TaskBoardProjection {
 }
 
 /// Reads the board, optionally for one lead unit.
+///
+/// One statement reads the counts and the projection-wide number of events applied, so the two
+/// always come from the same snapshot of the table (two statements could straddle an event
+/// being applied and tell of seven events with the seventh not yet in the counts).
 pub async fn read_board(
     db: &dondoc_eventsourcing::Database,
     unit: Option<&str>,
 ) -> Result<Board, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT lead_unit, status, COUNT(*) AS tasks FROM task_board_v2 \
-         WHERE ($1 = '' OR lead_unit = $1) GROUP BY lead_unit, status ORDER BY lead_unit, status",
+        "SELECT lead_unit, status, COUNT(*) AS tasks, \
+         CAST(SUM(events_applied) AS BIGINT) AS applied \
+         FROM task_board_v2 GROUP BY lead_unit, status ORDER BY lead_unit, status",
     )
-    .bind(unit.unwrap_or_default().to_owned())
     .fetch_all(db.pool())
     .await?;
-    let rows = rows
-        .iter()
-        .map(|row| {
-            Ok(BoardRow {
-                unit: row.try_get("lead_unit")?,
-                status: row.try_get("status")?,
-                tasks: u64::try_from(row.try_get::<i64, _>("tasks")?).unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    // Projection-wide whatever the unit filter: it says how far the projection has got.
-    let applied = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(events_applied), 0) AS BIGINT) AS applied FROM task_board_v2",
-    )
-    .fetch_one(db.pool())
-    .await?;
-    Ok(Board {
-        total_tasks: rows.iter().map(|r| r.tasks).sum(),
-        events_applied: u64::try_from(applied.try_get::<i64, _>("applied")?).unwrap_or(0),
-        rows,
-    })
+    let mut board = Board::default();
+    for row in &rows {
+        let lead_unit: String = row.try_get("lead_unit")?;
+        // Projection-wide whatever the unit filter: it says how far the projection has got.
+        board.events_applied += u64::try_from(row.try_get::<i64, _>("applied")?).unwrap_or(0);
+        if unit.is_some_and(|unit| unit != lead_unit) {
+            continue;
+        }
+        let tasks = u64::try_from(row.try_get::<i64, _>("tasks")?).unwrap_or(0);
+        board.total_tasks += tasks;
+        board.rows.push(BoardRow {
+            unit: lead_unit,
+            status: row.try_get("status")?,
+            tasks,
+        });
+    }
+    Ok(board)
 }

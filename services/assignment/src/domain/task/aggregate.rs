@@ -1,36 +1,40 @@
-//! The task aggregate: assignment, reassignment, deadline extension, cancellation.
+//! The task aggregate: assignment, reassignment, deadline extensions, cancellation.
 //!
 //! Rules enforced here (design.md §2):
 //! 1. every task has exactly one lead unit (chủ trì), zero or more coordinating units (phối
-//!    hợp), an issuer, a source document and either a deadline or "no deadline";
+//!    hợp), an origin (where it comes from), an assignment (who assigned it in the city, with
+//!    the city's document) and either a deadline or "no deadline";
 //! 2. the lead unit may not hand the task to another unit: its request is *recorded* as a
 //!    refused hand-off (evidence for discipline proposals) and answered with [`HAND_OFF_RULE`];
 //!    only the issuing authority, or the Office on its behalf, reassigns, with a reason;
-//! 4. deadlines change only by an extension decided on or before the current deadline; the
-//!    original deadline is kept.
+//! 4. deadlines change only by an approved extension **requested** on or before the deadline
+//!    valid that day; the decision may come later. The request date, the approver, the
+//!    previous and the new deadline are kept, and so is a rejected request.
 
 use std::fmt;
 
 use chrono::NaiveDate;
 use dondoc_eventsourcing::Aggregate;
 
-use crate::domain::values::{Issuer, Priority, SourceDocument, TaskId, UnitCode};
+use crate::domain::values::{Assignment, Origin, Priority, TaskId, UnitCode, format_date};
 
 /// The answer to a lead unit that tries to hand its task to another unit (rule 2).
 pub const HAND_OFF_RULE: &str = "Refused under the working regulation of the City \
-People's Committee (as restated by UBND thành phố Hải Phòng on 18/09/2019; dondoc rule 2): \
-a unit assigned to lead a task (đơn vị chủ trì) may not propose handing it to another agency or \
-unit. If it meets difficulties \
-or obstacles (khó khăn, vướng mắc), it must report them to the City People's Committee \
-leadership for direction (chỉ đạo); only the issuing authority, or the Office on its behalf, may \
-reassign the task. This request has been recorded. / Từ chối theo Quy chế làm việc của UBND \
-thành phố: khi được giao nhiệm vụ chủ trì, đơn vị không được đề xuất giao lại cho cơ quan, đơn \
-vị khác; nếu có khó khăn, vướng mắc phải đề xuất, báo cáo lãnh đạo UBND thành phố chỉ đạo thực \
-hiện. Chỉ cơ quan, người giao nhiệm vụ (hoặc Văn phòng thay mặt) mới được giao lại nhiệm vụ. Yêu \
-cầu này đã được ghi nhận.";
+People's Committee (dondoc rule 2): a unit assigned to lead a task (đơn vị chủ trì) may not \
+propose handing it to another agency or unit. If it meets difficulties or obstacles (khó khăn, \
+vướng mắc), it must report them to the City People's Committee leadership for direction (chỉ \
+đạo); only the issuing authority, or the Office on its behalf, may reassign the task. This \
+request has been recorded.";
 
-/// Lifecycle of a task. Only `Assigned` and `Cancelled` are reachable so far; the others are
-/// reached by the progress, review and confirmation commands that come later.
+/// The same rule as the Office words it in Vietnamese.
+pub const HAND_OFF_RULE_VI: &str = "Từ chối theo Quy chế làm việc của UBND thành phố: khi được \
+giao nhiệm vụ chủ trì, đơn vị không được đề xuất giao lại cho cơ quan, đơn vị khác; nếu có khó \
+khăn, vướng mắc phải đề xuất, báo cáo lãnh đạo UBND thành phố chỉ đạo thực hiện. Chỉ cơ quan, \
+người giao nhiệm vụ (hoặc Văn phòng thay mặt) mới được giao lại nhiệm vụ. Yêu cầu này đã được \
+ghi nhận.";
+
+/// Lifecycle of a task. `Assigned` and `Cancelled` are reached here; the others by the
+/// progress service's execution, review and confirmation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TaskStatus {
     /// Đã giao.
@@ -69,6 +73,11 @@ impl TaskStatus {
             TaskStatus::Cancelled => "Đã hủy",
         }
     }
+
+    /// Whether the task's work has ended (nothing about it can change any more).
+    pub fn is_closed(self) -> bool {
+        matches!(self, TaskStatus::Completed | TaskStatus::Cancelled)
+    }
 }
 
 impl fmt::Display for TaskStatus {
@@ -81,8 +90,8 @@ impl fmt::Display for TaskStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssignTask {
     pub task_id: TaskId,
-    pub issuer: Issuer,
-    pub source_document: SourceDocument,
+    pub origin: Origin,
+    pub assignment: Assignment,
     pub title: String,
     pub content: String,
     pub lead_unit: UnitCode,
@@ -92,6 +101,10 @@ pub struct AssignTask {
     pub priority: Priority,
     /// Business date of the assignment (Asia/Ho_Chi_Minh).
     pub assigned_on: NaiveDate,
+    /// The Vice-Chairman supervising the lead unit on `assigned_on`.
+    pub supervising_leader_id: Option<String>,
+    /// Why a historical record is imported (`None` for a task assigned today).
+    pub historical: Option<String>,
 }
 
 /// Who asks for a reassignment. The application's authorisation table decides who counts as
@@ -103,6 +116,16 @@ pub enum Requester {
     Unit(UnitCode),
 }
 
+/// A leader's decision on a requested extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionDecision {
+    /// Approve; `None` grants the deadline that was proposed.
+    Approve {
+        new_deadline: Option<NaiveDate>,
+    },
+    Reject,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskCommand {
     Assign(AssignTask),
@@ -111,15 +134,33 @@ pub enum TaskCommand {
         new_lead_unit: UnitCode,
         new_coordinating_units: Vec<UnitCode>,
         reason: String,
+        /// The Vice-Chairman supervising the new lead unit today.
+        supervising_leader_id: Option<String>,
     },
+    /// A request for a later deadline (đề nghị gia hạn).
+    RequestExtension {
+        extension_id: String,
+        requested_on: NaiveDate,
+        proposed_deadline: NaiveDate,
+        reason: String,
+        requested_by_unit: Option<UnitCode>,
+    },
+    /// The leader's decision on a pending request.
+    DecideExtension {
+        extension_id: String,
+        decision: ExtensionDecision,
+        leader_id: String,
+        reason: Option<String>,
+        decided_on: NaiveDate,
+    },
+    /// A request and its approval recorded together (the Office on a leader's behalf), or a
+    /// first deadline for a task without one.
     ExtendDeadline {
         new_deadline: NaiveDate,
         reason: String,
-        /// The approving leader's id; `None` when the Office records it on the leadership's
-        /// behalf.
-        approved_by_leader: Option<String>,
-        /// Business date of the decision.
-        today: NaiveDate,
+        approved_by_leader: String,
+        requested_on: NaiveDate,
+        decided_on: NaiveDate,
     },
     Cancel {
         reason: String,
@@ -131,8 +172,8 @@ pub enum TaskCommand {
 pub enum TaskEvent {
     Assigned {
         task_id: TaskId,
-        issuer: Issuer,
-        source_document: SourceDocument,
+        origin: Origin,
+        assignment: Assignment,
         title: String,
         content: String,
         lead_unit: UnitCode,
@@ -140,6 +181,9 @@ pub enum TaskEvent {
         deadline: Option<NaiveDate>,
         priority: Priority,
         assigned_on: NaiveDate,
+        supervising_leader_id: Option<String>,
+        /// The import reason of a historical record.
+        historical: Option<String>,
     },
     Reassigned {
         task_id: TaskId,
@@ -148,6 +192,7 @@ pub enum TaskEvent {
         previous_coordinating_units: Vec<UnitCode>,
         new_coordinating_units: Vec<UnitCode>,
         reason: String,
+        supervising_leader_id: Option<String>,
     },
     /// The lead unit tried to hand the task to another unit (rule 2); nothing changed.
     HandOffRefused {
@@ -156,12 +201,34 @@ pub enum TaskEvent {
         requested_lead_unit: UnitCode,
         reason_given: String,
     },
+    ExtensionRequested {
+        task_id: TaskId,
+        extension_id: String,
+        requested_on: NaiveDate,
+        current_deadline: NaiveDate,
+        proposed_deadline: NaiveDate,
+        reason: String,
+        requested_by_unit: Option<UnitCode>,
+    },
     DeadlineExtended {
         task_id: TaskId,
         previous_deadline: Option<NaiveDate>,
         new_deadline: NaiveDate,
         reason: String,
         approved_by_leader: Option<String>,
+        /// `None` on events recorded before the request date was kept.
+        requested_on: Option<NaiveDate>,
+        extension_id: Option<String>,
+        requested_by_unit: Option<UnitCode>,
+        decided_on: Option<NaiveDate>,
+    },
+    ExtensionRejected {
+        task_id: TaskId,
+        extension_id: String,
+        requested_on: NaiveDate,
+        decided_on: NaiveDate,
+        rejected_by_leader: String,
+        reason: String,
     },
     Cancelled {
         task_id: TaskId,
@@ -175,7 +242,9 @@ impl TaskEvent {
             TaskEvent::Assigned { task_id, .. }
             | TaskEvent::Reassigned { task_id, .. }
             | TaskEvent::HandOffRefused { task_id, .. }
+            | TaskEvent::ExtensionRequested { task_id, .. }
             | TaskEvent::DeadlineExtended { task_id, .. }
+            | TaskEvent::ExtensionRejected { task_id, .. }
             | TaskEvent::Cancelled { task_id, .. } => *task_id,
         }
     }
@@ -192,8 +261,8 @@ impl From<&AssignTask> for TaskEvent {
         let command = command.clone();
         TaskEvent::Assigned {
             task_id: command.task_id,
-            issuer: command.issuer,
-            source_document: command.source_document,
+            origin: command.origin,
+            assignment: command.assignment,
             title: command.title,
             content: command.content,
             lead_unit: command.lead_unit,
@@ -201,11 +270,15 @@ impl From<&AssignTask> for TaskEvent {
             deadline: command.deadline,
             priority: command.priority,
             assigned_on: command.assigned_on,
+            supervising_leader_id: command.supervising_leader_id,
+            historical: command.historical,
         }
     }
 }
 
-/// Why a task command was refused; each message cites the rule.
+/// Why a task command was refused; each message cites the rule. [`TaskError::reason`] is the
+/// machine-readable name of the rule (`google.rpc.ErrorInfo.reason`), and
+/// [`TaskError::message_vi`] says the same in Vietnamese.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
     #[error("task not found: no task with this id has been assigned")]
@@ -235,11 +308,34 @@ pub enum TaskError {
         requested: NaiveDate,
     },
     #[error(
-        "rule 4: a deadline extension (gia hạn) must be decided on or before the current \
-         deadline ({deadline}); the deadline has passed, so the task is overdue and its \
-         lateness stands"
+        "rule 4: a deadline extension (gia hạn) must be requested on or before the deadline \
+         valid on the day of the request; requested on {requested_on}, after the deadline \
+         {deadline}, so the task is overdue and its lateness stands"
     )]
-    ExtensionAfterDeadline { deadline: NaiveDate },
+    ExtensionRequestedAfterDeadline {
+        deadline: NaiveDate,
+        requested_on: NaiveDate,
+    },
+    #[error("extension {extension_id} is still pending: decide it before another is requested")]
+    ExtensionAlreadyPending { extension_id: String },
+    #[error("no pending extension request {extension_id} on this task")]
+    ExtensionNotPending { extension_id: String },
+    #[error(
+        "a decision cannot come before the request: requested on {requested_on}, decided on \
+         {decided_on}"
+    )]
+    DecisionBeforeRequest {
+        requested_on: NaiveDate,
+        decided_on: NaiveDate,
+    },
+    #[error(
+        "a deadline cannot be set in the past: {deadline} is before today ({today}); a task is \
+         given a deadline that can still be met"
+    )]
+    DeadlineInThePast {
+        deadline: NaiveDate,
+        today: NaiveDate,
+    },
     #[error(
         "{unit} cannot both lead and coordinate the task: every task has exactly one lead unit \
          (chủ trì), distinct from its coordinating units (phối hợp)"
@@ -249,11 +345,103 @@ pub enum TaskError {
     ReasonRequired,
 }
 
+impl TaskError {
+    /// The rule's name, for `google.rpc.ErrorInfo.reason` (UPPER_SNAKE_CASE, stable).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TaskError::NotFound => "TASK_NOT_FOUND",
+            TaskError::AlreadyAssigned => "TASK_ALREADY_ASSIGNED",
+            TaskError::Cancelled => "TASK_CANCELLED",
+            TaskError::NotLeadUnit { .. } => "NOT_LEAD_UNIT",
+            TaskError::SameLeadUnit { .. } => "SAME_LEAD_UNIT",
+            TaskError::ExtensionWithoutDeadline => "EXTENSION_WITHOUT_DEADLINE",
+            TaskError::ExtensionNotLater { .. } => "EXTENSION_NOT_LATER",
+            TaskError::ExtensionRequestedAfterDeadline { .. } => {
+                "EXTENSION_REQUESTED_AFTER_DEADLINE"
+            }
+            TaskError::ExtensionAlreadyPending { .. } => "EXTENSION_ALREADY_PENDING",
+            TaskError::ExtensionNotPending { .. } => "EXTENSION_NOT_PENDING",
+            TaskError::DecisionBeforeRequest { .. } => "DECISION_BEFORE_REQUEST",
+            TaskError::DeadlineInThePast { .. } => "DEADLINE_IN_THE_PAST",
+            TaskError::LeadUnitAlsoCoordinating { .. } => "LEAD_UNIT_ALSO_COORDINATING",
+            TaskError::ReasonRequired => "REASON_REQUIRED",
+        }
+    }
+
+    /// The same refusal in Vietnamese, as the Office words it.
+    pub fn message_vi(&self) -> String {
+        let d = |date: &NaiveDate| date.format("%d/%m/%Y").to_string();
+        match self {
+            TaskError::NotFound => "Không tìm thấy nhiệm vụ.".into(),
+            TaskError::AlreadyAssigned => {
+                "Nhiệm vụ đã được giao; muốn đổi đơn vị chủ trì, cơ quan giao nhiệm vụ giao lại."
+                    .into()
+            }
+            TaskError::Cancelled => "Nhiệm vụ đã hủy, không thể thay đổi.".into(),
+            TaskError::NotLeadUnit { unit } => format!(
+                "{unit} không phải đơn vị chủ trì nhiệm vụ này; chỉ cơ quan, người giao nhiệm vụ \
+                 (hoặc Văn phòng thay mặt) được giao lại."
+            ),
+            TaskError::SameLeadUnit { unit } => {
+                format!("{unit} đang chủ trì nhiệm vụ; giao lại phải nêu đơn vị khác.")
+            }
+            TaskError::ExtensionWithoutDeadline => {
+                "Nhiệm vụ không có thời hạn, không có hạn để gia hạn.".into()
+            }
+            TaskError::ExtensionNotLater { current, requested } => format!(
+                "Thời hạn mới {} phải sau thời hạn hiện tại {}.",
+                d(requested),
+                d(current)
+            ),
+            TaskError::ExtensionRequestedAfterDeadline {
+                deadline,
+                requested_on,
+            } => format!(
+                "Quy tắc 4: đề nghị gia hạn phải gửi trước hoặc trong ngày hết hạn; đề nghị ngày \
+                 {} sau thời hạn {} nên nhiệm vụ đã quá hạn.",
+                d(requested_on),
+                d(deadline)
+            ),
+            TaskError::ExtensionAlreadyPending { .. } => {
+                "Đang có đề nghị gia hạn chờ quyết định.".into()
+            }
+            TaskError::ExtensionNotPending { .. } => {
+                "Không có đề nghị gia hạn này đang chờ quyết định.".into()
+            }
+            TaskError::DecisionBeforeRequest {
+                requested_on,
+                decided_on,
+            } => format!(
+                "Ngày quyết định {} không thể trước ngày đề nghị {}.",
+                d(decided_on),
+                d(requested_on)
+            ),
+            TaskError::DeadlineInThePast { deadline, today } => {
+                format!("Thời hạn {} đã qua (hôm nay {}).", d(deadline), d(today))
+            }
+            TaskError::LeadUnitAlsoCoordinating { unit } => format!(
+                "{unit} không thể vừa chủ trì vừa phối hợp: mỗi nhiệm vụ có đúng một đơn vị chủ trì."
+            ),
+            TaskError::ReasonRequired => "Phải nêu lý do.".into(),
+        }
+    }
+}
+
+/// A request waiting for the leader's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingExtension {
+    pub extension_id: String,
+    pub requested_on: NaiveDate,
+    pub proposed_deadline: NaiveDate,
+    pub reason: String,
+    pub requested_by_unit: Option<UnitCode>,
+}
+
 /// The decision state of an assigned task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskState {
     pub task_id: TaskId,
-    pub issuer: Issuer,
+    pub assignment: Assignment,
     pub status: TaskStatus,
     pub lead_unit: UnitCode,
     pub coordinating_units: Vec<UnitCode>,
@@ -262,9 +450,26 @@ pub struct TaskState {
     /// The deadline set at assignment.
     pub original_deadline: Option<NaiveDate>,
     pub assigned_on: NaiveDate,
+    /// Each deadline with the business day it took effect (the assignment, then each approval),
+    /// so the deadline valid on any day can be told (rule 4).
+    pub deadlines: Vec<(NaiveDate, Option<NaiveDate>)>,
+    pub pending_extension: Option<PendingExtension>,
     pub refused_hand_off_attempts: u32,
     pub extensions: u32,
     pub reassignments: u32,
+}
+
+impl TaskState {
+    /// The deadline valid on `date`: the one set by the last change that took effect on or
+    /// before it.
+    pub fn deadline_valid_on(&self, date: NaiveDate) -> Option<NaiveDate> {
+        self.deadlines
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= date)
+            .or(self.deadlines.first())
+            .and_then(|(_, deadline)| *deadline)
+    }
 }
 
 /// The task aggregate (stream type `"task"`, stream id = task id).
@@ -301,6 +506,7 @@ impl Task {
         new_lead_unit: &UnitCode,
         new_coordinating_units: &[UnitCode],
         reason: &str,
+        supervising_leader_id: Option<&String>,
     ) -> Result<Vec<TaskEvent>, TaskError> {
         let state = self.live_state()?;
         if let Requester::Unit(unit) = requested_by
@@ -330,34 +536,167 @@ impl Task {
             previous_coordinating_units: state.coordinating_units.clone(),
             new_coordinating_units: new_coordinating_units.to_vec(),
             reason: reason.to_owned(),
+            supervising_leader_id: supervising_leader_id.cloned(),
         }])
+    }
+
+    /// The deadline valid on the day of a request, if the request came in time (rule 4).
+    fn deadline_in_time(
+        state: &TaskState,
+        requested_on: NaiveDate,
+    ) -> Result<NaiveDate, TaskError> {
+        let deadline = state
+            .deadline_valid_on(requested_on)
+            .ok_or(TaskError::ExtensionWithoutDeadline)?;
+        if requested_on > deadline {
+            return Err(TaskError::ExtensionRequestedAfterDeadline {
+                deadline,
+                requested_on,
+            });
+        }
+        Ok(deadline)
+    }
+
+    fn request_extension(
+        &self,
+        extension_id: &str,
+        requested_on: NaiveDate,
+        proposed_deadline: NaiveDate,
+        reason: &str,
+        requested_by_unit: Option<&UnitCode>,
+    ) -> Result<Vec<TaskEvent>, TaskError> {
+        let state = self.live_state()?;
+        let current = state.deadline.ok_or(TaskError::ExtensionWithoutDeadline)?;
+        Self::deadline_in_time(state, requested_on)?;
+        if let Some(pending) = &state.pending_extension {
+            return Err(TaskError::ExtensionAlreadyPending {
+                extension_id: pending.extension_id.clone(),
+            });
+        }
+        if proposed_deadline <= current {
+            return Err(TaskError::ExtensionNotLater {
+                current,
+                requested: proposed_deadline,
+            });
+        }
+        ensure_reason(reason)?;
+        Ok(vec![TaskEvent::ExtensionRequested {
+            task_id: state.task_id,
+            extension_id: extension_id.to_owned(),
+            requested_on,
+            current_deadline: current,
+            proposed_deadline,
+            reason: reason.to_owned(),
+            requested_by_unit: requested_by_unit.cloned(),
+        }])
+    }
+
+    fn decide_extension(
+        &self,
+        extension_id: &str,
+        decision: &ExtensionDecision,
+        leader_id: &str,
+        reason: Option<&String>,
+        decided_on: NaiveDate,
+    ) -> Result<Vec<TaskEvent>, TaskError> {
+        let state = self.live_state()?;
+        let pending = state
+            .pending_extension
+            .as_ref()
+            .filter(|p| p.extension_id == extension_id)
+            .ok_or_else(|| TaskError::ExtensionNotPending {
+                extension_id: extension_id.to_owned(),
+            })?;
+        if decided_on < pending.requested_on {
+            return Err(TaskError::DecisionBeforeRequest {
+                requested_on: pending.requested_on,
+                decided_on,
+            });
+        }
+        match decision {
+            ExtensionDecision::Approve { new_deadline } => {
+                let current = state.deadline.ok_or(TaskError::ExtensionWithoutDeadline)?;
+                let new_deadline = new_deadline.unwrap_or(pending.proposed_deadline);
+                if new_deadline <= current {
+                    return Err(TaskError::ExtensionNotLater {
+                        current,
+                        requested: new_deadline,
+                    });
+                }
+                Ok(vec![TaskEvent::DeadlineExtended {
+                    task_id: state.task_id,
+                    previous_deadline: Some(current),
+                    new_deadline,
+                    reason: reason.cloned().unwrap_or_else(|| pending.reason.clone()),
+                    approved_by_leader: Some(leader_id.to_owned()),
+                    requested_on: Some(pending.requested_on),
+                    extension_id: Some(pending.extension_id.clone()),
+                    requested_by_unit: pending.requested_by_unit.clone(),
+                    decided_on: Some(decided_on),
+                }])
+            }
+            ExtensionDecision::Reject => {
+                let reason = reason.ok_or(TaskError::ReasonRequired)?;
+                ensure_reason(reason)?;
+                Ok(vec![TaskEvent::ExtensionRejected {
+                    task_id: state.task_id,
+                    extension_id: pending.extension_id.clone(),
+                    requested_on: pending.requested_on,
+                    decided_on,
+                    rejected_by_leader: leader_id.to_owned(),
+                    reason: reason.clone(),
+                }])
+            }
+        }
     }
 
     fn extend_deadline(
         &self,
         new_deadline: NaiveDate,
         reason: &str,
-        approved_by_leader: Option<&String>,
-        today: NaiveDate,
+        approved_by_leader: &str,
+        requested_on: NaiveDate,
+        decided_on: NaiveDate,
     ) -> Result<Vec<TaskEvent>, TaskError> {
         let state = self.live_state()?;
-        let deadline = state.deadline.ok_or(TaskError::ExtensionWithoutDeadline)?;
-        if today > deadline {
-            return Err(TaskError::ExtensionAfterDeadline { deadline });
-        }
-        if new_deadline <= deadline {
+        ensure_reason(reason)?;
+        let Some(current) = state.deadline else {
+            // A task without a deadline is given one by its assigner: one that can be met.
+            if new_deadline < decided_on {
+                return Err(TaskError::DeadlineInThePast {
+                    deadline: new_deadline,
+                    today: decided_on,
+                });
+            }
+            return Ok(vec![TaskEvent::DeadlineExtended {
+                task_id: state.task_id,
+                previous_deadline: None,
+                new_deadline,
+                reason: reason.to_owned(),
+                approved_by_leader: Some(approved_by_leader.to_owned()),
+                requested_on: Some(requested_on),
+                extension_id: None,
+                requested_by_unit: None,
+                decided_on: Some(decided_on),
+            }]);
+        };
+        Self::deadline_in_time(state, requested_on)?;
+        if new_deadline <= current {
             return Err(TaskError::ExtensionNotLater {
-                current: deadline,
+                current,
                 requested: new_deadline,
             });
         }
-        ensure_reason(reason)?;
         Ok(vec![TaskEvent::DeadlineExtended {
             task_id: state.task_id,
-            previous_deadline: Some(deadline),
+            previous_deadline: Some(current),
             new_deadline,
             reason: reason.to_owned(),
-            approved_by_leader: approved_by_leader.cloned(),
+            approved_by_leader: Some(approved_by_leader.to_owned()),
+            requested_on: Some(requested_on),
+            extension_id: None,
+            requested_by_unit: None,
+            decided_on: Some(decided_on),
         }])
     }
 
@@ -404,13 +743,53 @@ impl Aggregate for Task {
                 new_lead_unit,
                 new_coordinating_units,
                 reason,
-            } => self.reassign(requested_by, new_lead_unit, new_coordinating_units, reason),
+                supervising_leader_id,
+            } => self.reassign(
+                requested_by,
+                new_lead_unit,
+                new_coordinating_units,
+                reason,
+                supervising_leader_id.as_ref(),
+            ),
+            TaskCommand::RequestExtension {
+                extension_id,
+                requested_on,
+                proposed_deadline,
+                reason,
+                requested_by_unit,
+            } => self.request_extension(
+                extension_id,
+                *requested_on,
+                *proposed_deadline,
+                reason,
+                requested_by_unit.as_ref(),
+            ),
+            TaskCommand::DecideExtension {
+                extension_id,
+                decision,
+                leader_id,
+                reason,
+                decided_on,
+            } => self.decide_extension(
+                extension_id,
+                decision,
+                leader_id,
+                reason.as_ref(),
+                *decided_on,
+            ),
             TaskCommand::ExtendDeadline {
                 new_deadline,
                 reason,
                 approved_by_leader,
-                today,
-            } => self.extend_deadline(*new_deadline, reason, approved_by_leader.as_ref(), *today),
+                requested_on,
+                decided_on,
+            } => self.extend_deadline(
+                *new_deadline,
+                reason,
+                approved_by_leader,
+                *requested_on,
+                *decided_on,
+            ),
             TaskCommand::Cancel { reason } => self.cancel(reason),
         }
     }
@@ -418,7 +797,7 @@ impl Aggregate for Task {
     fn apply(&mut self, event: &Self::Event) {
         if let TaskEvent::Assigned {
             task_id,
-            issuer,
+            assignment,
             lead_unit,
             coordinating_units,
             deadline,
@@ -428,13 +807,15 @@ impl Aggregate for Task {
         {
             self.state = Some(TaskState {
                 task_id: *task_id,
-                issuer: issuer.clone(),
+                assignment: assignment.clone(),
                 status: TaskStatus::Assigned,
                 lead_unit: lead_unit.clone(),
                 coordinating_units: coordinating_units.clone(),
                 deadline: *deadline,
                 original_deadline: *deadline,
                 assigned_on: *assigned_on,
+                deadlines: vec![(*assigned_on, *deadline)],
+                pending_extension: None,
                 refused_hand_off_attempts: 0,
                 extensions: 0,
                 reassignments: 0,
@@ -456,479 +837,67 @@ impl Aggregate for Task {
                 state.reassignments += 1;
             }
             TaskEvent::HandOffRefused { .. } => state.refused_hand_off_attempts += 1,
-            TaskEvent::DeadlineExtended { new_deadline, .. } => {
+            TaskEvent::ExtensionRequested {
+                extension_id,
+                requested_on,
+                proposed_deadline,
+                reason,
+                requested_by_unit,
+                ..
+            } => {
+                state.pending_extension = Some(PendingExtension {
+                    extension_id: extension_id.clone(),
+                    requested_on: *requested_on,
+                    proposed_deadline: *proposed_deadline,
+                    reason: reason.clone(),
+                    requested_by_unit: requested_by_unit.clone(),
+                });
+            }
+            TaskEvent::DeadlineExtended {
+                new_deadline,
+                extension_id,
+                decided_on,
+                ..
+            } => {
+                // Older events have no decision date; they took effect when recorded, which is
+                // at least after the assignment.
+                let from = decided_on.unwrap_or(state.assigned_on);
+                state.deadlines.push((from, Some(*new_deadline)));
                 state.deadline = Some(*new_deadline);
                 state.extensions += 1;
+                if extension_id.is_some()
+                    && state.pending_extension.as_ref().map(|p| &p.extension_id)
+                        == extension_id.as_ref()
+                {
+                    state.pending_extension = None;
+                }
+            }
+            TaskEvent::ExtensionRejected { extension_id, .. } => {
+                if state.pending_extension.as_ref().map(|p| &p.extension_id) == Some(extension_id) {
+                    state.pending_extension = None;
+                }
             }
             TaskEvent::Cancelled { .. } => state.status = TaskStatus::Cancelled,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::IssuerKind;
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-    }
-
-    fn code(raw: &str) -> UnitCode {
-        UnitCode::parse(raw).expect("valid code")
-    }
-
-    fn task_id() -> TaskId {
-        TaskId::from_uuid(uuid::Uuid::from_u128(7))
-    }
-
-    fn assign_command() -> AssignTask {
-        AssignTask {
-            task_id: task_id(),
-            issuer: Issuer {
-                kind: IssuerKind::ViceChairman,
-                leader_id: Some("nguyen-van-a".into()),
-                leader_name: Some("Nguyễn Văn A".into()),
-            },
-            source_document: SourceDocument {
-                number: "1234".into(),
-                symbol: "UBND-VP".into(),
-                date: date(2025, 8, 1),
-                summary: "Về việc triển khai chuyển đổi số".into(),
-            },
-            title: "Xây dựng kế hoạch chuyển đổi số".into(),
-            content: "Chủ trì xây dựng kế hoạch, báo cáo UBND thành phố.".into(),
-            lead_unit: code("SKHCN"),
-            coordinating_units: vec![code("STC"), code("SNV")],
-            deadline: Some(date(2025, 9, 30)),
-            priority: Priority::Urgent,
-            assigned_on: date(2025, 8, 2),
-        }
-    }
-
-    fn assigned() -> TaskEvent {
-        TaskEvent::from(&assign_command())
-    }
-
-    fn given(events: &[TaskEvent]) -> Task {
-        Task::from_events(events)
-    }
-
-    fn reassign(requested_by: Requester, to: &str, reason: &str) -> TaskCommand {
-        TaskCommand::Reassign {
-            requested_by,
-            new_lead_unit: code(to),
-            new_coordinating_units: vec![code("SNV")],
-            reason: reason.into(),
-        }
-    }
-
-    fn extend(new_deadline: NaiveDate, today: NaiveDate) -> TaskCommand {
-        TaskCommand::ExtendDeadline {
-            new_deadline,
-            reason: "Chờ ý kiến của Bộ".into(),
-            approved_by_leader: Some("nguyen-van-a".into()),
-            today,
-        }
-    }
-
-    fn cancelled() -> TaskEvent {
-        TaskEvent::Cancelled {
-            task_id: task_id(),
-            reason: "Văn bản bị thu hồi".into(),
-        }
-    }
-
-    // --- assignment ---------------------------------------------------------------------------
-
-    #[test]
-    fn a_new_task_is_assigned() {
-        let task = given(&[]);
-
-        let events = task
-            .decide(&TaskCommand::Assign(assign_command()))
-            .expect("accepted");
-
-        assert_eq!(events, [assigned()]);
-    }
-
-    #[test]
-    fn an_assigned_task_keeps_its_lead_units_and_original_deadline() {
-        let task = given(&[assigned()]);
-
-        let state = task.state().expect("assigned");
-
-        assert_eq!(state.status, TaskStatus::Assigned);
-        assert_eq!(state.lead_unit, code("SKHCN"));
-        assert_eq!(state.coordinating_units, [code("STC"), code("SNV")]);
-        assert_eq!(state.deadline, Some(date(2025, 9, 30)));
-        assert_eq!(state.original_deadline, Some(date(2025, 9, 30)));
-    }
-
-    #[test]
-    fn a_task_cannot_be_assigned_twice() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&TaskCommand::Assign(assign_command()))
-            .expect_err("refused");
-
-        assert_eq!(error, TaskError::AlreadyAssigned);
-    }
-
-    #[test]
-    fn the_lead_unit_cannot_also_coordinate_at_assignment() {
-        let mut command = assign_command();
-        command.coordinating_units.push(code("SKHCN"));
-
-        let error = given(&[])
-            .decide(&TaskCommand::Assign(command))
-            .expect_err("refused");
-
-        assert_eq!(
-            error,
-            TaskError::LeadUnitAlsoCoordinating {
-                unit: code("SKHCN")
-            }
-        );
-    }
-
-    #[test]
-    fn commands_on_a_task_never_assigned_are_not_found() {
-        let task = given(&[]);
-
-        for command in [
-            reassign(Requester::Authority, "STC", "x"),
-            extend(date(2025, 10, 30), date(2025, 9, 1)),
-            TaskCommand::Cancel { reason: "x".into() },
-        ] {
-            assert_eq!(task.decide(&command), Err(TaskError::NotFound));
-        }
-    }
-
-    // --- rule 2: reassignment and refused hand-offs -------------------------------------------
-
-    #[test]
-    fn lead_unit_hand_off_is_recorded_as_refused_not_applied() {
-        let task = given(&[assigned()]);
-
-        let events = task
-            .decide(&reassign(
-                Requester::Unit(code("SKHCN")),
-                "STC",
-                "Không thuộc chức năng của Sở",
-            ))
-            .expect("recorded, not an error");
-
-        assert_eq!(
-            events,
-            [TaskEvent::HandOffRefused {
-                task_id: task_id(),
-                lead_unit: code("SKHCN"),
-                requested_lead_unit: code("STC"),
-                reason_given: "Không thuộc chức năng của Sở".into(),
-            }]
-        );
-        assert!(events[0].is_hand_off_refused());
-    }
-
-    #[test]
-    fn a_refused_hand_off_leaves_the_lead_unit_in_charge_and_is_counted() {
-        let refusal = TaskEvent::HandOffRefused {
-            task_id: task_id(),
-            lead_unit: code("SKHCN"),
-            requested_lead_unit: code("STC"),
-            reason_given: String::new(),
-        };
-
-        let task = given(&[assigned(), refusal.clone(), refusal]);
-
-        let state = task.state().expect("assigned");
-        assert_eq!(state.lead_unit, code("SKHCN"));
-        assert_eq!(state.refused_hand_off_attempts, 2);
-    }
-
-    #[test]
-    fn a_hand_off_without_a_reason_is_still_recorded() {
-        let task = given(&[assigned()]);
-
-        let events = task
-            .decide(&reassign(Requester::Unit(code("SKHCN")), "STC", ""))
-            .expect("recorded");
-
-        assert!(events[0].is_hand_off_refused());
-    }
-
-    #[test]
-    fn the_hand_off_rule_cites_the_rule_in_english_and_vietnamese() {
-        assert!(HAND_OFF_RULE.contains("(đơn vị chủ trì) may not propose handing it to another"));
-        assert!(HAND_OFF_RULE.contains("report them to the City People's Committee leadership"));
-        assert!(
-            HAND_OFF_RULE.contains("đơn vị không được đề xuất giao lại cho cơ quan, đơn vị khác")
-        );
-        assert!(HAND_OFF_RULE.contains("khó khăn, vướng mắc phải đề xuất, báo cáo lãnh đạo"));
-    }
-
-    #[test]
-    fn authority_reassigns_with_reason() {
-        let task = given(&[assigned()]);
-
-        let events = task
-            .decide(&reassign(
-                Requester::Authority,
-                "STC",
-                "Theo chỉ đạo của Chủ tịch",
-            ))
-            .expect("accepted");
-
-        assert_eq!(
-            events,
-            [TaskEvent::Reassigned {
-                task_id: task_id(),
-                previous_lead_unit: code("SKHCN"),
-                new_lead_unit: code("STC"),
-                previous_coordinating_units: vec![code("STC"), code("SNV")],
-                new_coordinating_units: vec![code("SNV")],
-                reason: "Theo chỉ đạo của Chủ tịch".into(),
-            }]
-        );
-    }
-
-    #[test]
-    fn a_reassigned_task_has_its_new_lead_unit() {
-        let reassigned = TaskEvent::Reassigned {
-            task_id: task_id(),
-            previous_lead_unit: code("SKHCN"),
-            new_lead_unit: code("SNV"),
-            previous_coordinating_units: vec![code("STC"), code("SNV")],
-            new_coordinating_units: vec![code("STC")],
-            reason: "Theo chỉ đạo".into(),
-        };
-
-        let task = given(&[assigned(), reassigned]);
-
-        let state = task.state().expect("assigned");
-        assert_eq!(state.lead_unit, code("SNV"));
-        assert_eq!(state.coordinating_units, [code("STC")]);
-        assert_eq!(state.reassignments, 1);
-    }
-
-    #[test]
-    fn authority_reassignment_needs_a_reason() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&reassign(Requester::Authority, "STC", "  "))
-            .expect_err("refused");
-
-        assert_eq!(error, TaskError::ReasonRequired);
-    }
-
-    #[test]
-    fn a_unit_that_does_not_lead_the_task_cannot_reassign_it() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&reassign(Requester::Unit(code("STC")), "SYT", "x"))
-            .expect_err("refused");
-
-        assert_eq!(error, TaskError::NotLeadUnit { unit: code("STC") });
-    }
-
-    #[test]
-    fn reassigning_to_the_current_lead_unit_is_refused() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&reassign(Requester::Authority, "SKHCN", "x"))
-            .expect_err("refused");
-
-        assert_eq!(
-            error,
-            TaskError::SameLeadUnit {
-                unit: code("SKHCN")
-            }
-        );
-    }
-
-    #[test]
-    fn the_new_lead_unit_cannot_also_coordinate() {
-        let task = given(&[assigned()]);
-        let command = TaskCommand::Reassign {
-            requested_by: Requester::Authority,
-            new_lead_unit: code("STC"),
-            new_coordinating_units: vec![code("STC")],
-            reason: "x".into(),
-        };
-
-        let error = task.decide(&command).expect_err("refused");
-
-        assert_eq!(
-            error,
-            TaskError::LeadUnitAlsoCoordinating { unit: code("STC") }
-        );
-    }
-
-    // --- rule 4: deadline extensions ----------------------------------------------------------
-
-    #[test]
-    fn an_extension_decided_before_the_deadline_moves_it_later() {
-        let task = given(&[assigned()]);
-
-        let events = task
-            .decide(&extend(date(2025, 10, 31), date(2025, 9, 20)))
-            .expect("accepted");
-
-        assert_eq!(
-            events,
-            [TaskEvent::DeadlineExtended {
-                task_id: task_id(),
-                previous_deadline: Some(date(2025, 9, 30)),
-                new_deadline: date(2025, 10, 31),
-                reason: "Chờ ý kiến của Bộ".into(),
-                approved_by_leader: Some("nguyen-van-a".into()),
-            }]
-        );
-    }
-
-    #[test]
-    fn an_extension_on_the_deadline_day_is_still_in_time() {
-        let task = given(&[assigned()]);
-
-        let result = task.decide(&extend(date(2025, 10, 31), date(2025, 9, 30)));
-
-        assert!(result.is_ok());
-    }
-
-    #[test]
-    fn extension_after_the_deadline_is_refused() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&extend(date(2025, 10, 31), date(2025, 10, 1)))
-            .expect_err("refused");
-
-        assert_eq!(
-            error,
-            TaskError::ExtensionAfterDeadline {
-                deadline: date(2025, 9, 30)
-            }
-        );
-        assert!(error.to_string().contains("rule 4"));
-    }
-
-    #[test]
-    fn an_extension_must_move_the_deadline_later() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&extend(date(2025, 9, 30), date(2025, 9, 1)))
-            .expect_err("refused");
-
-        assert!(matches!(error, TaskError::ExtensionNotLater { .. }));
-    }
-
-    #[test]
-    fn a_task_without_a_deadline_cannot_be_extended() {
-        let mut command = assign_command();
-        command.deadline = None;
-        let task = given(&[TaskEvent::from(&command)]);
-
-        let error = task
-            .decide(&extend(date(2025, 10, 31), date(2025, 9, 1)))
-            .expect_err("refused");
-
-        assert_eq!(error, TaskError::ExtensionWithoutDeadline);
-    }
-
-    #[test]
-    fn an_extension_needs_a_reason() {
-        let task = given(&[assigned()]);
-        let command = TaskCommand::ExtendDeadline {
-            new_deadline: date(2025, 10, 31),
-            reason: String::new(),
-            approved_by_leader: None,
-            today: date(2025, 9, 1),
-        };
-
-        assert_eq!(task.decide(&command), Err(TaskError::ReasonRequired));
-    }
-
-    #[test]
-    fn an_extended_task_keeps_its_original_deadline() {
-        let extended = TaskEvent::DeadlineExtended {
-            task_id: task_id(),
-            previous_deadline: Some(date(2025, 9, 30)),
-            new_deadline: date(2025, 10, 31),
-            reason: "x".into(),
-            approved_by_leader: None,
-        };
-
-        let task = given(&[assigned(), extended]);
-
-        let state = task.state().expect("assigned");
-        assert_eq!(state.deadline, Some(date(2025, 10, 31)));
-        assert_eq!(state.original_deadline, Some(date(2025, 9, 30)));
-        assert_eq!(state.extensions, 1);
-    }
-
-    #[test]
-    fn a_second_extension_is_judged_against_the_extended_deadline() {
-        let extended = TaskEvent::DeadlineExtended {
-            task_id: task_id(),
-            previous_deadline: Some(date(2025, 9, 30)),
-            new_deadline: date(2025, 10, 31),
-            reason: "x".into(),
-            approved_by_leader: None,
-        };
-        let task = given(&[assigned(), extended]);
-
-        let result = task.decide(&extend(date(2025, 11, 30), date(2025, 10, 15)));
-
-        assert!(result.is_ok());
-    }
-
-    // --- cancellation -------------------------------------------------------------------------
-
-    #[test]
-    fn a_task_is_cancelled_with_a_reason() {
-        let task = given(&[assigned()]);
-
-        let events = task
-            .decide(&TaskCommand::Cancel {
-                reason: "Văn bản bị thu hồi".into(),
-            })
-            .expect("accepted");
-
-        assert_eq!(events, [cancelled()]);
-        assert_eq!(
-            given(&[assigned(), cancelled()]).state().map(|s| s.status),
-            Some(TaskStatus::Cancelled)
-        );
-    }
-
-    #[test]
-    fn cancelling_needs_a_reason() {
-        let task = given(&[assigned()]);
-
-        let error = task
-            .decide(&TaskCommand::Cancel { reason: " ".into() })
-            .expect_err("refused");
-
-        assert_eq!(error, TaskError::ReasonRequired);
-    }
-
-    #[test]
-    fn a_cancelled_task_cannot_be_changed() {
-        let task = given(&[assigned(), cancelled()]);
-
-        for command in [
-            reassign(Requester::Authority, "STC", "x"),
-            reassign(Requester::Unit(code("SKHCN")), "STC", "x"),
-            extend(date(2025, 10, 31), date(2025, 9, 1)),
-            TaskCommand::Cancel { reason: "x".into() },
-        ] {
-            assert_eq!(task.decide(&command), Err(TaskError::Cancelled));
-        }
+/// `dd/mm/yyyy`, the form of dates in official documents.
+pub fn format_date_vi(date: NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+impl fmt::Display for PendingExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requested on {} for {}",
+            self.extension_id,
+            format_date(self.requested_on),
+            format_date(self.proposed_deadline)
+        )
     }
 }
+
+#[cfg(test)]
+mod tests;

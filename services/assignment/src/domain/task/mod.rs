@@ -4,10 +4,11 @@ mod aggregate;
 mod validate;
 
 pub use aggregate::{
-    AssignTask, HAND_OFF_RULE, Requester, Task, TaskCommand, TaskError, TaskEvent, TaskState,
-    TaskStatus,
+    AssignTask, ExtensionDecision, HAND_OFF_RULE, HAND_OFF_RULE_VI, PendingExtension, Requester,
+    Task, TaskCommand, TaskError, TaskEvent, TaskState, TaskStatus, format_date_vi,
 };
 pub use validate::{
-    AssignTaskInput, validate_assignment, validate_extension, validate_reason,
+    AssignTaskInput, AssignmentContext, DocumentInput, validate_assignment, validate_extension,
+    validate_extension_decision, validate_extension_request, validate_reason,
     validate_reassignment,
 };

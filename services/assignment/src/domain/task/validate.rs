@@ -1,29 +1,54 @@
 //! Validation of raw task requests: parse every field, collect every violation, and build the
 //! command only when nothing is wrong (design.md §4: bad input names the field and writes
-//! nothing). Pure: the gRPC adapter maps protobuf requests to the inputs here.
+//! nothing). Pure: the gRPC adapter maps protobuf requests to the inputs here, and the handlers
+//! supply the unit and leader directories valid on the day that matters.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::aggregate::{AssignTask, Requester, TaskCommand};
+use super::aggregate::{AssignTask, ExtensionDecision, Requester, TaskCommand};
 use crate::domain::directory::DirectoryVersion;
+use crate::domain::leaders::{LeaderRoster, LeaderTitle};
 use crate::domain::values::{
-    CONTENT_MAX, FieldViolation, Issuer, IssuerKind, LEADER_ID_MAX, Priority, REASON_MAX,
-    SourceDocument, TITLE_MAX, TaskId, UnitCode, format_date, parse_date, text,
+    Assigner, AssignerKind, Assignment, CONTENT_MAX, FieldViolation, ISSUING_BODY_MAX,
+    LEADER_ID_MAX, Origin, OriginKind, Priority, REASON_MAX, SourceDocument, TITLE_MAX, TaskId,
+    UnitCode, format_date, parse_date, text,
 };
+
+/// A document (số, ký hiệu, ngày, trích yếu) as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentInput {
+    pub number: String,
+    pub symbol: String,
+    pub date: String,
+    pub summary: String,
+}
+
+impl DocumentInput {
+    fn is_blank(&self) -> bool {
+        [&self.number, &self.symbol, &self.date, &self.summary]
+            .iter()
+            .all(|s| s.trim().is_empty())
+    }
+
+    fn parse(&self, path: &str) -> Result<SourceDocument, Vec<FieldViolation>> {
+        SourceDocument::parse(path, &self.number, &self.symbol, &self.date, &self.summary)
+    }
+}
 
 /// An assignment request as received, before validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssignTaskInput {
-    /// `None` when the request left the issuer kind unspecified.
-    pub issuer_kind: Option<IssuerKind>,
-    pub leader_id: String,
-    pub leader_name: String,
-    pub number: String,
-    pub symbol: String,
-    pub document_date: String,
-    pub summary: String,
+    /// `None` when the request left the origin kind unspecified.
+    pub origin_kind: Option<OriginKind>,
+    pub origin_issuing_body: String,
+    /// `None` when the request sent no origin document.
+    pub origin_document: Option<DocumentInput>,
+    /// `None` when the request left the assigner kind unspecified.
+    pub assigner_kind: Option<AssignerKind>,
+    pub assigner_leader_id: String,
+    pub assignment_document: DocumentInput,
     pub title: String,
     pub content: String,
     pub lead_unit: String,
@@ -36,36 +61,38 @@ pub struct AssignTaskInput {
     pub priority: Option<Priority>,
 }
 
-/// Validates an assignment against the directory version valid `today`, collecting every
-/// violation. `directory` is `None` when no directory version covers `today`.
+/// What an assignment is checked against: the directories valid on the assignment date.
+#[derive(Debug, Clone, Copy)]
+pub struct AssignmentContext<'a> {
+    /// The unit directory version valid on `assigned_on`, if one is.
+    pub units: Option<&'a DirectoryVersion>,
+    pub leaders: &'a LeaderRoster,
+    /// The business date of the assignment: today, or the past date of a historical record.
+    pub assigned_on: NaiveDate,
+    /// Why a historical record is imported; `None` for a task assigned today.
+    pub historical: Option<&'a str>,
+}
+
+/// Validates an assignment, collecting every violation.
 pub fn validate_assignment(
     input: &AssignTaskInput,
-    directory: Option<&DirectoryVersion>,
+    context: AssignmentContext<'_>,
     task_id: TaskId,
-    today: NaiveDate,
 ) -> Result<AssignTask, Vec<FieldViolation>> {
     let mut violations = Vec::new();
-    let issuer = Issuer::parse(input.issuer_kind, &input.leader_id, &input.leader_name)
-        .map_err(|v| violations.extend(v))
-        .ok();
-    let source_document = SourceDocument::parse(
-        &input.number,
-        &input.symbol,
-        &input.document_date,
-        &input.summary,
-    )
-    .map_err(|v| violations.extend(v))
-    .ok();
-    if let Some(document) = &source_document
-        && document.date > today
+    let on = context.assigned_on;
+    let origin = validate_origin(input, on, &mut violations);
+    let assignment = validate_assigner_and_document(input, context, &mut violations);
+    if let (Some(origin), Some(assignment)) = (&origin, &assignment)
+        && let Some(origin_document) = &origin.document
+        && assignment.document.date < origin_document.date
     {
         violations.push(FieldViolation::new(
-            "source_document.date",
+            "assignment.document.date",
             format!(
-                "the source document date {} is after today ({}); a task comes from a \
-                 document already issued",
-                format_date(document.date),
-                format_date(today)
+                "the city's document ({}) is dated before the document it implements ({})",
+                format_date(assignment.document.date),
+                format_date(origin_document.date)
             ),
         ));
     }
@@ -82,40 +109,240 @@ pub fn validate_assignment(
         },
         &input.lead_unit,
         &input.coordinating_units,
-        directory,
-        today,
+        context.units,
+        on,
         &mut violations,
     );
-    let deadline = validate_term(input, source_document.as_ref(), &mut violations);
+    let deadline = validate_term(
+        input,
+        assignment.as_ref().map(|a| &a.document),
+        context,
+        &mut violations,
+    );
+    let supervising_leader_id = units
+        .as_ref()
+        .and_then(|(lead, _)| context.leaders.supervising(lead, on))
+        .map(|leader| leader.id.clone());
 
-    match (issuer, source_document, title, content, units, deadline) {
+    match (origin, assignment, title, content, units, deadline) {
         (
-            Some(issuer),
-            Some(source_document),
+            Some(origin),
+            Some(assignment),
             Some(title),
             Some(content),
             Some((lead_unit, coordinating_units)),
             Some(deadline),
         ) if violations.is_empty() => Ok(AssignTask {
             task_id,
-            issuer,
-            source_document,
+            origin,
+            assignment,
             title,
             content,
             lead_unit,
             coordinating_units,
             deadline,
             priority: input.priority.unwrap_or_default(),
-            assigned_on: today,
+            assigned_on: on,
+            supervising_leader_id,
+            historical: context.historical.map(str::to_owned),
         }),
         _ => Err(violations),
     }
 }
 
+fn document_not_after(
+    path: &str,
+    document: &SourceDocument,
+    on: NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) {
+    if document.date > on {
+        violations.push(FieldViolation::new(
+            format!("{path}.date"),
+            format!(
+                "the document date {} is after the assignment date ({}); a task comes from a \
+                 document already issued",
+                format_date(document.date),
+                format_date(on)
+            ),
+        ));
+    }
+}
+
+fn validate_origin(
+    input: &AssignTaskInput,
+    on: NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<Origin> {
+    let before = violations.len();
+    let issuing_body = text::optional(&input.origin_issuing_body, ISSUING_BODY_MAX)
+        .map_err(|e| violations.push(e.at("origin.issuing_body")))
+        .ok()
+        .flatten();
+    let kind = match input.origin_kind {
+        None => {
+            violations.push(FieldViolation::new(
+                "origin.kind",
+                "where the task comes from is required: the Government, the Prime Minister, a \
+                 ministry, the City Party Committee, the City People's Council or the City \
+                 People's Committee itself",
+            ));
+            None
+        }
+        Some(OriginKind::Unclassified) => {
+            violations.push(FieldViolation::new(
+                "origin.kind",
+                "\"unclassified\" only marks old records; a new task names where it comes from",
+            ));
+            None
+        }
+        Some(kind) => Some(kind),
+    };
+    if kind == Some(OriginKind::Ministry) && issuing_body.is_none() {
+        violations.push(FieldViolation::new(
+            "origin.issuing_body",
+            "name the ministry or central agency the task comes from (e.g. \"Bộ Xây dựng\")",
+        ));
+    }
+    let document = match &input.origin_document {
+        Some(document) if !document.is_blank() => document
+            .parse("origin.document")
+            .map_err(|v| violations.extend(v))
+            .ok()
+            .inspect(|d| document_not_after("origin.document", d, on, violations)),
+        _ => {
+            if kind.is_some_and(|k| k != OriginKind::CityPeoplesCommittee) {
+                violations.push(FieldViolation::new(
+                    "origin.document",
+                    "the document of the body the task comes from (số, ký hiệu, ngày, trích \
+                     yếu) is required; only a task that starts with the city's own document \
+                     has none",
+                ));
+            }
+            None
+        }
+    };
+    if violations.len() > before {
+        return None;
+    }
+    Some(Origin {
+        kind: kind?,
+        issuing_body,
+        document,
+    })
+}
+
+fn validate_assigner_and_document(
+    input: &AssignTaskInput,
+    context: AssignmentContext<'_>,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<Assignment> {
+    let before = violations.len();
+    let on = context.assigned_on;
+    let field = "assignment.assigner.leader_id";
+    let leader_id = text::optional(&input.assigner_leader_id, LEADER_ID_MAX)
+        .map_err(|e| violations.push(e.at(field)))
+        .ok()
+        .flatten();
+    let assigner = match input.assigner_kind {
+        None => {
+            violations.push(FieldViolation::new(
+                "assignment.assigner.kind",
+                "who assigned the task is required: the Chairman, a Vice-Chairman or the City \
+                 People's Committee as a body",
+            ));
+            None
+        }
+        Some(AssignerKind::Unclassified) => {
+            violations.push(FieldViolation::new(
+                "assignment.assigner.kind",
+                "\"unclassified\" only marks old records; a new task names who assigned it",
+            ));
+            None
+        }
+        Some(AssignerKind::CityPeoplesCommittee) => {
+            if leader_id.is_some() {
+                violations.push(FieldViolation::new(
+                    field,
+                    "the City People's Committee assigns as a body: name no leader, or name the \
+                     leader as the assigner",
+                ));
+            }
+            Some(Assigner {
+                kind: AssignerKind::CityPeoplesCommittee,
+                leader_id: None,
+                leader_name: None,
+            })
+        }
+        Some(kind) => match leader_id {
+            None => {
+                if violations.len() == before {
+                    violations.push(FieldViolation::new(
+                        field,
+                        "the assigning leader's id from the leader directory is required",
+                    ));
+                }
+                None
+            }
+            Some(id) => match context.leaders.leader_on(&id, on) {
+                None => {
+                    violations.push(FieldViolation::new(
+                        field,
+                        format!(
+                            "unknown leader {id}: nobody with this id is in office on {} in the \
+                             leader directory (ImportLeaders)",
+                            format_date(on)
+                        ),
+                    ));
+                    None
+                }
+                Some(leader) => {
+                    let expected = match kind {
+                        AssignerKind::Chairman => LeaderTitle::Chairman,
+                        _ => LeaderTitle::ViceChairman,
+                    };
+                    if leader.title != expected {
+                        violations.push(FieldViolation::new(
+                            "assignment.assigner.kind",
+                            format!(
+                                "{id} is {} in the leader directory on {}, and assigns only as \
+                                 such",
+                                leader.title.label_vi(),
+                                format_date(on)
+                            ),
+                        ));
+                        None
+                    } else {
+                        Some(Assigner {
+                            kind,
+                            leader_id: Some(leader.id.clone()),
+                            leader_name: Some(leader.full_name.clone()),
+                        })
+                    }
+                }
+            },
+        },
+    };
+    let document = input
+        .assignment_document
+        .parse("assignment.document")
+        .map_err(|v| violations.extend(v))
+        .ok()
+        .inspect(|d| document_not_after("assignment.document", d, on, violations));
+    if violations.len() > before {
+        return None;
+    }
+    Some(Assignment {
+        assigner: assigner?,
+        document: document?,
+    })
+}
+
 /// The `term` oneof: `Some(deadline)` or `Some(None)` for "no deadline"; `None` if invalid.
 fn validate_term(
     input: &AssignTaskInput,
-    source_document: Option<&SourceDocument>,
+    document: Option<&SourceDocument>,
+    context: AssignmentContext<'_>,
     violations: &mut Vec<FieldViolation>,
 ) -> Option<Option<NaiveDate>> {
     let deadline = input
@@ -143,15 +370,28 @@ fn validate_term(
             let deadline = parse_date(raw)
                 .map_err(|e| violations.push(e.at("deadline")))
                 .ok()?;
-            if let Some(document) = source_document
+            if let Some(document) = document
                 && deadline < document.date
             {
                 violations.push(FieldViolation::new(
                     "deadline",
                     format!(
-                        "the deadline {} is before the source document date {}",
+                        "the deadline {} is before the document date {}",
                         format_date(deadline),
                         format_date(document.date)
+                    ),
+                ));
+                return None;
+            }
+            if context.historical.is_none() && deadline < context.assigned_on {
+                violations.push(FieldViolation::new(
+                    "deadline",
+                    format!(
+                        "the deadline {} has already passed (today is {}): a new task is given a \
+                         deadline that can still be met; a task from the past is brought in \
+                         with ImportHistoricalTask",
+                        format_date(deadline),
+                        format_date(context.assigned_on)
                     ),
                 ));
                 return None;
@@ -272,13 +512,15 @@ pub fn validate_reason(raw: &str) -> Result<String, Vec<FieldViolation>> {
 }
 
 /// Validates a reassignment request (fields `new_lead_unit`, `new_coordinating_units[i]`,
-/// `reason`) against the directory valid `today` and builds the command.
+/// `reason`) against the unit directory valid `today` and builds the command; the supervising
+/// Vice-Chairman of the new lead unit comes from `leaders`.
 pub fn validate_reassignment(
     requested_by: Requester,
     new_lead_unit: &str,
     new_coordinating_units: &[String],
     reason: &str,
     directory: Option<&DirectoryVersion>,
+    leaders: &LeaderRoster,
     today: NaiveDate,
 ) -> Result<TaskCommand, Vec<FieldViolation>> {
     let mut violations = Vec::new();
@@ -298,23 +540,151 @@ pub fn validate_reassignment(
         .ok();
     match (units, reason) {
         (Some((new_lead_unit, new_coordinating_units)), Some(reason)) if violations.is_empty() => {
+            let supervising_leader_id = leaders
+                .supervising(&new_lead_unit, today)
+                .map(|l| l.id.clone());
             Ok(TaskCommand::Reassign {
                 requested_by,
                 new_lead_unit,
                 new_coordinating_units,
                 reason,
+                supervising_leader_id,
             })
         }
         _ => Err(violations),
     }
 }
 
-/// Validates a deadline extension request (fields `new_deadline`, `reason`,
-/// `approved_by_leader_id`; a blank leader id means the Office records it on the leadership's
-/// behalf) and builds the command.
+/// A date that may be left blank for "today", and may not be in the future (a request is
+/// recorded after it was made).
+fn day_not_after_today(
+    field: &str,
+    raw: &str,
+    today: NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<NaiveDate> {
+    if raw.trim().is_empty() {
+        return Some(today);
+    }
+    let day = parse_date(raw)
+        .map_err(|e| violations.push(e.at(field)))
+        .ok()?;
+    if day > today {
+        violations.push(FieldViolation::new(
+            field,
+            format!(
+                "{} is in the future (today is {}): only a request already made is recorded",
+                format_date(day),
+                format_date(today)
+            ),
+        ));
+        return None;
+    }
+    Some(day)
+}
+
+/// Validates a request for a later deadline (fields `proposed_deadline`, `reason`,
+/// `requested_on`) and builds the command.
+pub fn validate_extension_request(
+    extension_id: String,
+    proposed_deadline: &str,
+    reason: &str,
+    requested_on: &str,
+    requested_by_unit: Option<UnitCode>,
+    today: NaiveDate,
+) -> Result<TaskCommand, Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let proposed = parse_date(proposed_deadline)
+        .map_err(|e| violations.push(e.at("proposed_deadline")))
+        .ok();
+    let reason = validate_reason(reason)
+        .map_err(|v| violations.extend(v))
+        .ok();
+    let requested_on = day_not_after_today("requested_on", requested_on, today, &mut violations);
+    match (proposed, reason, requested_on) {
+        (Some(proposed_deadline), Some(reason), Some(requested_on)) if violations.is_empty() => {
+            Ok(TaskCommand::RequestExtension {
+                extension_id,
+                requested_on,
+                proposed_deadline,
+                reason,
+                requested_by_unit,
+            })
+        }
+        _ => Err(violations),
+    }
+}
+
+/// Validates a leader's decision on a requested extension (fields `extension_id`, `decision`,
+/// `new_deadline`, `reason`); `leader_id` is the deciding leader, already authorised.
+pub fn validate_extension_decision(
+    extension_id: &str,
+    approve: Option<bool>,
+    new_deadline: &str,
+    reason: &str,
+    leader_id: &str,
+    today: NaiveDate,
+) -> Result<TaskCommand, Vec<FieldViolation>> {
+    let mut violations = Vec::new();
+    let extension_id = text::required(extension_id, LEADER_ID_MAX)
+        .map_err(|e| violations.push(e.at("extension_id")))
+        .ok();
+    let new_deadline = if new_deadline.trim().is_empty() {
+        Some(None)
+    } else {
+        parse_date(new_deadline)
+            .map_err(|e| violations.push(e.at("new_deadline")))
+            .ok()
+            .map(Some)
+    };
+    let reason = text::optional_lines(reason, REASON_MAX)
+        .map_err(|e| violations.push(e.at("reason")))
+        .ok();
+    let decision = match approve {
+        None => {
+            violations.push(FieldViolation::new(
+                "decision",
+                "approve or reject the requested extension",
+            ));
+            None
+        }
+        Some(true) => new_deadline.map(|new_deadline| ExtensionDecision::Approve { new_deadline }),
+        Some(false) => {
+            if new_deadline.flatten().is_some() {
+                violations.push(FieldViolation::new(
+                    "new_deadline",
+                    "a rejected extension grants no deadline",
+                ));
+            }
+            if reason.as_ref().is_some_and(Option::is_none) {
+                violations.push(FieldViolation::new(
+                    "reason",
+                    "a rejection states its reason",
+                ));
+            }
+            Some(ExtensionDecision::Reject)
+        }
+    };
+    match (extension_id, decision, reason) {
+        (Some(extension_id), Some(decision), Some(reason)) if violations.is_empty() => {
+            Ok(TaskCommand::DecideExtension {
+                extension_id,
+                decision,
+                leader_id: leader_id.to_owned(),
+                reason,
+                decided_on: today,
+            })
+        }
+        _ => Err(violations),
+    }
+}
+
+/// Validates an extension requested and approved together (fields `new_deadline`, `reason`,
+/// `requested_on`); `approved_by_leader` is the approving leader, already authorised.
 pub fn validate_extension(
     new_deadline: &str,
     reason: &str,
+    requested_on: &str,
     approved_by_leader: &str,
     today: NaiveDate,
 ) -> Result<TaskCommand, Vec<FieldViolation>> {
@@ -325,16 +695,15 @@ pub fn validate_extension(
     let reason = validate_reason(reason)
         .map_err(|v| violations.extend(v))
         .ok();
-    let approved_by_leader = text::optional(approved_by_leader, LEADER_ID_MAX)
-        .map_err(|e| violations.push(e.at("approved_by_leader_id")))
-        .ok();
-    match (new_deadline, reason, approved_by_leader) {
-        (Some(new_deadline), Some(reason), Some(approved_by_leader)) if violations.is_empty() => {
+    let requested_on = day_not_after_today("requested_on", requested_on, today, &mut violations);
+    match (new_deadline, reason, requested_on) {
+        (Some(new_deadline), Some(reason), Some(requested_on)) if violations.is_empty() => {
             Ok(TaskCommand::ExtendDeadline {
                 new_deadline,
                 reason,
-                approved_by_leader,
-                today,
+                approved_by_leader: approved_by_leader.to_owned(),
+                requested_on,
+                decided_on: today,
             })
         }
         _ => Err(violations),
@@ -342,439 +711,4 @@ pub fn validate_extension(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::IssuerKind;
-    use crate::domain::directory::parse_directory_toml;
-
-    const SEED: &str = include_str!("../../../seed/haiphong-units.toml");
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-    }
-
-    fn code(raw: &str) -> UnitCode {
-        UnitCode::parse(raw).expect("valid code")
-    }
-
-    fn task_id() -> TaskId {
-        TaskId::from_uuid(uuid::Uuid::from_u128(7))
-    }
-
-    // --- validation ---------------------------------------------------------------------------
-
-    fn directory_2025() -> DirectoryVersion {
-        parse_directory_toml(SEED)
-            .expect("seed parses")
-            .into_iter()
-            .find(|v| v.valid_to.is_none())
-            .expect("2025 version")
-    }
-
-    fn today() -> NaiveDate {
-        date(2025, 8, 2)
-    }
-
-    fn assign_command() -> AssignTask {
-        AssignTask {
-            task_id: task_id(),
-            issuer: Issuer {
-                kind: IssuerKind::ViceChairman,
-                leader_id: Some("nguyen-van-a".into()),
-                leader_name: Some("Nguyễn Văn A".into()),
-            },
-            source_document: SourceDocument {
-                number: "1234".into(),
-                symbol: "UBND-VP".into(),
-                date: date(2025, 8, 1),
-                summary: "Về việc triển khai chuyển đổi số".into(),
-            },
-            title: "Xây dựng kế hoạch chuyển đổi số".into(),
-            content: "Chủ trì xây dựng kế hoạch, báo cáo UBND thành phố.".into(),
-            lead_unit: code("SKHCN"),
-            coordinating_units: vec![code("STC"), code("SNV")],
-            deadline: Some(date(2025, 9, 30)),
-            priority: Priority::Urgent,
-            assigned_on: date(2025, 8, 2),
-        }
-    }
-
-    fn valid_input() -> AssignTaskInput {
-        AssignTaskInput {
-            issuer_kind: Some(IssuerKind::ViceChairman),
-            leader_id: "nguyen-van-a".into(),
-            leader_name: " Nguyễn Văn A ".into(),
-            number: "1234".into(),
-            symbol: "UBND-VP".into(),
-            document_date: "2025-08-01".into(),
-            summary: "Về việc triển khai chuyển đổi số".into(),
-            title: "Xây dựng kế hoạch chuyển đổi số".into(),
-            content: "Chủ trì xây dựng kế hoạch, báo cáo UBND thành phố.".into(),
-            lead_unit: "skhcn".into(),
-            coordinating_units: vec!["STC".into(), "SNV".into()],
-            deadline: Some("2025-09-30".into()),
-            no_deadline: false,
-            priority: Some(Priority::Urgent),
-        }
-    }
-
-    fn violations_of(input: &AssignTaskInput) -> Vec<FieldViolation> {
-        validate_assignment(input, Some(&directory_2025()), task_id(), today())
-            .expect_err("refused")
-    }
-
-    fn fields(violations: &[FieldViolation]) -> Vec<&str> {
-        violations.iter().map(|v| v.field.as_str()).collect()
-    }
-
-    #[test]
-    fn a_valid_assignment_becomes_a_normalised_command() {
-        let command =
-            validate_assignment(&valid_input(), Some(&directory_2025()), task_id(), today())
-                .expect("valid");
-
-        assert_eq!(command, assign_command());
-    }
-
-    #[test]
-    fn a_missing_priority_defaults_to_normal() {
-        let input = AssignTaskInput {
-            priority: None,
-            ..valid_input()
-        };
-
-        let command = validate_assignment(&input, Some(&directory_2025()), task_id(), today())
-            .expect("valid");
-
-        assert_eq!(command.priority, Priority::Normal);
-    }
-
-    #[test]
-    fn a_missing_issuer_kind_is_a_violation() {
-        let input = AssignTaskInput {
-            issuer_kind: None,
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["issuer.kind"]);
-    }
-
-    #[test]
-    fn a_vice_chairman_without_leader_id_is_a_violation() {
-        let input = AssignTaskInput {
-            leader_id: " ".into(),
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["issuer.leader_id"]);
-    }
-
-    #[test]
-    fn empty_fields_are_violations() {
-        let input = AssignTaskInput {
-            number: String::new(),
-            symbol: " ".into(),
-            summary: String::new(),
-            title: "\t".into(),
-            content: String::new(),
-            ..valid_input()
-        };
-
-        assert_eq!(
-            fields(&violations_of(&input)),
-            [
-                "source_document.number",
-                "source_document.symbol",
-                "source_document.summary",
-                "title",
-                "content"
-            ]
-        );
-    }
-
-    #[test]
-    fn over_long_fields_are_violations() {
-        let input = AssignTaskInput {
-            leader_name: "a".repeat(201),
-            number: "1".repeat(21),
-            symbol: "S".repeat(51),
-            summary: "s".repeat(1_001),
-            title: "t".repeat(501),
-            content: "c".repeat(20_001),
-            ..valid_input()
-        };
-
-        assert_eq!(
-            fields(&violations_of(&input)),
-            [
-                "issuer.leader_name",
-                "source_document.number",
-                "source_document.symbol",
-                "source_document.summary",
-                "title",
-                "content"
-            ]
-        );
-    }
-
-    #[test]
-    fn fields_at_their_limits_are_accepted() {
-        let input = AssignTaskInput {
-            title: "ệ".repeat(500),
-            content: "c".repeat(20_000),
-            summary: "s".repeat(1_000),
-            number: "1".repeat(20),
-            symbol: "S".repeat(50),
-            leader_name: "a".repeat(200),
-            ..valid_input()
-        };
-
-        assert!(validate_assignment(&input, Some(&directory_2025()), task_id(), today()).is_ok());
-    }
-
-    #[test]
-    fn bad_dates_are_violations_on_their_fields() {
-        let input = AssignTaskInput {
-            document_date: "01/08/2025".into(),
-            deadline: Some("2025-09-31".into()),
-            ..valid_input()
-        };
-
-        assert_eq!(
-            fields(&violations_of(&input)),
-            ["source_document.date", "deadline"]
-        );
-    }
-
-    #[test]
-    fn a_source_document_dated_after_today_is_a_violation() {
-        let input = AssignTaskInput {
-            document_date: "2025-08-03".into(),
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["source_document.date"]);
-    }
-
-    #[test]
-    fn a_missing_lead_unit_is_a_violation() {
-        let input = AssignTaskInput {
-            lead_unit: "  ".into(),
-            ..valid_input()
-        };
-
-        let violations = violations_of(&input);
-
-        assert_eq!(fields(&violations), ["lead_unit"]);
-        assert!(violations[0].description.contains("exactly one lead unit"));
-    }
-
-    #[test]
-    fn units_not_in_the_directory_valid_today_are_unknown() {
-        let input = AssignTaskInput {
-            lead_unit: "Q-HONGBANG".into(),
-            coordinating_units: vec!["STC".into(), "SKHDT".into()],
-            ..valid_input()
-        };
-
-        let violations = violations_of(&input);
-
-        assert_eq!(fields(&violations), ["lead_unit", "coordinating_units[1]"]);
-        assert!(
-            violations[0]
-                .description
-                .contains("unknown unit Q-HONGBANG")
-        );
-    }
-
-    #[test]
-    fn without_a_directory_every_unit_is_unknown_and_the_message_says_to_import_it() {
-        let violations =
-            validate_assignment(&valid_input(), None, task_id(), today()).expect_err("refused");
-
-        assert_eq!(
-            fields(&violations),
-            [
-                "lead_unit",
-                "coordinating_units[0]",
-                "coordinating_units[1]"
-            ]
-        );
-        assert!(
-            violations[0]
-                .description
-                .contains("import the unit directory")
-        );
-    }
-
-    #[test]
-    fn a_malformed_unit_code_is_a_violation() {
-        let input = AssignTaskInput {
-            coordinating_units: vec!["Sở Tài chính".into()],
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["coordinating_units[0]"]);
-    }
-
-    #[test]
-    fn the_lead_unit_listed_as_coordinating_is_a_violation() {
-        let input = AssignTaskInput {
-            coordinating_units: vec!["STC".into(), "SKHCN".into()],
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["coordinating_units[1]"]);
-    }
-
-    #[test]
-    fn duplicate_coordinating_units_are_a_violation() {
-        let input = AssignTaskInput {
-            coordinating_units: vec!["STC".into(), "SNV".into(), "stc".into()],
-            ..valid_input()
-        };
-
-        let violations = violations_of(&input);
-
-        assert_eq!(fields(&violations), ["coordinating_units[2]"]);
-        assert!(violations[0].description.contains("coordinating_units[0]"));
-    }
-
-    #[test]
-    fn a_deadline_before_the_source_document_date_is_a_violation() {
-        let input = AssignTaskInput {
-            deadline: Some("2025-07-31".into()),
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["deadline"]);
-    }
-
-    #[test]
-    fn neither_deadline_nor_no_deadline_is_a_term_violation() {
-        let input = AssignTaskInput {
-            deadline: None,
-            no_deadline: false,
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["term"]);
-    }
-
-    #[test]
-    fn both_deadline_and_no_deadline_is_a_term_violation() {
-        let input = AssignTaskInput {
-            no_deadline: true,
-            ..valid_input()
-        };
-
-        assert_eq!(fields(&violations_of(&input)), ["term"]);
-    }
-
-    #[test]
-    fn no_deadline_means_a_task_without_deadline() {
-        let input = AssignTaskInput {
-            deadline: None,
-            no_deadline: true,
-            ..valid_input()
-        };
-
-        let command = validate_assignment(&input, Some(&directory_2025()), task_id(), today())
-            .expect("valid");
-
-        assert_eq!(command.deadline, None);
-    }
-
-    #[test]
-    fn every_violation_is_reported_at_once() {
-        let input = AssignTaskInput {
-            issuer_kind: None,
-            title: String::new(),
-            lead_unit: "XYZ".into(),
-            deadline: None,
-            ..valid_input()
-        };
-
-        assert_eq!(
-            fields(&violations_of(&input)),
-            ["issuer.kind", "title", "lead_unit", "term"]
-        );
-    }
-
-    #[test]
-    fn a_valid_reassignment_becomes_a_command() {
-        let command = validate_reassignment(
-            Requester::Authority,
-            "snv",
-            &["STC".into()],
-            " Theo chỉ đạo ",
-            Some(&directory_2025()),
-            today(),
-        )
-        .expect("valid");
-
-        assert_eq!(
-            command,
-            TaskCommand::Reassign {
-                requested_by: Requester::Authority,
-                new_lead_unit: code("SNV"),
-                new_coordinating_units: vec![code("STC")],
-                reason: "Theo chỉ đạo".into(),
-            }
-        );
-    }
-
-    #[test]
-    fn a_reassignment_needs_a_known_new_lead_unit_and_a_reason() {
-        let violations = validate_reassignment(
-            Requester::Authority,
-            "SKHDT",
-            &["SNV".into(), "SNV".into()],
-            "",
-            Some(&directory_2025()),
-            today(),
-        )
-        .expect_err("refused");
-
-        assert_eq!(
-            fields(&violations),
-            ["new_lead_unit", "new_coordinating_units[1]", "reason"]
-        );
-    }
-
-    #[test]
-    fn a_valid_extension_becomes_a_command() {
-        let command =
-            validate_extension("2025-10-31", "Chờ ý kiến của Bộ", "", today()).expect("valid");
-
-        assert_eq!(
-            command,
-            TaskCommand::ExtendDeadline {
-                new_deadline: date(2025, 10, 31),
-                reason: "Chờ ý kiến của Bộ".into(),
-                approved_by_leader: None,
-                today: today(),
-            }
-        );
-    }
-
-    #[test]
-    fn an_extension_needs_a_valid_date_and_a_reason() {
-        let violations = validate_extension("31/10/2025", "", "", today()).expect_err("refused");
-
-        assert_eq!(fields(&violations), ["new_deadline", "reason"]);
-    }
-
-    #[test]
-    fn a_reason_is_required_and_at_most_2000_characters() {
-        assert_eq!(
-            fields(&validate_reason(" ").expect_err("blank")),
-            ["reason"]
-        );
-        assert!(validate_reason(&"r".repeat(2_001)).is_err());
-        assert_eq!(
-            validate_reason(&"r".repeat(2_000)).map(|r| r.len()),
-            Ok(2_000)
-        );
-    }
-}
+mod tests;
