@@ -11,6 +11,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::Role;
 
+use crate::i18n::Lang;
+use crate::output::{OutputFormat, Ui};
+
 /// Default address of the assignment service started by `dondoc up`.
 pub const DEFAULT_ASSIGNMENT_ENDPOINT: &str = "http://127.0.0.1:50051";
 /// Default address of the reporting service started by `dondoc up`.
@@ -22,8 +25,24 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 #[derive(Debug, Parser)]
 #[command(name = "dondoc", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Language of labels, dates and messages: vi (tiếng Việt) or en.
+    #[arg(long, global = true, value_enum, env = "DONDOC_LANG", default_value_t = Lang::Vi)]
+    pub lang: Lang,
+    /// table for people, json for scripts (keys and values do not depend on --lang).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The presentation choices for the client commands.
+    pub fn ui(&self) -> Ui {
+        Ui {
+            lang: self.lang,
+            format: self.output,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +64,13 @@ pub enum OperatorCommand {
         connection: AssignmentConnection,
         #[command(subcommand)]
         command: UnitsCommand,
+    },
+    /// The leader directory (lãnh đạo UBND thành phố).
+    Leaders {
+        #[command(flatten)]
+        connection: AssignmentConnection,
+        #[command(subcommand)]
+        command: LeadersCommand,
     },
     /// Tasks (nhiệm vụ) assigned by the City People's Committee.
     Task {
@@ -226,7 +252,7 @@ pub enum UnitsCommand {
         /// The TOML file.
         file: PathBuf,
     },
-    /// List the units of the directory valid on a day.
+    /// List the units of the directory valid on a day, in Vietnamese alphabetical order.
     List {
         /// The day whose directory to list [default: today in Hải Phòng].
         #[arg(long, value_name = "YYYY-MM-DD")]
@@ -234,45 +260,104 @@ pub enum UnitsCommand {
         /// Only units of this kind, e.g. department, district, commune.
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
+        /// Only units whose name or code contains this text, ignoring case, diacritics and
+        /// tone-mark placement ("thuy nguyen" finds "Phường Thủy Nguyên").
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+    },
+}
+
+/// `dondoc leaders`.
+#[derive(Debug, Subcommand)]
+pub enum LeadersCommand {
+    /// Load the leader directory (lãnh đạo UBND thành phố) from a TOML file such as
+    /// haiphong-leaders.toml; an identical file records nothing.
+    Import {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// List the leaders in office on a day and what each supervises.
+    List {
+        /// The day [default: today in Hải Phòng].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
-    /// Assign a task from a directing document.
+    /// Assign a task from a directing document (or import one assigned before, with
+    /// --historical-on).
     Assign(Box<AssignArgs>),
-    /// Show one task.
+    /// Show one task with its history.
     Get {
         /// The task id.
         task_id: String,
     },
     /// List tasks, following every page.
     List(ListTasksArgs),
+    /// Give the task to another lead unit (only the assigner or the Chairman decides this).
+    Reassign(ReassignArgs),
+    /// Record an approved extension, or give a task without deadline its first deadline.
+    Extend(ExtendArgs),
+    /// Record a unit's request for a later deadline, to be decided by a leader.
+    RequestExtension(RequestExtensionArgs),
+    /// Record a leader's decision on a pending extension request.
+    DecideExtension(DecideExtensionArgs),
+    /// Cancel a task that is no longer needed.
+    Cancel(CancelArgs),
+}
+
+/// Flags every command that changes a task takes.
+#[derive(Debug, Clone, Args)]
+pub struct Change {
+    /// Refuse the change unless the task is still at this version (from `task get`).
+    #[arg(long, value_name = "N")]
+    pub expected_version: Option<u64>,
+    /// Idempotency key; reuse it to retry safely [default: a fresh UUIDv7].
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
 }
 
 /// `dondoc task assign`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("term").required(true).args(["deadline", "no_deadline"])))]
 pub struct AssignArgs {
-    /// Who issued the task.
-    #[arg(long, value_enum)]
-    pub issuer_kind: IssuerKindArg,
-    /// Stable id of the issuing leader (required for a vice-chairman).
-    #[arg(long, value_name = "ID")]
-    pub leader_id: Option<String>,
-    /// Display name of the issuing leader.
+    /// Where the task comes from (nguồn giao).
+    #[arg(long, value_enum, default_value_t = OriginArg::CityPeoplesCommittee)]
+    pub origin: OriginArg,
+    /// Name of the issuing body, e.g. "Bộ Xây dựng" (required for a ministry).
     #[arg(long, value_name = "NAME")]
-    pub leader_name: Option<String>,
-    /// Document number (số), e.g. 1234.
+    pub origin_body: Option<String>,
+    /// Number (số) of the issuing body's document; required unless the origin is the City
+    /// People's Committee itself.
+    #[arg(long, value_name = "N", requires_all = ["origin_doc_symbol", "origin_doc_date", "origin_doc_summary"])]
+    pub origin_doc_number: Option<String>,
+    /// Symbol (ký hiệu) of the issuing body's document.
+    #[arg(long, value_name = "S", requires = "origin_doc_number")]
+    pub origin_doc_symbol: Option<String>,
+    /// Date of the issuing body's document.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "origin_doc_number")]
+    pub origin_doc_date: Option<NaiveDate>,
+    /// Summary (trích yếu) of the issuing body's document.
+    #[arg(long, value_name = "TEXT", requires = "origin_doc_number")]
+    pub origin_doc_summary: Option<String>,
+    /// Who assigned the task in the city (người giao).
+    #[arg(long, value_enum)]
+    pub assigner: AssignerArg,
+    /// Leader directory id of the Chairman or Vice-Chairman who assigned it.
+    #[arg(long, value_name = "ID")]
+    pub leader: Option<String>,
+    /// Number (số) of the city's directing document, e.g. 1234.
     #[arg(long, value_name = "N")]
     pub doc_number: String,
-    /// Document symbol (ký hiệu), e.g. UBND-VP.
+    /// Symbol (ký hiệu) of the city's document, e.g. UBND-VP.
     #[arg(long, value_name = "S")]
     pub doc_symbol: String,
-    /// Date of the document (ngày ban hành).
+    /// Date of the city's document (ngày ban hành).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub doc_date: NaiveDate,
-    /// Summary of the document (trích yếu).
+    /// Summary of the city's document (trích yếu).
     #[arg(long, value_name = "TEXT")]
     pub doc_summary: String,
     /// Title of the task.
@@ -296,6 +381,13 @@ pub struct AssignArgs {
     /// Urgency (độ khẩn).
     #[arg(long, value_enum, default_value_t = PriorityArg::Normal)]
     pub priority: PriorityArg,
+    /// Import a task assigned on this past day (e.g. from the paper register): units and
+    /// leaders are those of that day and a past deadline is accepted. Audited as an import.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "historical_reason")]
+    pub historical_on: Option<NaiveDate>,
+    /// Why the task is imported rather than assigned, e.g. "Nhập sổ theo dõi năm 2024".
+    #[arg(long, value_name = "TEXT", requires = "historical_on")]
+    pub historical_reason: Option<String>,
     /// Idempotency key; reuse it to retry safely [default: a fresh UUIDv7].
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
@@ -310,18 +402,115 @@ pub struct ListTasksArgs {
     /// Only tasks in this status.
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
-    /// Only tasks from this kind of issuer.
+    /// Only tasks in this deadline class (at --as-of).
     #[arg(long, value_enum)]
-    pub issuer_kind: Option<IssuerKindArg>,
-    /// Only tasks issued by this leader (e.g. a Vice-Chairman's own follow-up).
+    pub class: Option<ClassArg>,
+    /// Judge deadline classes at the end of this day [default: now].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// Only tasks coming from this kind of body.
+    #[arg(long, value_enum)]
+    pub origin: Option<OriginArg>,
+    /// Only tasks assigned by this leader (e.g. a Vice-Chairman's own follow-up).
     #[arg(long, value_name = "ID")]
-    pub issuer_leader_id: Option<String>,
+    pub leader: Option<String>,
     /// Earliest deadline, inclusive (tasks without a deadline never match a range).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub deadline_from: Option<NaiveDate>,
     /// Latest deadline, inclusive.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub deadline_to: Option<NaiveDate>,
+}
+
+/// `dondoc task reassign`.
+#[derive(Debug, Args)]
+pub struct ReassignArgs {
+    pub task_id: String,
+    /// The new lead unit.
+    #[arg(long, value_name = "UNIT")]
+    pub to: String,
+    /// The coordinating units from now on; repeat for several [default: none].
+    #[arg(long = "coordinate", value_name = "UNIT")]
+    pub coordinate: Vec<String>,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub change: Change,
+}
+
+/// `dondoc task extend`.
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    pub task_id: String,
+    /// The new deadline.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub deadline: NaiveDate,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+    /// Day the unit requested it [default: today]; must be on or before the deadline then.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub requested_on: Option<NaiveDate>,
+    /// The approving leader (required when the Office records it).
+    #[arg(long, value_name = "ID")]
+    pub approved_by: Option<String>,
+    #[command(flatten)]
+    pub change: Change,
+}
+
+/// `dondoc task request-extension`.
+#[derive(Debug, Args)]
+pub struct RequestExtensionArgs {
+    pub task_id: String,
+    /// The deadline the unit proposes.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub deadline: NaiveDate,
+    /// The unit's reasons.
+    #[arg(long)]
+    pub reason: String,
+    /// Day of the request, e.g. of a paper request recorded later [default: today].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub requested_on: Option<NaiveDate>,
+    #[command(flatten)]
+    pub change: Change,
+}
+
+/// `dondoc task decide-extension`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("decision").required(true).args(["approve", "reject"])))]
+pub struct DecideExtensionArgs {
+    pub task_id: String,
+    /// The request, as `task get` lists it.
+    pub extension_id: String,
+    /// Approve the request.
+    #[arg(long)]
+    pub approve: bool,
+    /// Reject the request (a --reason is required).
+    #[arg(long, requires = "reason")]
+    pub reject: bool,
+    /// The deadline granted [default: the one proposed].
+    #[arg(long, value_name = "YYYY-MM-DD", conflicts_with = "reject")]
+    pub deadline: Option<NaiveDate>,
+    /// Why.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// The deciding leader (required when the Office records it).
+    #[arg(long, value_name = "ID")]
+    pub leader: Option<String>,
+    #[command(flatten)]
+    pub change: Change,
+}
+
+/// `dondoc task cancel`.
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    pub task_id: String,
+    /// Why the task is no longer needed.
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub change: Change,
 }
 
 /// `dondoc board`.
@@ -342,24 +531,66 @@ pub struct BoardArgs {
     pub credentials: Credentials,
 }
 
-/// The issuer kinds an operator may type; `Unspecified` is deliberately not offered.
+/// Where a task comes from; `Unspecified` and `Unclassified` are deliberately not offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IssuerKindArg {
+pub enum OriginArg {
     Government,
     PrimeMinister,
+    Ministry,
+    CityPartyCommittee,
+    CityPeoplesCouncil,
     CityPeoplesCommittee,
-    Chairman,
-    ViceChairman,
 }
 
-impl From<IssuerKindArg> for pb::IssuerKind {
-    fn from(kind: IssuerKindArg) -> Self {
+impl From<OriginArg> for pb::OriginKind {
+    fn from(kind: OriginArg) -> Self {
         match kind {
-            IssuerKindArg::Government => pb::IssuerKind::Government,
-            IssuerKindArg::PrimeMinister => pb::IssuerKind::PrimeMinister,
-            IssuerKindArg::CityPeoplesCommittee => pb::IssuerKind::CityPeoplesCommittee,
-            IssuerKindArg::Chairman => pb::IssuerKind::Chairman,
-            IssuerKindArg::ViceChairman => pb::IssuerKind::ViceChairman,
+            OriginArg::Government => pb::OriginKind::Government,
+            OriginArg::PrimeMinister => pb::OriginKind::PrimeMinister,
+            OriginArg::Ministry => pb::OriginKind::Ministry,
+            OriginArg::CityPartyCommittee => pb::OriginKind::CityPartyCommittee,
+            OriginArg::CityPeoplesCouncil => pb::OriginKind::CityPeoplesCouncil,
+            OriginArg::CityPeoplesCommittee => pb::OriginKind::CityPeoplesCommittee,
+        }
+    }
+}
+
+/// Who assigned a task in the city.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AssignerArg {
+    Chairman,
+    ViceChairman,
+    CityPeoplesCommittee,
+}
+
+impl From<AssignerArg> for pb::AssignerKind {
+    fn from(kind: AssignerArg) -> Self {
+        match kind {
+            AssignerArg::Chairman => pb::AssignerKind::Chairman,
+            AssignerArg::ViceChairman => pb::AssignerKind::ViceChairman,
+            AssignerArg::CityPeoplesCommittee => pb::AssignerKind::CityPeoplesCommittee,
+        }
+    }
+}
+
+/// Deadline classes a list can be filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassArg {
+    None,
+    InTerm,
+    NearDue,
+    Overdue,
+    Closed,
+}
+
+impl From<ClassArg> for pb::DeadlineClass {
+    fn from(class: ClassArg) -> Self {
+        match class {
+            ClassArg::None => pb::DeadlineClass::None,
+            ClassArg::InTerm => pb::DeadlineClass::InTerm,
+            ClassArg::NearDue => pb::DeadlineClass::NearDue,
+            ClassArg::Overdue => pb::DeadlineClass::Overdue,
+            ClassArg::Closed => pb::DeadlineClass::Closed,
         }
     }
 }
@@ -470,9 +701,9 @@ mod tests {
     const ASSIGN: &[&str] = &[
         "task",
         "assign",
-        "--issuer-kind",
+        "--assigner",
         "vice-chairman",
-        "--leader-id",
+        "--leader",
         "PCT1",
         "--doc-number",
         "1234",
@@ -620,13 +851,19 @@ mod tests {
 
         let Command::Operator(OperatorCommand::Units {
             connection,
-            command: UnitsCommand::List { as_of, kind },
+            command:
+                UnitsCommand::List {
+                    as_of,
+                    kind,
+                    search,
+                },
         }) = cli.command
         else {
             panic!("expected units list, got {:?}", cli.command);
         };
         assert_eq!(as_of, Some(date("2025-07-01")));
         assert_eq!(kind.as_deref(), Some("commune"));
+        assert_eq!(search, None);
         assert_eq!(connection.endpoint, DEFAULT_ASSIGNMENT_ENDPOINT);
         assert_eq!(
             connection.credentials.data_dir,
@@ -646,8 +883,18 @@ mod tests {
             "2026-12-31",
             "--priority",
             "very-urgent",
-            "--leader-name",
-            "Nguyễn Văn A",
+            "--origin",
+            "ministry",
+            "--origin-body",
+            "Bộ Xây dựng",
+            "--origin-doc-number",
+            "12",
+            "--origin-doc-symbol",
+            "BXD-QLN",
+            "--origin-doc-date",
+            "2026-11-01",
+            "--origin-doc-summary",
+            "Về việc quản lý nhà ở",
             "--content",
             "Chi tiết",
             "--request-id",
@@ -662,9 +909,11 @@ mod tests {
         else {
             panic!("expected task assign, got {:?}", cli.command);
         };
-        assert_eq!(args.issuer_kind, IssuerKindArg::ViceChairman);
-        assert_eq!(args.leader_id.as_deref(), Some("PCT1"));
-        assert_eq!(args.leader_name.as_deref(), Some("Nguyễn Văn A"));
+        assert_eq!(args.assigner, AssignerArg::ViceChairman);
+        assert_eq!(args.leader.as_deref(), Some("PCT1"));
+        assert_eq!(args.origin, OriginArg::Ministry);
+        assert_eq!(args.origin_body.as_deref(), Some("Bộ Xây dựng"));
+        assert_eq!(args.origin_doc_date, Some(date("2026-11-01")));
         assert_eq!(args.doc_number, "1234");
         assert_eq!(args.doc_symbol, "UBND-VP");
         assert_eq!(args.doc_date, date("2026-11-20"));
@@ -701,7 +950,7 @@ mod tests {
     }
 
     #[test]
-    fn task_assign_rejects_an_unknown_issuer_kind() {
+    fn task_assign_rejects_an_unknown_assigner() {
         let mut args: Vec<&str> = ASSIGN.to_vec();
         args[3] = "mayor";
         args.extend(["--no-deadline"]);
@@ -748,9 +997,85 @@ mod tests {
         };
         assert_eq!(args.unit.as_deref(), Some("SXD"));
         assert_eq!(args.status, Some(StatusArg::InProgress));
-        assert_eq!(args.issuer_kind, None);
+        assert_eq!(args.origin, None);
+        assert_eq!(args.class, None);
         assert_eq!(args.deadline_from, Some(date("2026-01-01")));
         assert_eq!(args.deadline_to, Some(date("2026-12-31")));
+    }
+
+    #[test]
+    fn the_cli_speaks_vietnamese_unless_told_otherwise() {
+        let default = parse(&["task", "list"]).expect("parses");
+        let english = parse(&["task", "list", "--lang", "en", "--output", "json"]).expect("parses");
+
+        assert_eq!(default.ui(), Ui::default());
+        assert_eq!(default.lang, Lang::Vi);
+        assert_eq!(english.lang, Lang::En);
+        assert_eq!(english.output, OutputFormat::Json);
+        assert!(parse(&["task", "list", "--lang", "fr"]).is_err());
+    }
+
+    #[test]
+    fn an_origin_document_comes_whole_or_not_at_all() {
+        let partial = assign_with(&["--no-deadline", "--origin-doc-number", "12"]);
+
+        assert!(
+            partial.is_err(),
+            "symbol, date and summary are required with it"
+        );
+    }
+
+    #[test]
+    fn a_historical_import_needs_its_reason() {
+        assert!(assign_with(&["--no-deadline", "--historical-on", "2024-03-01"]).is_err());
+        assert!(
+            assign_with(&[
+                "--no-deadline",
+                "--historical-on",
+                "2024-03-01",
+                "--historical-reason",
+                "Nhập sổ"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn decide_extension_needs_one_decision_and_a_reason_to_reject() {
+        let base = ["task", "decide-extension", "t-1", "e-1"];
+        let with = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            parse(&args)
+        };
+
+        assert!(with(&[]).is_err(), "approve or reject");
+        assert!(with(&["--approve", "--reject"]).is_err());
+        assert!(with(&["--reject"]).is_err(), "a rejection gives its reason");
+        assert!(with(&["--reject", "--reason", "Không đủ căn cứ"]).is_ok());
+        assert!(
+            with(&[
+                "--approve",
+                "--deadline",
+                "2027-01-15",
+                "--leader",
+                "pct-tran"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn units_list_takes_a_search_text() {
+        let cli = parse(&["units", "list", "--search", "thuy nguyen"]).expect("parses");
+
+        let Command::Operator(OperatorCommand::Units {
+            command: UnitsCommand::List { search, .. },
+            ..
+        }) = cli.command
+        else {
+            panic!("expected units list");
+        };
+        assert_eq!(search.as_deref(), Some("thuy nguyen"));
     }
 
     #[test]
@@ -773,8 +1098,16 @@ mod tests {
     #[test]
     fn proto_enums_map_one_to_one() {
         assert_eq!(
-            pb::IssuerKind::from(IssuerKindArg::CityPeoplesCommittee),
-            pb::IssuerKind::CityPeoplesCommittee
+            pb::OriginKind::from(OriginArg::CityPeoplesCouncil),
+            pb::OriginKind::CityPeoplesCouncil
+        );
+        assert_eq!(
+            pb::AssignerKind::from(AssignerArg::CityPeoplesCommittee),
+            pb::AssignerKind::CityPeoplesCommittee
+        );
+        assert_eq!(
+            pb::DeadlineClass::from(ClassArg::NearDue),
+            pb::DeadlineClass::NearDue
         );
         assert_eq!(pb::Priority::from(PriorityArg::Flash), pb::Priority::Flash);
         assert_eq!(

@@ -16,6 +16,8 @@ use dondoc_eventsourcing::relay::{RelayConfig, rewind};
 use dondoc_eventsourcing::store::{head_of, verify_log};
 
 use crate::cli::{LogArgs, ReplayArgs};
+use crate::i18n::Lang;
+use crate::output::Ui;
 
 async fn open(args: &LogArgs) -> anyhow::Result<Database> {
     let url = args.database_url();
@@ -26,30 +28,39 @@ async fn open(args: &LogArgs) -> anyhow::Result<Database> {
 }
 
 /// Walks the whole log; an error (exit 1) when it was tampered with.
-pub async fn verify(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn verify(args: &LogArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(args).await?;
     let report = verify_log(&db).await;
     db.close().await;
     let report = report.with_context(|| format!("cannot verify the {} log", args.service))?;
     match report.first_problem {
         None => {
-            writeln!(
-                out,
-                "{}: intact, {} events checked",
-                args.service, report.events_checked
-            )?;
+            let checked = report.events_checked;
+            match ui.lang {
+                Lang::Vi => writeln!(
+                    out,
+                    "{}: nguyên vẹn, đã kiểm tra {checked} sự kiện",
+                    args.service
+                )?,
+                Lang::En => writeln!(out, "{}: intact, {checked} events checked", args.service)?,
+            }
             Ok(())
         }
         Some(problem) => bail!(
-            "{}: the event log was tampered with: {problem} ({} events checked before it)",
+            "{}: {}: {problem} ({} {})",
             args.service,
-            report.events_checked
+            ui.t(
+                "nhật ký sự kiện đã bị can thiệp",
+                "the event log was tampered with"
+            ),
+            report.events_checked,
+            ui.t("sự kiện hợp lệ trước đó", "events checked before it")
         ),
     }
 }
 
 /// Rewinds the service's relay checkpoint.
-pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn replay(args: &ReplayArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(&args.log).await?;
     let head = head_of(&db)
         .await
@@ -70,8 +81,14 @@ pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<(
     db.close().await;
     writeln!(
         out,
-        "{}: events after position {} will be republished by the running relay",
-        args.log.service, args.from
+        "{}: {} {} {}",
+        args.log.service,
+        ui.t("các sự kiện sau vị trí", "events after position"),
+        args.from,
+        ui.t(
+            "sẽ được bộ chuyển tiếp đang chạy phát lại",
+            "will be republished by the running relay"
+        )
     )?;
     Ok(())
 }
@@ -79,15 +96,19 @@ pub async fn replay(args: &ReplayArgs, out: &mut impl Write) -> anyhow::Result<(
 /// Forgets the version of every read model of the service, so that on its next start each is
 /// dropped and replayed from the events. (Rebuilding under a running service would race its
 /// projection loop; a restart is the safe moment.)
-pub async fn rebuild(args: &LogArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn rebuild(args: &LogArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
     let db = open(args).await?;
     let forgotten = forget_versions(&db).await;
     db.close().await;
     forgotten.with_context(|| format!("the {} database holds no read models", args.service))?;
     writeln!(
         out,
-        "{}: every read model will be rebuilt from the events when the service next starts",
-        args.service
+        "{}: {}",
+        args.service,
+        ui.t(
+            "mọi bảng đọc sẽ được dựng lại từ sự kiện khi dịch vụ khởi động lần tới",
+            "every read model will be rebuilt from the events when the service next starts"
+        )
     )?;
     Ok(())
 }

@@ -13,13 +13,17 @@
 //! - [`up`]: the all-in-one mode and its layered configuration.
 //! - [`keys`], [`token`]: the development key pair and the tokens it signs.
 //! - [`client`]: authenticated gRPC channels; [`units`], [`task`], [`board`]: the client
-//!   commands; [`output`]: tables; [`report`]: errors with their gRPC details.
+//!   commands; [`names`]: unit and leader names beside codes.
+//! - [`i18n`]: Vietnamese (default) and English labels, dates and times; [`output`]: tables,
+//!   fields and JSON; [`report`]: errors with their gRPC details, localized.
 
 mod board;
 mod cli;
 mod client;
+mod i18n;
 mod keys;
 mod log;
+mod names;
 mod output;
 mod report;
 mod task;
@@ -41,13 +45,14 @@ const SERVICE_NAME: &str = "dondoc";
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let lang = cli.lang;
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // If stderr itself is gone there is nowhere left to report to; the exit code remains.
             let _ = std::io::stderr()
                 .lock()
-                .write_all(report::render(&error).as_bytes());
+                .write_all(report::render(&error, lang).as_bytes());
             ExitCode::FAILURE
         }
     }
@@ -56,6 +61,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let ui = cli.ui();
     match cli.command {
         Command::Up(args) => {
             let config = up::UpConfig::load(&args)?;
@@ -69,15 +75,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Units {
                     connection,
                     command,
-                } => units::run(&connection, command, &mut out).await,
+                } => units::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Leaders {
+                    connection,
+                    command,
+                } => units::run_leaders(&connection, command, ui, &mut out).await,
                 OperatorCommand::Task {
                     connection,
                     command,
-                } => task::run(&connection, command, &mut out).await,
-                OperatorCommand::Board(args) => board::run(args, &mut out).await,
-                OperatorCommand::Verify(args) => log::verify(&args, &mut out).await,
-                OperatorCommand::Replay(args) => log::replay(&args, &mut out).await,
-                OperatorCommand::Rebuild(args) => log::rebuild(&args, &mut out).await,
+                } => task::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
+                OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
+                OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,
+                OperatorCommand::Rebuild(args) => log::rebuild(&args, ui, &mut out).await,
             }
         }
     }

@@ -1,24 +1,58 @@
-//! Plain-text rendering of command results: aligned tables and short enum labels.
+//! How command results are written: aligned tables and labelled fields for people, JSON for
+//! scripts.
 //!
 //! Output goes to a `Write` handed in by `main` (a locked stdout in production, a buffer in
 //! tests) so that the formatting is testable and nothing in the crate prints on its own.
 
 use std::io::{self, Write};
 
-use dondoc_proto::v1 as pb;
+use clap::ValueEnum;
+
+use crate::i18n::Lang;
+
+/// What a client command prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Tables and labelled fields in the chosen language.
+    #[default]
+    Table,
+    /// One JSON document, keys and values independent of `--lang`, for scripts.
+    Json,
+}
+
+/// The presentation choices of one invocation, handed to every client command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ui {
+    pub lang: Lang,
+    pub format: OutputFormat,
+}
+
+impl Ui {
+    /// Shorthand for [`Lang::pick`].
+    pub fn t<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        self.lang.pick(vi, en)
+    }
+}
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub fn write_json(out: &mut impl Write, value: &serde_json::Value) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
 
 /// Writes `rows` under `headers`, each column padded to its widest cell.
 ///
 /// Widths count characters, not bytes, so Vietnamese names (multi-byte in UTF-8) line up. The
 /// last column is not padded, so lines carry no trailing spaces.
 pub fn write_table(out: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let header_row: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+    let mut widths: Vec<usize> = header_row.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let header_row: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
     write_row(out, &widths, &header_row)?;
     for row in rows {
         write_row(out, &widths, row)?;
@@ -42,45 +76,31 @@ fn write_row(out: &mut impl Write, widths: &[usize], row: &[String]) -> io::Resu
     writeln!(out, "{}", line.trim_end())
 }
 
-/// `TASK_STATUS_IN_PROGRESS` with prefix `TASK_STATUS_` → `in-progress`: the same spelling the
-/// CLI accepts as flag values, so output can be pasted back into a filter.
-pub fn label(proto_name: &str, prefix: &str) -> String {
+/// `label  value` lines with the values aligned; empty values are left out, so optional
+/// fields do not show as blank lines.
+pub fn write_fields(out: &mut impl Write, fields: &[(&str, String)]) -> io::Result<()> {
+    let shown: Vec<&(&str, String)> = fields.iter().filter(|(_, v)| !v.is_empty()).collect();
+    let width = shown
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, value) in shown {
+        let padding = width - label.chars().count();
+        writeln!(out, "{label}:{}  {value}", " ".repeat(padding))?;
+    }
+    Ok(())
+}
+
+/// `TASK_STATUS_IN_PROGRESS` with prefix `TASK_STATUS_` → `in-progress`: the spelling the CLI
+/// accepts as flag values, used in JSON output so that a value can be pasted back into a
+/// filter.
+pub fn machine_label(proto_name: &str, prefix: &str) -> String {
     proto_name
         .strip_prefix(prefix)
         .unwrap_or(proto_name)
         .to_ascii_lowercase()
         .replace('_', "-")
-}
-
-pub fn status_label(status: pb::TaskStatus) -> String {
-    label(status.as_str_name(), "TASK_STATUS_")
-}
-
-pub fn priority_label(priority: pb::Priority) -> String {
-    label(priority.as_str_name(), "PRIORITY_")
-}
-
-pub fn issuer_kind_label(kind: pb::IssuerKind) -> String {
-    label(kind.as_str_name(), "ISSUER_KIND_")
-}
-
-/// An ISO date from the API, or `none` where the API uses the empty string for "no deadline".
-pub fn date_or_none(date: &str) -> String {
-    if date.is_empty() {
-        "none".to_owned()
-    } else {
-        date.to_owned()
-    }
-}
-
-/// A protobuf timestamp as RFC 3339 UTC, or empty when absent or out of range.
-pub fn timestamp(ts: Option<&dondoc_proto::Timestamp>) -> String {
-    ts.and_then(|ts| {
-        let nanos = u32::try_from(ts.nanos).ok()?;
-        chrono::DateTime::from_timestamp(ts.seconds, nanos)
-    })
-    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -100,18 +120,18 @@ mod tests {
     #[test]
     fn columns_align_by_characters_not_bytes() {
         let text = render(
-            &["CODE", "KIND", "NAME"],
+            &["mã", "loại", "tên"],
             &[
-                row(&["SNV", "department", "Sở Nội vụ"]),
-                row(&["VP", "office", "Văn phòng"]),
+                row(&["SNV", "Sở, ngành", "Sở Nội vụ"]),
+                row(&["VP", "Văn phòng", "Văn phòng UBND"]),
             ],
         );
 
         assert_eq!(
             text,
-            "CODE  KIND        NAME\n\
-             SNV   department  Sở Nội vụ\n\
-             VP    office      Văn phòng\n"
+            "MÃ   LOẠI       TÊN\n\
+             SNV  Sở, ngành  Sở Nội vụ\n\
+             VP   Văn phòng  Văn phòng UBND\n"
         );
     }
 
@@ -123,23 +143,30 @@ mod tests {
     }
 
     #[test]
-    fn labels_match_the_flag_spelling() {
-        assert_eq!(status_label(pb::TaskStatus::InProgress), "in-progress");
-        assert_eq!(priority_label(pb::Priority::VeryUrgent), "very-urgent");
+    fn fields_align_and_skip_empty_values() {
+        let mut out = Vec::new();
+
+        write_fields(
+            &mut out,
+            &[
+                ("Trạng thái", "Đã giao".to_owned()),
+                ("Lý do hủy", String::new()),
+                ("Hạn", "31/12/2026".to_owned()),
+            ],
+        )
+        .expect("writes");
+
         assert_eq!(
-            issuer_kind_label(pb::IssuerKind::CityPeoplesCommittee),
-            "city-peoples-committee"
+            String::from_utf8(out).expect("utf-8"),
+            "Trạng thái:  Đã giao\nHạn:         31/12/2026\n"
         );
     }
 
     #[test]
-    fn timestamps_render_as_utc_rfc3339() {
-        let ts = dondoc_proto::Timestamp {
-            seconds: 1_790_000_000,
-            nanos: 0,
-        };
-
-        assert_eq!(timestamp(Some(&ts)), "2026-09-21T14:13:20Z");
-        assert_eq!(timestamp(None), "");
+    fn machine_labels_match_the_flag_spelling() {
+        assert_eq!(
+            machine_label("TASK_STATUS_IN_PROGRESS", "TASK_STATUS_"),
+            "in-progress"
+        );
     }
 }

@@ -4,15 +4,21 @@
 //! each bad field, a `PreconditionFailure` citing the rule that refused the command). tonic's
 //! `Display` for `Status` shows neither, only opaque bytes, so this module unpacks them: an
 //! operator who typed a wrong unit code should see "lead_unit: …", not a hex dump.
+//!
+//! In Vietnamese the status line shows the `google.rpc.LocalizedMessage` the service attached
+//! (vi-VN) instead of its English message, and every status line ends with the `ErrorInfo`
+//! reason, the stable name of the rule, which is what to quote when asking for help.
 
 use std::fmt::Write as _;
 
 use tonic::Status;
 use tonic_types::StatusExt as _;
 
+use crate::i18n::Lang;
+
 /// Renders `error` and its causes, one per line, with the details of any gRPC status in the
 /// chain.
-pub fn render(error: &anyhow::Error) -> String {
+pub fn render(error: &anyhow::Error, lang: Lang) -> String {
     let mut text = String::new();
     let mut previous = String::new();
     for (index, cause) in error.chain().enumerate() {
@@ -23,9 +29,14 @@ pub fn render(error: &anyhow::Error) -> String {
             continue;
         }
         previous = current;
-        let prefix = if index == 0 { "error" } else { "caused by" };
+        let prefix = match (index, lang) {
+            (0, Lang::Vi) => "lỗi",
+            (0, Lang::En) => "error",
+            (_, Lang::Vi) => "nguyên nhân",
+            (_, Lang::En) => "caused by",
+        };
         match cause.downcast_ref::<Status>() {
-            Some(status) => render_status(&mut text, prefix, status),
+            Some(status) => render_status(&mut text, prefix, status, lang),
             None => {
                 let _ = writeln!(text, "{prefix}: {cause}");
             }
@@ -34,9 +45,23 @@ pub fn render(error: &anyhow::Error) -> String {
     text
 }
 
-fn render_status(text: &mut String, prefix: &str, status: &Status) {
-    let _ = writeln!(text, "{prefix}: {:?}: {}", status.code(), status.message());
+fn render_status(text: &mut String, prefix: &str, status: &Status, lang: Lang) {
     let details = status.get_error_details();
+    let message = match (lang, details.localized_message()) {
+        (Lang::Vi, Some(localized)) if localized.locale.starts_with("vi") => {
+            localized.message.as_str()
+        }
+        _ => status.message(),
+    };
+    let _ = write!(text, "{prefix}: {:?}: {message}", status.code());
+    match details.error_info() {
+        Some(info) => {
+            let _ = writeln!(text, " [{}]", info.reason);
+        }
+        None => {
+            let _ = writeln!(text);
+        }
+    }
     if let Some(bad_request) = details.bad_request() {
         for violation in &bad_request.field_violations {
             let _ = writeln!(text, "  - {}: {}", violation.field, violation.description);
@@ -56,8 +81,39 @@ fn render_status(text: &mut String, prefix: &str, status: &Status) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
     use tonic::Code;
     use tonic_types::ErrorDetails;
+
+    #[test]
+    fn vietnamese_shows_the_localized_message_and_the_rule() {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            "EXTENSION_REQUESTED_AFTER_DEADLINE",
+            "assignment.dondoc.gov.vn",
+            HashMap::new(),
+        );
+        details.set_localized_message("vi-VN", "Đề nghị gia hạn gửi sau thời hạn.");
+        let status = Status::with_error_details(
+            Code::FailedPrecondition,
+            "the extension was requested after the deadline",
+            details,
+        );
+        let error = anyhow::Error::new(status).context("Gia hạn không thành công");
+
+        assert_eq!(
+            render(&error, Lang::Vi),
+            "lỗi: Gia hạn không thành công\n\
+             nguyên nhân: FailedPrecondition: Đề nghị gia hạn gửi sau thời hạn. \
+             [EXTENSION_REQUESTED_AFTER_DEADLINE]\n"
+        );
+        assert!(
+            render(&error, Lang::En)
+                .contains("the extension was requested after the deadline [EXTENSION_"),
+            "English keeps the service's English message"
+        );
+    }
 
     #[test]
     fn every_bad_request_violation_is_listed_under_the_status_message() {
@@ -68,7 +124,7 @@ mod tests {
             Status::with_error_details(Code::InvalidArgument, "invalid request: 2 fields", details);
         let error = anyhow::Error::new(status).context("AssignTask failed");
 
-        let text = render(&error);
+        let text = render(&error, Lang::En);
 
         assert_eq!(
             text,
@@ -89,7 +145,7 @@ mod tests {
         );
         let status = Status::with_error_details(Code::FailedPrecondition, "refused", details);
 
-        let text = render(&anyhow::Error::new(status));
+        let text = render(&anyhow::Error::new(status), Lang::En);
 
         assert!(
             text.starts_with("error: FailedPrecondition: refused\n"),
@@ -109,7 +165,7 @@ mod tests {
             .context("cannot connect");
 
         assert_eq!(
-            render(&error),
+            render(&error, Lang::En),
             "error: cannot connect\ncaused by: tcp connect error\ncaused by: connection refused\n"
         );
     }
@@ -119,7 +175,7 @@ mod tests {
         let error = anyhow::anyhow!("connection refused").context("cannot connect");
 
         assert_eq!(
-            render(&error),
+            render(&error, Lang::En),
             "error: cannot connect\ncaused by: connection refused\n"
         );
     }

@@ -12,6 +12,10 @@ const SEED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../assignment/seed/haiphong-units.toml"
 );
+const LEADERS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assignment/seed/haiphong-leaders.toml"
+);
 
 /// `dondoc up` running in the background; SIGKILLed if a test fails before stopping it.
 struct Up {
@@ -89,10 +93,17 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     let data = tempfile::tempdir().expect("data dir");
     let mut up = start_up(data.path());
     let endpoint = ["--endpoint", up.assignment.as_str()];
+    // `dondoc up` runs on the real clock, and a new task may not have a past deadline.
+    let deadline_day = chrono::Utc::now().date_naive() + chrono::Days::new(60);
+    let deadline_iso = deadline_day.to_string();
 
     let imported = dondoc(
         data.path(),
         &[&["units", "import", SEED][..], &endpoint].concat(),
+    );
+    let leaders = dondoc(
+        data.path(),
+        &[&["leaders", "import", LEADERS][..], &endpoint].concat(),
     );
     let assigned = dondoc(
         data.path(),
@@ -100,9 +111,19 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
             &[
                 "task",
                 "assign",
-                "--issuer-kind",
+                "--origin",
+                "government",
+                "--origin-doc-number",
+                "25",
+                "--origin-doc-symbol",
+                "NQ-CP",
+                "--origin-doc-date",
+                "2026-11-05",
+                "--origin-doc-summary",
+                "Về nhiệm vụ, giải pháp chủ yếu",
+                "--assigner",
                 "vice-chairman",
-                "--leader-id",
+                "--leader",
                 "pct-tran",
                 "--doc-number",
                 "4521",
@@ -119,7 +140,7 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
                 "--coordinate",
                 "STC",
                 "--deadline",
-                "2026-12-31",
+                &deadline_iso,
             ][..],
             &endpoint,
         ]
@@ -131,8 +152,10 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
             &[
                 "task",
                 "assign",
-                "--issuer-kind",
+                "--assigner",
                 "chairman",
+                "--leader",
+                "ct-nguyen",
                 "--doc-number",
                 "1",
                 "--doc-symbol",
@@ -185,10 +208,34 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         data.path(),
         &["task", "list", "--endpoint", again.assignment.as_str()],
     );
+    let listed_json = dondoc(
+        data.path(),
+        &[
+            "task",
+            "list",
+            "--output",
+            "json",
+            "--endpoint",
+            again.assignment.as_str(),
+        ],
+    );
+    let found = dondoc(
+        data.path(),
+        &[
+            "units",
+            "list",
+            "--search",
+            "thuy nguyen",
+            "--lang",
+            "en",
+            "--endpoint",
+            again.assignment.as_str(),
+        ],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let republished_to = loop {
         let position = relay_checkpoint(data.path());
-        if position == 3 || Instant::now() > deadline {
+        if position == 4 || Instant::now() > deadline {
             break position;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -203,13 +250,27 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     let second_exit = again.child.wait().expect("wait for the second dondoc up");
 
     assert!(imported.status.success(), "import: {imported:?}");
+    assert!(leaders.status.success(), "leaders: {leaders:?}");
     assert!(assigned.status.success(), "assign: {assigned:?}");
-    assert!(stdout(&assigned).contains("SXD"), "{}", stdout(&assigned));
+    let shown = stdout(&assigned);
+    for expected in [
+        "Đơn vị chủ trì:      SXD (Sở Xây dựng)".to_owned(),
+        "Nguồn giao:          Chính phủ – Số 25/NQ-CP ngày 05/11/2026".to_owned(),
+        "Người giao:          Phó Chủ tịch UBND thành phố".to_owned(),
+        format!("Thời hạn:            {}", deadline_day.format("%d/%m/%Y")),
+        "Trạng thái:          Đã giao".to_owned(),
+    ] {
+        assert!(
+            shown.contains(expected.as_str()),
+            "{expected:?} in:\n{shown}"
+        );
+    }
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     let refusal = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        refusal.contains("lead_unit"),
-        "field violation named: {refusal}"
+        refusal.contains("lead_unit")
+            && refusal.contains("nguyên nhân: InvalidArgument: Yêu cầu không hợp lệ"),
+        "field violation named, in Vietnamese: {refusal}"
     );
     assert!(stdout(&board).contains("SXD"), "board: {}", stdout(&board));
     assert!(replayed.status.success(), "replay: {replayed:?}");
@@ -218,14 +279,14 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         "replay rewinds the relay to the position asked"
     );
     assert_eq!(
-        republished_to, 3,
+        republished_to, 4,
         "the restarted relay republished everything"
     );
     assert!(stopped.success());
     assert!(verified.status.success(), "verify: {verified:?}");
     assert!(
-        stdout(&verified).contains("intact, 3 events checked"),
-        "two directory versions and one task: {}",
+        stdout(&verified).contains("nguyên vẹn, đã kiểm tra 4 sự kiện"),
+        "two directory versions, the leaders and one task: {}",
         stdout(&verified)
     );
     assert!(
@@ -241,6 +302,19 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         stdout(&listed).contains("Báo cáo tiến độ giải phóng mặt bằng"),
         "the rebuilt task list: {}",
         stdout(&listed)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&listed_json.stdout).expect("task list as JSON");
+    assert_eq!(json["tasks"][0]["lead_unit"], "SXD");
+    assert_eq!(json["tasks"][0]["origin"]["kind"], "government");
+    assert_eq!(
+        json["tasks"][0]["assignment"]["assigner"]["leader_id"],
+        "pct-tran"
+    );
+    assert!(
+        stdout(&found).contains("11560  commune  Thuy Nguyen"),
+        "search ignores diacritics: {}",
+        stdout(&found)
     );
     assert!(second_exit.success());
     for file in [

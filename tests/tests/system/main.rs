@@ -6,4 +6,5 @@ mod architecture;
 mod deploy;
 mod faults;
 mod flows;
+mod office;
 mod tracing;

@@ -21,14 +21,19 @@ pub const ERROR_DOMAIN: &str = "assignment.dondoc.gov.vn";
 /// The locale of the localized messages.
 pub const LOCALE: &str = "vi-VN";
 
-fn status(
+fn status(code: Code, message: String, reason: &str, vi: String, details: ErrorDetails) -> Status {
+    status_with(code, message, reason, HashMap::new(), vi, details)
+}
+
+fn status_with(
     code: Code,
     message: String,
     reason: &str,
+    metadata: HashMap<String, String>,
     vi: String,
     mut details: ErrorDetails,
 ) -> Status {
-    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
     details.set_localized_message(LOCALE, vi);
     Status::with_error_details(code, message, details)
 }
@@ -48,10 +53,13 @@ impl From<ApiError> for Status {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
                 }
                 let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-                status(
+                // The fields in the ErrorInfo too, so a client branching on the reason alone
+                // still knows which inputs to highlight.
+                status_with(
                     Code::InvalidArgument,
                     format!("invalid request: {}", summary(&violations)),
                     "INVALID_FIELDS",
+                    HashMap::from([("fields".to_owned(), fields.join(","))]),
                     format!(
                         "Yêu cầu không hợp lệ, xem các trường: {}.",
                         fields.join(", ")

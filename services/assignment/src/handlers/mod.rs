@@ -64,8 +64,15 @@ impl std::ops::Deref for Caller {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Outcome {
-    /// The task as it stood at `version`.
-    Task { task_id: String, version: u64 },
+    /// The task as it stood at `version`, judged against its deadline at `judged_at`, the
+    /// instant the command was handled. (Absent from outcomes stored before deadline classes:
+    /// those are judged at the task's last event.)
+    Task {
+        task_id: String,
+        version: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        judged_at: Option<DateTime<Utc>>,
+    },
     /// The lead unit's hand-off attempt, recorded and refused (rule 2).
     HandOffRefused { task_id: String },
     /// A unit directory import.
@@ -300,7 +307,11 @@ impl Handlers {
     /// The response to a task command's outcome (first or replayed).
     async fn task_answer(&self, outcome: Outcome) -> Result<TaskView, ApiError> {
         match outcome {
-            Outcome::Task { task_id, version } => {
+            Outcome::Task {
+                task_id,
+                version,
+                judged_at,
+            } => {
                 let task_id = TaskId::parse(&task_id)
                     .map_err(|e| ApiError::Internal(format!("stored outcome: {e}")))?;
                 let loaded = self.load_task(&task_id).await?;
@@ -310,8 +321,10 @@ impl Handlers {
                         .iter()
                         .take_while(|event| event.stream_version <= version),
                 )?;
-                // Judged at the command's own instant, so a retry gets the same answer.
-                let at = record.updated_at;
+                // Judged at the command's own instant, so a retry gets the same answer. Not at
+                // the task's last event: an imported historical task's events carry its past
+                // dates, and its class is the one on the day it was imported.
+                let at = judged_at.unwrap_or(record.updated_at);
                 Ok(self.view(record, at))
             }
             Outcome::HandOffRefused { .. } => Err(ApiError::HandOffRefused),
@@ -328,6 +341,7 @@ impl Handlers {
         key: RequestKey,
         metadata: EventMetadata,
     ) -> Result<TaskView, ApiError> {
+        let judged_at = Some(self.clock.now());
         let executed = self
             .tasks
             .execute(
@@ -350,6 +364,7 @@ impl Handlers {
                         Outcome::Task {
                             task_id,
                             version: decision.new_version,
+                            judged_at,
                         }
                         .stored()
                     }
@@ -1006,4 +1021,43 @@ fn parse_task_id(raw: &str) -> Result<TaskId, ApiError> {
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_stored_before_deadline_classes_still_reads() {
+        let stored = StoredOutcome {
+            status_code: 0,
+            message: String::new(),
+            body: br#"{"task":{"task_id":"t-1","version":3}}"#.to_vec(),
+        };
+
+        let outcome = Outcome::read(&stored).expect("reads");
+
+        assert_eq!(
+            outcome,
+            Outcome::Task {
+                task_id: "t-1".into(),
+                version: 3,
+                judged_at: None
+            }
+        );
+    }
+
+    #[test]
+    fn an_outcome_keeps_the_instant_it_was_judged_at() {
+        let at = "2026-12-31T09:30:00Z".parse().expect("instant");
+        let outcome = Outcome::Task {
+            task_id: "t-1".into(),
+            version: 3,
+            judged_at: Some(at),
+        };
+
+        let read = Outcome::read(&outcome.stored()).expect("reads");
+
+        assert_eq!(read, outcome);
+    }
 }
