@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "dondoc/v1/events.proto",
     "dondoc/v1/assignment.proto",
     "dondoc/v1/reporting.proto",
+    "dondoc/v1/diagnostics.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -138,12 +138,17 @@ impl Application {
             },
         );
         server
-            .serve_as(&mut supervisor, "assignment gRPC server", |routes| {
-                routes.add_service(InterceptedService::new(
-                    AssignmentServiceServer::new(AssignmentApi::new(handlers)),
-                    AuthInterceptor::new(verifier),
-                ))
-            })
+            .serve_as(
+                &mut supervisor,
+                "assignment gRPC server",
+                AuthInterceptor::new(verifier),
+                |routes, auth| {
+                    routes.add_service(InterceptedService::new(
+                        AssignmentServiceServer::new(AssignmentApi::new(handlers)),
+                        auth,
+                    ))
+                },
+            )
             .await;
         tracing::info!(port, "assignment service ready");
         Ok(Self {

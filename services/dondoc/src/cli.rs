@@ -49,6 +49,8 @@ impl Cli {
 pub enum Command {
     /// Run every service in this process (single machine; development and small installs).
     Up(UpArgs),
+    /// Measure the whole system through gRPC beside its baselines, and print a Markdown table.
+    Bench(BenchArgs),
     #[command(flatten)]
     Operator(OperatorCommand),
 }
@@ -170,6 +172,50 @@ pub struct UpArgs {
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,
+}
+
+/// `dondoc bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Concurrent gRPC clients (and database connections of the raw INSERT baseline).
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// How long each load phase runs (shorter phases take half).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: std::time::Duration,
+    /// Also measure PostgreSQL + NATS with one process per service (as docker-compose runs
+    /// them), on databases the bench creates on this server and drops afterwards.
+    #[arg(long, env = "DONDOC_BENCH_POSTGRES_URL", value_name = "URL")]
+    pub postgres_url: Option<String>,
+    /// Skip the embedded setup (`dondoc up` on SQLite).
+    #[arg(long)]
+    pub no_embedded: bool,
+    /// Which phases to run (e.g. `--phases assign` while profiling).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BenchPhase::Baselines, BenchPhase::Assign, BenchPhase::Reads])]
+    pub phases: Vec<BenchPhase>,
+    /// Generate a city-year of events and time a full rebuild of the read models instead.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Events in the generated city-year (with --rebuild).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(16..))]
+    pub events: u64,
+    /// Also write the Markdown report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Where the setups keep their data [default: a temporary directory, removed afterwards].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+}
+
+/// The phases of `dondoc bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchPhase {
+    /// The gRPC floor, raw INSERT+commit and raw JetStream publishes.
+    Baselines,
+    /// AssignTask: throughput and CPU, freshness, one client, the counted pass.
+    Assign,
+    /// GetTask, ListTasks, GetUnit and the board (after some AssignTask, to have tasks).
+    Reads,
 }
 
 /// `dondoc token`.

@@ -11,12 +11,14 @@
 //! # Layout
 //! - [`cli`]: the command line (clap derive).
 //! - [`up`]: the all-in-one mode and its layered configuration.
+//! - [`bench`]: the end-to-end benchmark beside its baselines.
 //! - [`keys`], [`token`]: the development key pair and the tokens it signs.
 //! - [`client`]: authenticated gRPC channels; [`units`], [`task`], [`board`]: the client
 //!   commands; [`names`]: unit and leader names beside codes.
 //! - [`i18n`]: Vietnamese (default) and English labels, dates and times; [`output`]: tables,
 //!   fields and JSON; [`report`]: errors with their gRPC details, localized.
 
+mod bench;
 mod board;
 mod cli;
 mod client;
@@ -67,6 +69,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = up::UpConfig::load(&args)?;
             let _telemetry = telemetry::init(SERVICE_NAME, &config.telemetry)?;
             up::run(config, &mut out).await
+        }
+        Command::Bench(args) => {
+            let _telemetry = telemetry::init(SERVICE_NAME, &client_telemetry())?;
+            bench::run(args, &mut out).await
         }
         Command::Operator(command) => {
             let _telemetry = telemetry::init(SERVICE_NAME, &client_telemetry())?;

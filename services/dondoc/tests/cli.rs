@@ -444,3 +444,50 @@ fn relay_checkpoint(data: &std::path::Path) -> i64 {
         "SELECT position FROM relay_checkpoints WHERE name = 'DONDOC_ASSIGNMENT'",
     )
 }
+
+/// The benchmark's plumbing, not its numbers: a short embedded run reports every row and the
+/// services' own counts (statements are counted by the service processes, so a zero would mean
+/// the counting switch does not reach them).
+#[test]
+fn dondoc_bench_measures_the_embedded_system_and_prints_the_table() {
+    let work = tempfile::tempdir().expect("work dir");
+    let report = work.path().join("bench.md");
+
+    let bench = Command::new(DONDOC)
+        .args(["bench", "--clients", "2", "--duration", "1s"])
+        .args(["--phases", "assign,reads", "--work-dir"])
+        .arg(work.path().join("run"))
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("run dondoc bench");
+
+    assert!(bench.status.success(), "{bench:?}");
+    let table = stdout(&bench);
+    for row in [
+        "| AssignTask ×2 | 2 |",
+        "| AssignTask ×1 | 1 |",
+        "| GetTask ×2 | 2 |",
+        "| GetUnit ×1 | 1 |",
+        "| GetTaskBoard ×2 | 2 |",
+        "### Targets",
+    ] {
+        assert!(table.contains(row), "{row:?} in:\n{table}");
+    }
+    let statements = table
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("- SQL statements per AssignTask (counted pass): dondoc up ")
+        })
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .expect("a statement count");
+    assert!(
+        statements >= 1.0,
+        "the service counted its statements: {statements}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("report file"),
+        table,
+        "--report writes the same Markdown"
+    );
+}

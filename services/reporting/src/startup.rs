@@ -91,12 +91,17 @@ impl Application {
         );
         let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone()));
         server
-            .serve_as(&mut supervisor, "reporting gRPC server", |routes| {
-                routes.add_service(InterceptedService::new(
-                    ReportingServiceServer::new(reporting),
-                    AuthInterceptor::new(verifier),
-                ))
-            })
+            .serve_as(
+                &mut supervisor,
+                "reporting gRPC server",
+                AuthInterceptor::new(verifier),
+                |routes, auth| {
+                    routes.add_service(InterceptedService::new(
+                        ReportingServiceServer::new(reporting),
+                        auth,
+                    ))
+                },
+            )
             .await;
         tracing::info!(port, "reporting service ready");
         Ok(Self {

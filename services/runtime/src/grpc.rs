@@ -33,10 +33,14 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+
+use crate::auth::AuthInterceptor;
+use crate::diagnostics::DiagnosticsApi;
 
 /// The health-check service name that stands for the whole server (per the gRPC health spec).
 pub const OVERALL_HEALTH: &str = "";
@@ -194,15 +198,21 @@ impl PreparedServer {
         self.required.push((name.into(), rx));
     }
 
-    /// Adds the service's own API (`add` receives the routes with health and reflection),
+    /// Adds process diagnostics and the service's own API (`add` receives the routes with
+    /// health, reflection and diagnostics, and the interceptor that authenticates callers),
     /// starts serving as a task of `supervisor`, and reports SERVING.
     pub async fn serve_as(
         mut self,
         supervisor: &mut crate::lifecycle::Supervisor,
         name: &'static str,
-        add: impl FnOnce(Routes) -> Routes,
+        auth: AuthInterceptor,
+        add: impl FnOnce(Routes, AuthInterceptor) -> Routes,
     ) {
-        let routes = add(self.routes);
+        let routes = self.routes.add_service(InterceptedService::new(
+            DiagnosticsApi::server(),
+            auth.clone(),
+        ));
+        let routes = add(routes, auth);
         let shutdown = supervisor.shutdown_token();
         let (listener, tls) = (self.listener, self.tls);
         supervisor.spawn(name, async move {

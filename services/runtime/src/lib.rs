@@ -20,10 +20,12 @@
 //!   launcher, re-exported).
 //! - [`service`]: what every service binary's thin `main` shares.
 //! - [`lifecycle`]: background tasks with graceful stop or crash-like kill; NATS connection.
+//! - [`diagnostics`]: CPU, memory and SQL statement counts of the process, over gRPC.
 
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod diagnostics;
 pub mod grpc;
 pub mod lifecycle;
 pub mod service;

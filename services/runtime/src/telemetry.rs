@@ -23,8 +23,10 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Deserialize;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::diagnostics::StatementCounter;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The W3C header that carries the trace and parent span ids.
@@ -136,9 +138,14 @@ pub fn init(
     }
 
     let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
-    let filter = env_filter(rust_log, &settings.log_filter).inspect_err(|_| {
-        INITIALISED.store(false, Ordering::SeqCst);
-    })?;
+    // One filter per layer rather than one for the whole subscriber: the statement counter
+    // (diagnostics) must see sqlx's per-statement events that the log filter hides.
+    let filters = env_filter(rust_log.clone(), &settings.log_filter)
+        .and_then(|logs| Ok((logs, env_filter(rust_log, &settings.log_filter)?)))
+        .inspect_err(|_| {
+            INITIALISED.store(false, Ordering::SeqCst);
+        })?;
+    let (log_filter, trace_filter) = filters;
     let provider = match &settings.otlp_endpoint {
         Some(endpoint) => Some(otlp_provider(service_name, endpoint).inspect_err(|_| {
             INITIALISED.store(false, Ordering::SeqCst);
@@ -151,25 +158,38 @@ pub fn init(
         })?),
         None => None,
     };
-    let otel_layer = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_owned()))
-    });
-    let (text_layer, json_layer) = if settings.json_logs {
-        let json = tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr);
-        (None, Some(json))
+    let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
+    if let Some(provider) = provider.as_ref() {
+        layers.push(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer(service_name.to_owned()))
+                .with_filter(trace_filter)
+                .boxed(),
+        );
+    }
+    if settings.json_logs {
+        layers.push(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr)
+                .with_filter(log_filter)
+                .boxed(),
+        );
     } else {
-        let text = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-        (Some(text), None)
-    };
+        layers.push(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(log_filter)
+                .boxed(),
+        );
+    }
+    layers.push(
+        StatementCounter
+            .with_filter(StatementCounter::filter())
+            .boxed(),
+    );
 
-    let installed = tracing_subscriber::registry()
-        .with(otel_layer)
-        .with(text_layer)
-        .with(json_layer)
-        .with(filter)
-        .try_init();
+    let installed = tracing_subscriber::registry().with(layers).try_init();
 
     match installed {
         Ok(()) => {

@@ -1352,3 +1352,45 @@ async fn a_task_recorded_by_the_first_release_is_read_with_todays_schema() {
         "the stored v1 row is untouched"
     );
 }
+
+#[tokio::test]
+async fn process_diagnostics_answer_the_admin_only() {
+    use dondoc_proto::v1::diagnostics_service_client::DiagnosticsServiceClient;
+    let system = TestSystem::spawn().await;
+    let diagnostics = |role| {
+        let token = system.token(role);
+        let port = system.assignment().port();
+        async move {
+            let channel =
+                tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                    .expect("endpoint")
+                    .connect()
+                    .await
+                    .expect("connect");
+            DiagnosticsServiceClient::with_interceptor(
+                channel,
+                dondoc_runtime::auth::BearerToken::new(token),
+            )
+        }
+    };
+
+    let stats = diagnostics(Role::Admin)
+        .await
+        .get_process_stats(pb::GetProcessStatsRequest {})
+        .await
+        .expect("the admin reads the stats")
+        .into_inner();
+    let refused = diagnostics(Role::Office)
+        .await
+        .set_statement_counting(pb::SetStatementCountingRequest { enabled: true })
+        .await
+        .expect_err("not the office");
+
+    assert_eq!(
+        stats.pid,
+        std::process::id(),
+        "the services run in the test process"
+    );
+    assert!(stats.cpu_micros > 0 && stats.peak_rss_bytes > 0);
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}
