@@ -11,7 +11,7 @@
 //! # Layout
 //! - [`cli`]: the command line (clap derive).
 //! - [`up`]: the all-in-one mode and its layered configuration.
-//! - [`bench`]: the end-to-end benchmark beside its baselines.
+//! - [`bench`](mod@bench): the end-to-end benchmark beside its baselines.
 //! - [`keys`], [`token`]: the development key pair and the tokens it signs.
 //! - [`client`]: authenticated gRPC channels; [`units`], [`task`], [`board`]: the client
 //!   commands; [`names`]: unit and leader names beside codes.
