@@ -11,6 +11,7 @@
 //! its unit and a `leader` token always names its leader, so handlers never have to handle a
 //! unit officer "of no unit".
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -254,7 +255,16 @@ pub struct TokenVerifier {
     /// Expiry is judged against this clock (not inside jsonwebtoken against the system time),
     /// so it follows the same time source as the rest of the service.
     clock: SharedClock,
+    /// Tokens already verified, with their principal and expiry. A client sends the same token
+    /// with every call, and an Ed25519 verification costs tens of microseconds — more than the
+    /// rest of a cheap read. Caching until expiry changes nothing a token can do: tokens are not
+    /// revocable anyway (their lifetime is capped instead).
+    verified: std::sync::Mutex<HashMap<String, (Principal, u64)>>,
 }
+
+/// Verified tokens remembered at most; the cache is emptied when full (simpler than an LRU,
+/// and a working set larger than this is not a cache's job).
+const VERIFIED_CACHE_CAPACITY: usize = 4096;
 
 impl fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -278,6 +288,7 @@ impl TokenVerifier {
             key,
             validation,
             clock: Arc::new(SystemClock),
+            verified: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -290,17 +301,47 @@ impl TokenVerifier {
     /// Verifies `bearer_token` (the bare JWT, without the `Bearer ` prefix) and returns its
     /// principal.
     pub fn verify(&self, bearer_token: &str) -> Result<Principal, AuthError> {
+        let now = u64::try_from(self.clock.now().timestamp()).unwrap_or(0);
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((principal, exp)) = verified.get(bearer_token) {
+            if exp.saturating_add(EXP_LEEWAY_SECONDS) >= now {
+                return Ok(principal.clone());
+            }
+            verified.remove(bearer_token);
+            return Err(AuthError::Expired);
+        }
+        drop(verified);
+        let (principal, exp) = self.verify_signature(bearer_token, now)?;
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.len() >= VERIFIED_CACHE_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(bearer_token.to_owned(), (principal.clone(), exp));
+        Ok(principal)
+    }
+
+    fn verify_signature(
+        &self,
+        bearer_token: &str,
+        now: u64,
+    ) -> Result<(Principal, u64), AuthError> {
         let data = jsonwebtoken::decode::<Claims>(bearer_token, &self.key, &self.validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
                 ErrorKind::InvalidSignature => AuthError::BadSignature,
                 _ => AuthError::InvalidToken(err),
             })?;
-        let now = u64::try_from(self.clock.now().timestamp()).unwrap_or(0);
         if data.claims.exp.saturating_add(EXP_LEEWAY_SECONDS) < now {
             return Err(AuthError::Expired);
         }
-        data.claims.into_principal()
+        let exp = data.claims.exp;
+        Ok((data.claims.into_principal()?, exp))
     }
 }
 
@@ -517,6 +558,38 @@ mod tests {
         let result = verifier.verify(&token);
 
         assert!(matches!(result, Err(AuthError::Expired)), "{result:?}");
+        assert!(
+            matches!(verifier.verify(&token), Err(AuthError::Expired)),
+            "an expired token is not served from the cache of verified tokens either"
+        );
+    }
+
+    #[test]
+    fn a_token_is_verified_once_and_remembered_until_it_expires() {
+        let (issuer, verifier) = issuer_and_verifier();
+        let token = issuer.mint(&leader(), HOUR).expect("mints");
+        // Another signature: its first character changed (all six bits of it are significant).
+        let signature_at = token.rfind('.').expect("three parts") + 1;
+        let replacement = if token[signature_at..].starts_with('A') {
+            "B"
+        } else {
+            "A"
+        };
+        let forged = format!(
+            "{}{replacement}{}",
+            &token[..signature_at],
+            &token[signature_at + 1..]
+        );
+
+        let first = verifier.verify(&token).expect("verifies");
+        let again = verifier.verify(&token).expect("from the cache");
+
+        assert_eq!(first, again);
+        assert_eq!(verifier.verified.lock().expect("lock").len(), 1);
+        assert!(
+            verifier.verify(&forged).is_err(),
+            "only the exact token verified is remembered"
+        );
     }
 
     #[test]
