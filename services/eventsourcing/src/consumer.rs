@@ -53,6 +53,9 @@ use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
 use dondoc_proto::v1 as pb;
 
+/// Most messages handled in one transaction.
+const MAX_BATCH: usize = 256;
+
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS inbox (
         consumer TEXT NOT NULL,
@@ -182,10 +185,13 @@ pub struct ConsumerStats {
     pub retried: u64,
     pub dead_lettered: u64,
     pub diverged: u64,
+    /// Transactions that applied several messages at once (the fast path of a batch).
+    pub batches: u64,
 }
 
 #[derive(Debug, Default)]
 struct Counters {
+    batches: AtomicU64,
     applied: AtomicU64,
     duplicates: AtomicU64,
     parked: AtomicU64,
@@ -288,6 +294,7 @@ impl<P: Projection> Consumer<P> {
             retried: c.retried.load(Ordering::Relaxed),
             dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
             diverged: c.diverged.load(Ordering::Relaxed),
+            batches: c.batches.load(Ordering::Relaxed),
         }
     }
 
@@ -342,14 +349,14 @@ impl<P: Projection> Consumer<P> {
             .messages()
             .await
             .map_err(|e| ConsumerError::JetStream(e.to_string()))?;
-        let mut outcomes = Vec::new();
+        let mut messages = Vec::new();
         while let Some(message) = batch.next().await {
             match message {
-                Ok(message) => outcomes.push(self.handle(&message).await?),
+                Ok(message) => messages.push(message),
                 Err(e) => return Err(ConsumerError::JetStream(e.to_string())),
             }
         }
-        Ok(outcomes)
+        self.handle_batch(&messages).await
     }
 
     /// Consumes until `shutdown`, recreating the subscription after errors (NATS restarts,
@@ -366,7 +373,7 @@ impl<P: Projection> Consumer<P> {
                 Ok(consumer) => consumer.messages().await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
-            let mut messages = match messages {
+            let messages = match messages {
                 Ok(messages) => messages,
                 Err(error) => {
                     tracing::debug!(consumer = self.name(), error = %error, "consumer not ready; retrying");
@@ -380,43 +387,55 @@ impl<P: Projection> Consumer<P> {
             };
             backoff = Duration::from_millis(100);
             let mut consecutive_errors = 0;
+            // Whatever has already arrived is handled together, in one transaction: under load
+            // that is many events per commit; idle, it is one event as soon as it comes.
+            let mut chunks = messages.ready_chunks(MAX_BATCH);
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return,
                     // A rebuild was asked for: resubscribe, which carries the reset out.
                     _ = self.reset_requested.notified() => break,
-                    next = messages.next() => next,
+                    next = chunks.next() => next,
                 };
-                match next {
-                    Some(Ok(message)) => {
-                        consecutive_errors = 0;
-                        match self.handle(&message).await {
-                            Ok(_) => {}
-                            Err(ConsumerError::Refused(_)) => break,
-                            Err(error) => {
-                                // The database is unavailable: leave the message for
-                                // redelivery, and do not hammer the database meanwhile.
-                                self.metrics.transient_failure();
-                                tracing::warn!(consumer = self.name(), error = %error, "cannot handle message; retrying later");
-                                ack(&message, AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                let Some(items) = next else { break };
+                let mut arrived = Vec::with_capacity(items.len());
+                let mut stream_failed = false;
+                for item in items {
+                    match item {
+                        Ok(message) => arrived.push(message),
+                        // Heartbeat gaps and similar are reported as items; the stream goes on.
+                        Err(error) => {
+                            tracing::debug!(consumer = self.name(), error = %error, "consumer stream error");
+                            stream_failed = true;
+                        }
+                    }
+                }
+                if !arrived.is_empty() {
+                    consecutive_errors = 0;
+                    match self.handle_batch(&arrived).await {
+                        Ok(_) => {}
+                        Err(ConsumerError::Refused(_)) => break,
+                        Err(error) => {
+                            // The database is unavailable: leave the messages for redelivery,
+                            // and do not hammer the database meanwhile.
+                            self.metrics.transient_failure();
+                            tracing::warn!(consumer = self.name(), error = %error, "cannot handle messages; retrying later");
+                            for message in &arrived {
+                                ack(message, AckKind::Nak(Some(Duration::from_secs(1)))).await;
                             }
                         }
                     }
-                    // Heartbeat gaps and similar are reported as items; the stream goes on.
-                    Some(Err(error)) => {
-                        tracing::debug!(consumer = self.name(), error = %error, "consumer stream error");
-                        // A stream that only yields errors (the server went away) is rebuilt
-                        // after a pause rather than spun on.
-                        consecutive_errors += 1;
-                        if consecutive_errors >= 3 {
-                            tokio::select! {
-                                _ = shutdown.cancelled() => return,
-                                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                            }
-                            break;
+                } else if stream_failed {
+                    // A stream that only yields errors (the server went away) is rebuilt after
+                    // a pause rather than spun on.
+                    consecutive_errors += 1;
+                    if consecutive_errors >= 3 {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                         }
+                        break;
                     }
-                    None => break,
                 }
             }
         }
@@ -476,6 +495,108 @@ impl<P: Projection> Consumer<P> {
     }
 
     /// Handles one message; see the module docs for the protocol.
+    /// Handles `messages` (in delivery order) in one transaction when each is simply the next
+    /// event of its stream or one already applied — the common case, at a few statements per
+    /// event instead of a transaction each. Anything else in the batch (an unreadable message,
+    /// a gap, divergence, a failing event, parked events waiting) sends the whole batch down
+    /// the one-by-one path of [`Consumer::handle`], which knows every case.
+    pub async fn handle_batch(
+        &self,
+        messages: &[jetstream::Message],
+    ) -> Result<Vec<Disposition>, ConsumerError> {
+        if messages.len() > 1 && !self.reset_pending.load(Ordering::SeqCst) {
+            match self.apply_batch(messages).await {
+                Ok(Some(dispositions)) => {
+                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                    // Counted as soon as committed, like the one-by-one path.
+                    let dispositions: Vec<Disposition> = dispositions
+                        .into_iter()
+                        .map(|disposition| self.count(disposition))
+                        .collect();
+                    for message in messages {
+                        ack(message, AckKind::Ack).await;
+                    }
+                    return Ok(dispositions);
+                }
+                Ok(None) => {}
+                Err(ConsumerError::Sql(error)) if crate::db::is_transient(&error) => {
+                    return Err(ConsumerError::Sql(error));
+                }
+                // Refused, a reset, or an error the one-by-one path classifies itself.
+                Err(_) => {}
+            }
+        }
+        let mut dispositions = Vec::with_capacity(messages.len());
+        for message in messages {
+            dispositions.push(self.handle(message).await?);
+        }
+        Ok(dispositions)
+    }
+
+    /// The fast path of [`Consumer::handle_batch`]: `None` when the batch needs the slow one
+    /// (nothing was written then).
+    async fn apply_batch(
+        &self,
+        messages: &[jetstream::Message],
+    ) -> Result<Option<Vec<Disposition>>, ConsumerError> {
+        let mut events = Vec::with_capacity(messages.len());
+        for message in messages {
+            match decode_envelope(&message.payload) {
+                Ok(event) => events.push(event),
+                Err(_) => return Ok(None),
+            }
+        }
+        if let Some(last) = messages.last() {
+            self.metrics
+                .lag(last.info().map(|info| info.pending).unwrap_or(0));
+        }
+        let mut tx = self.begin().await?;
+        let parked = sqlx::query("SELECT 1 AS waiting FROM parked WHERE consumer = $1 LIMIT 1")
+            .bind(self.name().to_owned())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if parked.is_some() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut dispositions = Vec::with_capacity(events.len());
+        for event in events {
+            if self.in_inbox(&mut tx, &event.event_id.to_string()).await? {
+                dispositions.push(Disposition::Duplicate);
+                continue;
+            }
+            let last = self
+                .last_version(&mut tx, &event.source, &event.stream_id)
+                .await?;
+            if event.stream_version != last + 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let span = tracing::info_span!(
+                "consume",
+                consumer = self.name(),
+                event_type = %event.event_type,
+                stream_id = %event.stream_id,
+                stream_version = event.stream_version,
+            );
+            crate::trace::link(&span, &event.traceparent);
+            let done = identity(&event);
+            if self
+                .apply_event(&mut tx, event)
+                .instrument(span)
+                .await
+                .is_err()
+            {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            self.mark_done(&mut tx, &done).await?;
+            dispositions.push(Disposition::Applied);
+        }
+        tx.commit().await?;
+        Ok(Some(dispositions))
+    }
+
     pub async fn handle(&self, message: &jetstream::Message) -> Result<Disposition, ConsumerError> {
         if self.reset_pending.load(Ordering::SeqCst) {
             // From the durable consumer about to be deleted: it comes again from the start.

@@ -127,6 +127,8 @@ pub enum Appended {
         stream_version: u64,
         /// Positions given to the events (empty when the request had no events).
         positions: Vec<u64>,
+        /// When the commit recorded them (the same instant for every event of a batch).
+        recorded_at: DateTime<Utc>,
     },
     /// The request id was seen before with the same request: nothing was written and this is
     /// the first outcome.
@@ -397,6 +399,22 @@ impl EventStore {
     }
 
     /// Every event of one stream, in order, upcast to current schema versions.
+    /// The stream's version (0 if it does not exist): one index lookup, for caches that only
+    /// need to know whether a stream moved.
+    pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let row = sqlx::query(
+            "SELECT stream_version FROM events WHERE stream_id = $1 \
+             ORDER BY stream_version DESC LIMIT 1",
+        )
+        .bind(stream_id.to_owned())
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(match row {
+            Some(row) => from_i64(row.try_get::<i64, _>("stream_version")?),
+            None => 0,
+        })
+    }
+
     pub async fn read_stream(&self, stream_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = sqlx::query("SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version")
             .bind(stream_id.to_owned())
@@ -847,6 +865,11 @@ impl Writer {
 
 type BatchOutcome = (Vec<Result<Appended, AppendError>>, u64);
 
+/// Commits `batch` in one transaction with a fixed number of statements whatever its size:
+/// the idempotency keys and stream versions the batch needs are read in one go, and its events
+/// and request records written with multi-row INSERTs. (One statement per request and event
+/// was most of a command's cost: on SQLite every statement is a round trip to the
+/// connection's worker thread.)
 async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOutcome, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     if let Some(lock) = db.dialect().lock_event_log_statement() {
@@ -858,26 +881,43 @@ async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOut
     let mut position = from_i64(head.try_get::<i64, _>("position")?);
     let mut last_hash: String = head.try_get("hash")?;
     // One timestamp per commit: every event of the batch was recorded by the same commit.
-    let recorded_at = format_time(Utc::now());
+    let recorded_instant = storable_time(Utc::now());
+    let recorded_at = format_time(recorded_instant);
 
-    let mut stream_versions: HashMap<&str, u64> = HashMap::new();
+    let request_ids: Vec<&str> = batch
+        .iter()
+        .filter_map(|r| {
+            r.idempotency
+                .as_ref()
+                .map(|(key, _)| key.request_id.as_str())
+        })
+        .collect();
+    // Requests seen before, and (below) those of this batch: a retry queued in the same batch
+    // as its first attempt finds that attempt here, and only if it was actually going to be
+    // written — a first attempt refused by a conflict leaves no record.
+    let mut seen = find_requests_in(&mut tx, &request_ids).await?;
+    let stream_ids: Vec<&str> = {
+        let mut ids: Vec<&str> = batch.iter().map(|r| r.stream_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let mut stream_versions = current_versions(&mut tx, &stream_ids).await?;
+
     let mut outcomes = Vec::with_capacity(batch.len());
-
+    let mut event_rows: Vec<EventRow<'_>> = Vec::new();
+    let mut request_rows: Vec<(&RequestKey, &StoredOutcome, &str)> = Vec::new();
     for request in batch {
-        // A retry queued in the same batch as its first attempt finds the first attempt's row
-        // here too (the transaction sees its own writes), and only if that attempt was actually
-        // written: a first attempt refused by a conflict leaves no row.
         if let Some((key, _)) = &request.idempotency
-            && let Some(previous) = find_request_in(&mut tx, &key.request_id).await?
+            && let Some(previous) = seen.get(&key.request_id)
         {
-            outcomes.push(replay_or_refuse(key, previous));
+            outcomes.push(replay_or_refuse(key, previous.clone()));
             continue;
         }
-
-        let current = match stream_versions.get(request.stream_id.as_str()) {
-            Some(version) => *version,
-            None => current_version(&mut tx, &request.stream_id).await?,
-        };
+        let current = stream_versions
+            .get(request.stream_id.as_str())
+            .copied()
+            .unwrap_or(0);
         if let ExpectedVersion::Exactly(expected) = request.expected
             && expected != current
         {
@@ -918,62 +958,37 @@ async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOut
                 payload: &event.payload,
             }
             .digest();
-            sqlx::query(
-                "INSERT INTO events (position, event_id, stream_type, stream_id, stream_version, \
-                 event_type, schema_version, occurred_at, recorded_at, actor_subject, actor_role, \
-                 actor_unit, actor_leader, correlation_id, causation_id, traceparent, payload, \
-                 prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18, $19)",
-            )
-            .bind(to_i64(position))
-            .bind(event_id)
-            .bind(request.stream_type.clone())
-            .bind(request.stream_id.clone())
-            .bind(to_i64(stream_version))
-            .bind(event.event_type.clone())
-            .bind(i64::from(event.schema_version))
-            .bind(occurred_at.clone())
-            .bind(recorded_at.clone())
-            .bind(m.actor.subject.clone())
-            .bind(m.actor.role.clone())
-            .bind(m.actor.unit_code.clone())
-            .bind(m.actor.leader_id.clone())
-            .bind(m.correlation_id.clone())
-            .bind(m.causation_id.clone())
-            .bind(m.traceparent.clone())
-            .bind(event.payload.clone())
-            .bind(last_hash.clone())
-            .bind(hash.clone())
-            .execute(&mut *tx)
-            .await?;
-            last_hash = hash;
+            event_rows.push(EventRow {
+                position,
+                event_id,
+                request,
+                event,
+                stream_version,
+                occurred_at: occurred_at.clone(),
+                prev_hash: std::mem::replace(&mut last_hash, hash.clone()),
+                hash,
+            });
             positions.push(position);
         }
         let new_version = current + request.events.len() as u64;
-        stream_versions.insert(&request.stream_id, new_version);
+        stream_versions.insert(request.stream_id.as_str(), new_version);
 
         if let Some((key, outcome)) = &request.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency (request_id, fingerprint, stream_id, status_code, \
-                 message, body, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(key.request_id.clone())
-            .bind(key.fingerprint.clone())
-            .bind(request.stream_id.clone())
-            .bind(i64::from(outcome.status_code))
-            .bind(outcome.message.clone())
-            .bind(outcome.body.clone())
-            .bind(recorded_at.clone())
-            .execute(&mut *tx)
-            .await?;
+            request_rows.push((key, outcome, request.stream_id.as_str()));
+            seen.insert(
+                key.request_id.clone(),
+                (key.fingerprint.clone(), outcome.clone()),
+            );
         }
         outcomes.push(Ok(Appended::Committed {
             stream_version: new_version,
             positions,
+            recorded_at: recorded_instant,
         }));
     }
 
+    insert_events(&mut tx, &event_rows, &recorded_at).await?;
+    insert_requests(&mut tx, &request_rows, &recorded_at).await?;
     sqlx::query("UPDATE log_head SET position = $1, hash = $2 WHERE id = 1")
         .bind(to_i64(position))
         .bind(last_hash)
@@ -981,6 +996,184 @@ async fn write_batch(db: &Database, batch: &[&AppendRequest]) -> Result<BatchOut
         .await?;
     tx.commit().await?;
     Ok((outcomes, position))
+}
+
+/// One event about to be inserted, with its place in the log and the chain.
+struct EventRow<'a> {
+    position: u64,
+    event_id: String,
+    request: &'a AppendRequest,
+    event: &'a NewEvent,
+    stream_version: u64,
+    occurred_at: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Rows per multi-row statement, largest first. A few fixed sizes rather than one statement
+/// per batch size keep the drivers' prepared-statement caches small and warm.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// Splits `items` into chunks of the sizes in [`CHUNKS`].
+fn chunked<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = CHUNKS
+            .iter()
+            .copied()
+            .find(|size| *size <= rest.len())
+            .unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// `($1, $2, …), (…)` for `rows` rows of `columns` placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn insert_events(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[EventRow<'_>],
+    recorded_at: &str,
+) -> Result<(), sqlx::Error> {
+    for chunk in chunked(rows) {
+        let sql = format!(
+            "INSERT INTO events (position, event_id, stream_type, stream_id, stream_version, \
+             event_type, schema_version, occurred_at, recorded_at, actor_subject, actor_role, \
+             actor_unit, actor_leader, correlation_id, causation_id, traceparent, payload, \
+             prev_hash, hash) VALUES {}",
+            placeholders(chunk.len(), 19)
+        );
+        // Only placeholders are generated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            let m = &row.request.metadata;
+            query = query
+                .bind(to_i64(row.position))
+                .bind(row.event_id.clone())
+                .bind(row.request.stream_type.clone())
+                .bind(row.request.stream_id.clone())
+                .bind(to_i64(row.stream_version))
+                .bind(row.event.event_type.clone())
+                .bind(i64::from(row.event.schema_version))
+                .bind(row.occurred_at.clone())
+                .bind(recorded_at.to_owned())
+                .bind(m.actor.subject.clone())
+                .bind(m.actor.role.clone())
+                .bind(m.actor.unit_code.clone())
+                .bind(m.actor.leader_id.clone())
+                .bind(m.correlation_id.clone())
+                .bind(m.causation_id.clone())
+                .bind(m.traceparent.clone())
+                .bind(row.event.payload.clone())
+                .bind(row.prev_hash.clone())
+                .bind(row.hash.clone());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn insert_requests(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[(&RequestKey, &StoredOutcome, &str)],
+    recorded_at: &str,
+) -> Result<(), sqlx::Error> {
+    for chunk in chunked(rows) {
+        let sql = format!(
+            "INSERT INTO idempotency (request_id, fingerprint, stream_id, status_code, message, \
+             body, recorded_at) VALUES {}",
+            placeholders(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (key, outcome, stream_id) in chunk {
+            query = query
+                .bind(key.request_id.clone())
+                .bind(key.fingerprint.clone())
+                .bind((*stream_id).to_owned())
+                .bind(i64::from(outcome.status_code))
+                .bind(outcome.message.clone())
+                .bind(outcome.body.clone())
+                .bind(recorded_at.to_owned());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The recorded requests among `request_ids`, by id.
+async fn find_requests_in(
+    tx: &mut Transaction<'static, Any>,
+    request_ids: &[&str],
+) -> Result<HashMap<String, (String, StoredOutcome)>, sqlx::Error> {
+    let mut found = HashMap::new();
+    for chunk in chunked(request_ids) {
+        let sql = format!(
+            "SELECT request_id, fingerprint, status_code, message, body FROM idempotency \
+             WHERE request_id IN ({})",
+            in_list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind((*id).to_owned());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let request_id: String = row.try_get("request_id")?;
+            let outcome =
+                outcome_from_row(&row).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            found.insert(request_id, outcome);
+        }
+    }
+    Ok(found)
+}
+
+/// The versions of the streams among `stream_ids` that exist, by id.
+async fn current_versions<'a>(
+    tx: &mut Transaction<'static, Any>,
+    stream_ids: &[&'a str],
+) -> Result<HashMap<&'a str, u64>, sqlx::Error> {
+    let mut versions = HashMap::new();
+    for chunk in chunked(stream_ids) {
+        let sql = format!(
+            "SELECT stream_id, MAX(stream_version) AS version FROM events \
+             WHERE stream_id IN ({}) GROUP BY stream_id",
+            in_list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind((*id).to_owned());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let stream_id: String = row.try_get("stream_id")?;
+            let version = from_i64(row.try_get::<i64, _>("version")?);
+            if let Some(id) = chunk.iter().find(|id| **id == stream_id) {
+                versions.insert(*id, version);
+            }
+        }
+    }
+    Ok(versions)
+}
+
+/// `$1, $2, …, $n`.
+fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn replay_or_refuse(
@@ -996,39 +1189,30 @@ fn replay_or_refuse(
     }
 }
 
-async fn find_request_in(
-    tx: &mut Transaction<'static, Any>,
-    request_id: &str,
-) -> Result<Option<(String, StoredOutcome)>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT fingerprint, status_code, message, body FROM idempotency WHERE request_id = $1",
-    )
-    .bind(request_id.to_owned())
-    .fetch_optional(&mut **tx)
-    .await?;
-    match row {
-        Some(row) => outcome_from_row(&row)
-            .map(Some)
-            .map_err(|e| sqlx::Error::Protocol(e.to_string())),
-        None => Ok(None),
-    }
-}
-
-async fn current_version(
-    tx: &mut Transaction<'static, Any>,
-    stream_id: &str,
-) -> Result<u64, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT COALESCE(MAX(stream_version), 0) AS version FROM events WHERE stream_id = $1",
-    )
-    .bind(stream_id.to_owned())
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(from_i64(row.try_get::<i64, _>("version")?))
-}
-
 /// Truncates a timestamp to what the store keeps (microseconds), so values compared before and
 /// after a round trip are equal.
 pub fn storable_time(t: DateTime<Utc>) -> DateTime<Utc> {
     parse_time(&format_time(t)).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_written_in_chunks_of_a_few_fixed_sizes() {
+        let items: Vec<u32> = (0..90).collect();
+
+        let sizes: Vec<usize> = chunked(&items).map(<[u32]>::len).collect();
+
+        assert_eq!(sizes, [64, 16, 4, 4, 1, 1]);
+        assert_eq!(chunked(&items).flatten().count(), 90);
+        assert_eq!(chunked::<u32>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn placeholders_number_every_cell_row_by_row() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(in_list(3), "$1, $2, $3");
+    }
 }

@@ -255,6 +255,7 @@ pub(crate) fn command(
         stream_id: stream.into(),
         command,
         expected_version: None,
+        new_stream: false,
         request: request.map(|(id, fingerprint)| RequestKey {
             request_id: id.into(),
             fingerprint: fingerprint.into(),
@@ -795,5 +796,84 @@ async fn verify_never_mistakes_commits_during_the_walk_for_tampering() {
 
         assert!(walks > 0);
         assert!(store.verify().await.expect("verify").is_intact());
+    }
+}
+
+#[tokio::test]
+async fn a_command_returns_its_stream_history_as_stored() {
+    for db in TestDatabase::all().await {
+        let repository = Repository::<Ledger>::new(open(&db).await);
+        repository
+            .execute(command("l", LedgerCommand::Open, None), |_| ok_outcome(b""))
+            .await
+            .expect("open");
+
+        let deposited = repository
+            .execute(command("l", LedgerCommand::Deposit(7), None), |_| {
+                ok_outcome(b"")
+            })
+            .await
+            .expect("deposit");
+
+        let Executed::Applied { history, .. } = deposited else {
+            panic!("applied");
+        };
+        let stored = repository.load("l").await.expect("load").history;
+        assert_eq!(history, stored, "{}", db.engine());
+    }
+}
+
+#[tokio::test]
+async fn a_new_stream_reads_nothing_and_conflicts_if_it_exists_after_all() {
+    for db in TestDatabase::all().await {
+        let repository = Repository::<Ledger>::new(open(&db).await);
+        let new = |stream: &str| CommandEnvelope {
+            new_stream: true,
+            ..command(stream, LedgerCommand::Open, None)
+        };
+
+        let opened = repository.execute(new("l"), |_| ok_outcome(b"")).await;
+        let again = repository.execute(new("l"), |_| ok_outcome(b"")).await;
+
+        assert!(
+            matches!(opened, Ok(Executed::Applied { version: 1, .. })),
+            "{opened:?}"
+        );
+        assert!(
+            matches!(again, Err(ExecuteError::Conflict { actual: 1, .. })),
+            "{}: {again:?}",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_shared_aggregate_is_read_again_only_when_its_stream_moved() {
+    for db in TestDatabase::all().await {
+        let store = open(&db).await;
+        let this_replica = Repository::<Ledger>::new(store.clone());
+        let other_replica = Repository::<Ledger>::new(store);
+        this_replica
+            .execute(command("l", LedgerCommand::Open, None), |_| ok_outcome(b""))
+            .await
+            .expect("open");
+
+        let first = this_replica.load_shared("l").await.expect("load");
+        let unchanged = this_replica.load_shared("l").await.expect("load");
+        other_replica
+            .execute(command("l", LedgerCommand::Deposit(3), None), |_| {
+                ok_outcome(b"")
+            })
+            .await
+            .expect("deposit elsewhere");
+        let moved = this_replica.load_shared("l").await.expect("load");
+
+        assert!(std::sync::Arc::ptr_eq(&first, &unchanged), "not read again");
+        assert_eq!(
+            (moved.version, moved.state.balance),
+            (2, 3),
+            "{}",
+            db.engine()
+        );
     }
 }

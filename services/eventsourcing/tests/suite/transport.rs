@@ -528,3 +528,75 @@ async fn two_running_relays_on_one_log_publish_each_event_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn events_that_follow_their_streams_are_applied_together_in_one_transaction() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        for (stream, version) in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2)] {
+            let body = format!("{stream}{version}");
+            let message_id = format!("m-{body}");
+            publish(
+                &js,
+                stream,
+                version,
+                body.as_bytes(),
+                Uuid::now_v7(),
+                &message_id,
+            )
+            .await;
+        }
+
+        let dispositions = drive_until(&consumer, "five events applied", async || {
+            seen(&db).await.len() == 5
+        })
+        .await;
+
+        assert!(
+            dispositions.iter().all(|d| *d == Disposition::Applied),
+            "{dispositions:?}"
+        );
+        let stats = consumer.stats();
+        assert_eq!(stats.applied, 5, "{}", db.engine());
+        assert!(
+            stats.batches >= 1,
+            "at least one fetch held several events: {stats:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_gap_in_a_batch_sends_it_down_the_one_by_one_path() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = consumer(&db, &js).await;
+        publish(&js, "a", 1, b"a1", Uuid::now_v7(), "m-a1").await;
+        publish(&js, "a", 3, b"a3", Uuid::now_v7(), "m-a3").await;
+        publish(&js, "b", 1, b"b1", Uuid::now_v7(), "m-b1").await;
+
+        let dispositions = consumer.process_available(10).await.expect("process");
+
+        assert_eq!(
+            dispositions,
+            [
+                Disposition::Applied,
+                Disposition::Parked,
+                Disposition::Applied
+            ],
+            "{}",
+            db.engine()
+        );
+        assert_eq!(
+            consumer.stats().batches,
+            0,
+            "nothing applied by the fast path"
+        );
+        let applied: Vec<(String, i64)> = seen(&db)
+            .await
+            .into_iter()
+            .map(|(stream, version, _)| (stream, version))
+            .collect();
+        assert_eq!(applied, [("a".to_owned(), 1), ("b".to_owned(), 1)]);
+    }
+}
