@@ -700,6 +700,13 @@ async fn rebuilt_projections_equal_the_live_ones_on(engine: Engine) {
         .board_when("the rebuilt board caught up", |b| b.events_applied == 7)
         .await;
     assert_eq!(rebuilt_board, live_board);
+    // The counters move just after the commit the board reads; give them that moment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while system.reporting().task_board().stats().applied < 14
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(
         system.reporting().task_board().stats().applied,
         14,
@@ -1393,4 +1400,44 @@ async fn process_diagnostics_answer_the_admin_only() {
     );
     assert!(stats.cpu_micros > 0 && stats.peak_rss_bytes > 0);
     assert_eq!(refused.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_task_read_on_one_replica_shows_what_another_replica_just_changed() {
+    let system = TestSystem::spawn().await;
+    let replica = system.another_assignment_replica().await;
+    let mut here = system.client(Role::Office).await;
+    let mut there = system.client_of(&replica, Role::Office).await;
+    let task = assign(&system, "Đọc ở bản sao này, sửa ở bản sao kia").await;
+    let read_before = here
+        .get_task(pb::GetTaskRequest {
+            task_id: task.task_id.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+
+    there
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            request_id: dondoc_tests::request_id(),
+            task_id: task.task_id.clone(),
+            new_deadline: "2027-01-31".into(),
+            reason: "Chờ ý kiến của Bộ".into(),
+            requested_on: String::new(),
+            approved_by_leader_id: "pct-tran".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("extend on the other replica");
+    let read_after = here
+        .get_task(pb::GetTaskRequest {
+            task_id: task.task_id,
+        })
+        .await
+        .expect("read")
+        .into_inner();
+
+    assert_eq!(read_before.deadline, "2026-12-31");
+    assert_eq!(read_after.deadline, "2027-01-31", "not an old copy");
+    assert_eq!(read_after.version, read_before.version + 1);
 }

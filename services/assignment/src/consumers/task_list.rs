@@ -266,9 +266,14 @@ impl TaskListReader {
             );
         }
         // Rows are read in chunks and judged one by one until the page (and one more, to know
-        // whether there is a next page) is full.
-        const CHUNK: i64 = 200;
-        sql.push_str(&format!(" ORDER BY seq LIMIT {CHUNK}"));
+        // whether there is a next page) is full. When SQL alone decides (no deadline class),
+        // exactly that many rows are read: each costs a JSON decode.
+        let chunk: i64 = if filter.deadline_class.is_some() {
+            200
+        } else {
+            i64::from(filter.limit) + 1
+        };
+        sql.push_str(&format!(" ORDER BY seq LIMIT {chunk}"));
         let limit = filter.limit as usize;
         let mut page = TaskPage::default();
         let mut after = filter.after;
@@ -283,7 +288,7 @@ impl TaskListReader {
                 .fetch_all(self.db.pool())
                 .await
                 .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            let exhausted = (rows.len() as i64) < CHUNK;
+            let exhausted = (rows.len() as i64) < chunk;
             for row in &rows {
                 let seq = row
                     .try_get::<i64, _>("seq")

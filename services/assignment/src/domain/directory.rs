@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use dondoc_eventsourcing::Aggregate;
@@ -454,7 +455,9 @@ pub enum DirectoryError {
 /// rule see every version at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitDirectory {
-    versions: BTreeMap<NaiveDate, DirectoryVersion>,
+    /// Shared, so that a caller keeps the version it validated against without copying a
+    /// hundred and more units.
+    versions: BTreeMap<NaiveDate, Arc<DirectoryVersion>>,
 }
 
 impl UnitDirectory {
@@ -463,7 +466,16 @@ impl UnitDirectory {
 
     /// Every version, oldest first.
     pub fn versions(&self) -> impl Iterator<Item = &DirectoryVersion> {
-        self.versions.values()
+        self.versions.values().map(AsRef::as_ref)
+    }
+
+    /// The version in force on `date` (see [`version_valid_on`]).
+    pub fn valid_on(&self, date: NaiveDate) -> Option<Arc<DirectoryVersion>> {
+        self.versions
+            .values()
+            .filter(|version| version.is_valid_on(date))
+            .max_by_key(|version| version.valid_from)
+            .cloned()
     }
 }
 
@@ -478,9 +490,9 @@ impl Aggregate for UnitDirectory {
         // A version with a stored valid_from replaces it; the result must not overlap.
         let mut merged = self.versions.clone();
         for version in incoming {
-            merged.insert(version.valid_from, version.clone());
+            merged.insert(version.valid_from, Arc::new(version.clone()));
         }
-        let ordered: Vec<&DirectoryVersion> = merged.values().collect();
+        let ordered: Vec<&DirectoryVersion> = merged.values().map(AsRef::as_ref).collect();
         for pair in ordered.windows(2) {
             if pair[0].overlaps(pair[1]) {
                 let is_incoming = |v: &DirectoryVersion| incoming.iter().any(|i| i == v);
@@ -499,7 +511,9 @@ impl Aggregate for UnitDirectory {
         }
         Ok(incoming
             .iter()
-            .filter(|version| self.versions.get(&version.valid_from) != Some(*version))
+            .filter(|version| {
+                self.versions.get(&version.valid_from).map(AsRef::as_ref) != Some(*version)
+            })
             .cloned()
             .map(DirectoryEvent::Imported)
             .collect())
@@ -508,7 +522,8 @@ impl Aggregate for UnitDirectory {
     fn apply(&mut self, event: &Self::Event) {
         match event {
             DirectoryEvent::Imported(version) => {
-                self.versions.insert(version.valid_from, version.clone());
+                self.versions
+                    .insert(version.valid_from, Arc::new(version.clone()));
             }
         }
     }

@@ -18,6 +18,9 @@
 pub mod error;
 pub mod policy;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use dondoc_eventsourcing::repository::{CommandEnvelope, Executed, Loaded, Repository};
 use dondoc_eventsourcing::{
@@ -36,7 +39,7 @@ use crate::domain::{
     ImportLeaders, Leader, LeaderDirectory, LeaderRoster, Requester, Task, TaskCommand, TaskEvent,
     TaskId, TaskRecord, Unit, UnitCode, UnitDirectory, parse_directory_toml, parse_leaders_toml,
     validate_assignment, validate_extension, validate_extension_decision,
-    validate_extension_request, validate_reason, validate_reassignment, version_valid_on,
+    validate_extension_request, validate_reason, validate_reassignment,
 };
 use error::ApiError;
 use policy::{
@@ -122,7 +125,7 @@ pub struct LeadersSummary {
 /// A page of one directory version's units.
 #[derive(Clone, Debug)]
 pub struct UnitPage {
-    pub version: Option<DirectoryVersion>,
+    pub version: Option<Arc<DirectoryVersion>>,
     pub units: Vec<Unit>,
     pub next_offset: Option<usize>,
 }
@@ -213,9 +216,15 @@ pub struct DeadlinePolicy {
 }
 
 /// The handlers and what they share.
+/// Task views kept by [`Handlers::load_record`] at most.
+const RECORD_CACHE_CAPACITY: usize = 10_000;
+
 #[derive(Clone)]
 pub struct Handlers {
     tasks: Repository<Task>,
+    /// Task views at the version they were built from: reading a task then costs one index
+    /// lookup (has the stream moved?) instead of reading and decoding its whole stream.
+    records: Arc<std::sync::Mutex<HashMap<TaskId, TaskRecord>>>,
     directories: Repository<UnitDirectory>,
     leaders: Repository<LeaderDirectory>,
     store: EventStore,
@@ -233,6 +242,7 @@ impl Handlers {
     ) -> Self {
         Self {
             tasks: Repository::new(store.clone()),
+            records: Arc::new(std::sync::Mutex::new(HashMap::new())),
             directories: Repository::new(store.clone()),
             leaders: Repository::new(store.clone()),
             store,
@@ -266,19 +276,26 @@ impl Handlers {
     }
 
     /// Every directory version ever imported, oldest first.
-    async fn directory_versions(&self) -> Result<Vec<DirectoryVersion>, ApiError> {
-        let loaded = self.directories.load(UnitDirectory::STREAM_ID).await?;
-        Ok(loaded.state.versions().cloned().collect())
+    /// The unit directory version valid on `date`. The directory is kept decoded and only read
+    /// again when its stream has moved (one index lookup per call), since every command
+    /// consults it and it changes about once a year.
+    async fn directory_on(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Option<Arc<DirectoryVersion>>, ApiError> {
+        Ok(self
+            .directories
+            .load_shared(UnitDirectory::STREAM_ID)
+            .await?
+            .state
+            .valid_on(date))
     }
 
-    async fn directory_on(&self, date: NaiveDate) -> Result<Option<DirectoryVersion>, ApiError> {
-        Ok(version_valid_on(&self.directory_versions().await?, date).cloned())
-    }
-
+    /// The leader directory, kept decoded like the unit directory.
     async fn roster(&self) -> Result<LeaderRoster, ApiError> {
         Ok(self
             .leaders
-            .load(LeaderDirectory::STREAM_ID)
+            .load_shared(LeaderDirectory::STREAM_ID)
             .await?
             .state
             .roster())
@@ -292,8 +309,43 @@ impl Handlers {
         Ok(loaded)
     }
 
+    /// The task as it stands, from the cache when its stream has not moved since.
     async fn load_record(&self, task_id: &TaskId) -> Result<TaskRecord, ApiError> {
-        record_of(self.load_task(task_id).await?.history.iter())
+        let version = self.store.stream_version(&task_id.to_string()).await?;
+        if version == 0 {
+            return Err(ApiError::NotFound(format!("no task {task_id}")));
+        }
+        let cached = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(task_id)
+            .filter(|record| record.version == version)
+            .cloned();
+        if let Some(record) = cached {
+            return Ok(record);
+        }
+        let record = record_of(self.load_task(task_id).await?.history.iter())?;
+        self.remember(task_id, &record);
+        Ok(record)
+    }
+
+    /// Keeps `record` for [`Handlers::load_record`]; the cache is emptied when full, which
+    /// bounds its memory without the bookkeeping of an LRU.
+    fn remember(&self, task_id: &TaskId, record: &TaskRecord) {
+        let mut records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if records.len() >= RECORD_CACHE_CAPACITY && !records.contains_key(task_id) {
+            records.clear();
+        }
+        let newer = records
+            .get(task_id)
+            .is_none_or(|known| known.version < record.version);
+        if newer {
+            records.insert(*task_id, record.clone());
+        }
     }
 
     /// The answer saved by a command's first attempt, if this request id was seen before.
@@ -342,6 +394,8 @@ impl Handlers {
         metadata: EventMetadata,
     ) -> Result<TaskView, ApiError> {
         let judged_at = Some(self.clock.now());
+        // An assignment starts a stream whose id was just drawn: there is nothing to read.
+        let new_stream = matches!(command, TaskCommand::Assign(_));
         let executed = self
             .tasks
             .execute(
@@ -349,6 +403,7 @@ impl Handlers {
                     stream_id: task_id.to_string(),
                     command,
                     expected_version: (expected_version > 0).then_some(expected_version),
+                    new_stream,
                     request: Some(key),
                     metadata,
                 },
@@ -371,10 +426,27 @@ impl Handlers {
                 },
             )
             .await?;
-        let outcome = match executed {
-            Executed::Applied { outcome, .. } | Executed::Replayed(outcome) => outcome,
-        };
-        self.task_answer(Outcome::read(&outcome)?).await
+        match executed {
+            // The history came back with the result: answer without reading the stream again.
+            Executed::Applied {
+                outcome, history, ..
+            } => match Outcome::read(&outcome)? {
+                Outcome::Task {
+                    version, judged_at, ..
+                } => {
+                    let record = record_of(
+                        history
+                            .iter()
+                            .take_while(|event| event.stream_version <= version),
+                    )?;
+                    self.remember(task_id, &record);
+                    let at = judged_at.unwrap_or(record.updated_at);
+                    Ok(self.view(record, at))
+                }
+                other => self.task_answer(other).await,
+            },
+            Executed::Replayed(outcome) => self.task_answer(Outcome::read(&outcome)?).await,
+        }
     }
 
     /// `ImportUnits`: a whole file is one command, imported entirely or not at all.
@@ -402,6 +474,7 @@ impl Handlers {
                     stream_id: UnitDirectory::STREAM_ID.to_owned(),
                     command: ImportDirectory(versions),
                     expected_version: None,
+                    new_stream: false,
                     request: Some(key),
                     metadata,
                 },
@@ -474,7 +547,7 @@ impl Handlers {
         caller: &Caller,
         code: &UnitCode,
         as_of: Option<NaiveDate>,
-    ) -> Result<(Unit, DirectoryVersion), ApiError> {
+    ) -> Result<(Unit, Arc<DirectoryVersion>), ApiError> {
         authorize(Rpc::GetUnit, caller)?;
         let as_of = as_of.unwrap_or_else(|| self.clock.today());
         let version = self.directory_on(as_of).await?.ok_or_else(|| {
@@ -516,6 +589,7 @@ impl Handlers {
                     stream_id: LeaderDirectory::STREAM_ID.to_owned(),
                     command: ImportLeaders(leaders),
                     expected_version: None,
+                    new_stream: false,
                     request: Some(key),
                     metadata,
                 },
@@ -629,7 +703,7 @@ impl Handlers {
         let command = validate_assignment(
             input,
             AssignmentContext {
-                units: units.as_ref(),
+                units: units.as_deref(),
                 leaders: &leaders,
                 assigned_on,
                 historical,
@@ -765,7 +839,7 @@ impl Handlers {
                 &input.new_lead_unit,
                 &input.new_coordinating_units,
                 &input.reason,
-                directory.as_ref(),
+                directory.as_deref(),
                 &roster,
                 today,
             )
