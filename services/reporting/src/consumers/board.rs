@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use dondoc_contracts::assignment::{AssignmentEvent, TASK_STREAM};
 use dondoc_eventsourcing::RecordedEvent;
-use dondoc_eventsourcing::projection::{Projection, ProjectionError, expect_updated};
+use dondoc_eventsourcing::projection::{Projection, ProjectionError, expect_row, expect_updated};
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{Board, BoardRow};
@@ -26,22 +26,32 @@ impl Projection for TaskBoardProjection {
         Self::NAME
     }
 
-    /// v2: fed through the published contracts, in a table of its own.
+    /// v3: counts per lead unit and status kept as events arrive, so reading the board costs
+    /// the same with a hundred tasks or a hundred thousand (v2 counted the tasks at every read).
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS task_board_v2 (
-            task_id TEXT PRIMARY KEY,
-            lead_unit TEXT NOT NULL,
-            status TEXT NOT NULL,
-            events_applied BIGINT NOT NULL
-        )"]
+        &[
+            "CREATE TABLE IF NOT EXISTS task_board_v3 (
+                task_id TEXT PRIMARY KEY,
+                lead_unit TEXT NOT NULL,
+                status TEXT NOT NULL,
+                events_applied BIGINT NOT NULL
+            )",
+            "CREATE TABLE IF NOT EXISTS task_board_counts_v3 (
+                lead_unit TEXT NOT NULL,
+                status TEXT NOT NULL,
+                tasks BIGINT NOT NULL,
+                events_applied BIGINT NOT NULL,
+                PRIMARY KEY (lead_unit, status)
+            )",
+        ]
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["task_board_v2"]
+        &["task_board_v3", "task_board_counts_v3"]
     }
 
     async fn apply(
@@ -53,54 +63,78 @@ impl Projection for TaskBoardProjection {
             return Ok(());
         }
         let task_id = event.stream_id.clone();
-        let missing = || format!("task {task_id} on the board");
-        let updated = match decode(event)? {
-            Some(AssignmentEvent::TaskAssigned(assigned)) => {
-                // A plain INSERT: the same task assigned twice is a broken stream, and the key
-                // makes it fail (and be dead-lettered) instead of overwriting the first.
-                sqlx::query(
-                    "INSERT INTO task_board_v2 (task_id, lead_unit, status, events_applied) \
-                     VALUES ($1, $2, 'assigned', 1)",
-                )
-                .bind(task_id.clone())
-                .bind(assigned.lead_unit)
-                .execute(conn)
-                .await?;
-                return Ok(());
-            }
+        let event = decode(event)?;
+        if let Some(AssignmentEvent::TaskAssigned(assigned)) = event {
+            // A plain INSERT: the same task assigned twice is a broken stream, and the key
+            // makes it fail (and be dead-lettered) instead of overwriting the first.
+            sqlx::query(
+                "INSERT INTO task_board_v3 (task_id, lead_unit, status, events_applied) \
+                 VALUES ($1, $2, 'assigned', 1)",
+            )
+            .bind(task_id)
+            .bind(assigned.lead_unit.clone())
+            .execute(&mut *conn)
+            .await?;
+            return add_to_counts(conn, &assigned.lead_unit, "assigned", 1, 1).await;
+        }
+        let row = sqlx::query(
+            "SELECT lead_unit, status, events_applied FROM task_board_v3 WHERE task_id = $1",
+        )
+        .bind(task_id.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let row = expect_row(row, || format!("task {task_id} on the board"))?;
+        let (lead, status): (String, String) = (row.try_get("lead_unit")?, row.try_get("status")?);
+        let applied: i64 = row.try_get("events_applied")?;
+        let (new_lead, new_status) = match event {
             Some(AssignmentEvent::TaskReassigned(reassigned)) => {
-                sqlx::query(
-                    "UPDATE task_board_v2 SET lead_unit = $2, \
-                     events_applied = events_applied + 1 WHERE task_id = $1",
-                )
-                .bind(task_id.clone())
-                .bind(reassigned.new_lead_unit)
-                .execute(conn)
-                .await?
+                (reassigned.new_lead_unit, status.clone())
             }
-            Some(AssignmentEvent::TaskCancelled(_)) => {
-                sqlx::query(
-                    "UPDATE task_board_v2 SET status = 'cancelled', \
-                     events_applied = events_applied + 1 WHERE task_id = $1",
-                )
-                .bind(task_id.clone())
-                .execute(conn)
-                .await?
-            }
+            Some(AssignmentEvent::TaskCancelled(_)) => (lead.clone(), "cancelled".to_owned()),
             // Every other task event (refused hand-offs, extensions, and types this build
             // does not know yet) only counts.
-            _ => {
-                sqlx::query(
-                    "UPDATE task_board_v2 SET events_applied = events_applied + 1 \
-                     WHERE task_id = $1",
-                )
-                .bind(task_id.clone())
-                .execute(conn)
-                .await?
-            }
+            _ => (lead.clone(), status.clone()),
         };
-        expect_updated(updated, missing)
+        let updated = sqlx::query(
+            "UPDATE task_board_v3 SET lead_unit = $2, status = $3, \
+             events_applied = events_applied + 1 WHERE task_id = $1",
+        )
+        .bind(task_id.clone())
+        .bind(new_lead.clone())
+        .bind(new_status.clone())
+        .execute(&mut *conn)
+        .await?;
+        expect_updated(updated, || format!("task {task_id} on the board"))?;
+        if (new_lead.as_str(), new_status.as_str()) == (lead.as_str(), status.as_str()) {
+            return add_to_counts(conn, &lead, &status, 0, 1).await;
+        }
+        // The task moves to another row of the board, with every event it has counted.
+        add_to_counts(conn, &lead, &status, -1, -applied).await?;
+        add_to_counts(conn, &new_lead, &new_status, 1, applied + 1).await
     }
+}
+
+/// Adds to the counts of one row of the board, creating it at its first task.
+async fn add_to_counts(
+    conn: &mut AnyConnection,
+    lead_unit: &str,
+    status: &str,
+    tasks: i64,
+    events: i64,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "INSERT INTO task_board_counts_v3 (lead_unit, status, tasks, events_applied) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (lead_unit, status) DO UPDATE SET \
+         tasks = task_board_counts_v3.tasks + excluded.tasks, \
+         events_applied = task_board_counts_v3.events_applied + excluded.events_applied",
+    )
+    .bind(lead_unit.to_owned())
+    .bind(status.to_owned())
+    .bind(tasks)
+    .bind(events)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Reads the board, optionally for one lead unit.
@@ -113,9 +147,8 @@ pub async fn read_board(
     unit: Option<&str>,
 ) -> Result<Board, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT lead_unit, status, COUNT(*) AS tasks, \
-         CAST(SUM(events_applied) AS BIGINT) AS applied \
-         FROM task_board_v2 GROUP BY lead_unit, status ORDER BY lead_unit, status",
+        "SELECT lead_unit, status, tasks, events_applied AS applied \
+         FROM task_board_counts_v3 ORDER BY lead_unit, status",
     )
     .fetch_all(db.pool())
     .await?;
@@ -128,6 +161,10 @@ pub async fn read_board(
             continue;
         }
         let tasks = u64::try_from(row.try_get::<i64, _>("tasks")?).unwrap_or(0);
+        if tasks == 0 {
+            // A row whose tasks have all moved on keeps only their history of events.
+            continue;
+        }
         board.total_tasks += tasks;
         board.rows.push(BoardRow {
             unit: lead_unit,
