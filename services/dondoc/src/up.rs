@@ -160,18 +160,14 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     )
     .await
     .context("cannot start the assignment service")?;
-    let reporting = match dondoc_reporting::Application::build(
-        &ReportingSettings {
-            database_url: sqlite_url(&data_dir.join("reporting.db"))?,
-            nats_url: nats_url.clone(),
-            listen: listen_address(&config.bind, config.reporting_port),
-            tls: config.tls.clone(),
-            database: Default::default(),
-        },
-        verifier,
-    )
-    .await
-    {
+    let reporting_settings = ReportingSettings {
+        database_url: sqlite_url(&data_dir.join("reporting.db"))?,
+        nats_url: nats_url.clone(),
+        listen: listen_address(&config.bind, config.reporting_port),
+        tls: config.tls.clone(),
+        database: Default::default(),
+    };
+    let reporting = match ReportingThread::start(reporting_settings, verifier).await {
         Ok(reporting) => reporting,
         Err(error) => {
             assignment.stop().await;
@@ -307,6 +303,72 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "Press Ctrl-C to stop.")?;
     out.flush()?;
     Ok(())
+}
+
+/// The reporting service on a runtime and thread of its own.
+///
+/// In one process, every task of both services shares one scheduler, which is fair per task:
+/// under a flood of commands the reporting consumer — one task — got one turn in thirty-odd
+/// and fell ever further behind the board's writers. On a thread of its own it gets its share
+/// of the CPU from the operating system instead, as it does when it runs as its own process.
+struct ReportingThread {
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl ReportingThread {
+    async fn start(
+        settings: ReportingSettings,
+        verifier: Arc<dondoc_runtime::auth::TokenVerifier>,
+    ) -> anyhow::Result<Self> {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<anyhow::Result<u16>>();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("reporting")
+            .enable_all()
+            .build()
+            .context("cannot start the reporting runtime")?;
+        std::thread::Builder::new()
+            .name("reporting".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let app = match dondoc_reporting::Application::build(&settings, verifier).await
+                    {
+                        Ok(app) => app,
+                        Err(error) => {
+                            let _ = started_tx.send(Err(error));
+                            return;
+                        }
+                    };
+                    let _ = started_tx.send(Ok(app.port()));
+                    // Dropped sender (the process is going down) stops it too.
+                    let _ = stop_rx.await;
+                    app.stop().await;
+                    let _ = stopped_tx.send(());
+                });
+            })
+            .context("cannot start the reporting thread")?;
+        let port = started_rx
+            .await
+            .context("the reporting thread ended during start-up")??;
+        Ok(Self {
+            port,
+            stop,
+            stopped,
+        })
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.stopped.await;
+    }
 }
 
 #[cfg(test)]

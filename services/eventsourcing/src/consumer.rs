@@ -29,6 +29,7 @@
 //! the order out before it reads again, so it starts over from the beginning of the stream and
 //! never resumes the old position into an empty read model.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -42,7 +43,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::db::Database;
+use crate::db::{Database, chunked, placeholders};
 use crate::event::{RecordedEvent, format_time};
 use crate::metrics::ConsumerMetrics;
 use crate::projection::{
@@ -52,6 +53,14 @@ use crate::relay::{SOURCE_HEADER, STREAM_ID_HEADER, STREAM_VERSION_HEADER};
 use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
 use dondoc_proto::v1 as pb;
+
+/// `$first, $first+1, …` for `n` values after `first - 1` others.
+fn in_list_from(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Most messages handled in one transaction.
 const MAX_BATCH: usize = 256;
@@ -534,7 +543,9 @@ impl<P: Projection> Consumer<P> {
     }
 
     /// The fast path of [`Consumer::handle_batch`]: `None` when the batch needs the slow one
-    /// (nothing was written then).
+    /// (nothing was written then). The bookkeeping is set-based: which events were seen and
+    /// where each stream stands are read for the whole batch at once, and recorded at once at
+    /// the end, so an event costs only its projection's own statements.
     async fn apply_batch(
         &self,
         messages: &[jetstream::Message],
@@ -559,15 +570,18 @@ impl<P: Projection> Consumer<P> {
             tx.rollback().await?;
             return Ok(None);
         }
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+        let mut seen = self.seen_among(&mut tx, &ids).await?;
+        let mut versions = self.versions_of(&mut tx, &events).await?;
+        let mut done: Vec<Identity> = Vec::with_capacity(events.len());
         let mut dispositions = Vec::with_capacity(events.len());
-        for event in events {
-            if self.in_inbox(&mut tx, &event.event_id.to_string()).await? {
+        for (event, id) in events.into_iter().zip(ids) {
+            if !seen.insert(id) {
                 dispositions.push(Disposition::Duplicate);
                 continue;
             }
-            let last = self
-                .last_version(&mut tx, &event.source, &event.stream_id)
-                .await?;
+            let key = (event.source.clone(), event.stream_id.clone());
+            let last = versions.get(&key).copied().unwrap_or(0);
             if event.stream_version != last + 1 {
                 tx.rollback().await?;
                 return Ok(None);
@@ -580,7 +594,7 @@ impl<P: Projection> Consumer<P> {
                 stream_version = event.stream_version,
             );
             crate::trace::link(&span, &event.traceparent);
-            let done = identity(&event);
+            let identity = identity(&event);
             if self
                 .apply_event(&mut tx, event)
                 .instrument(span)
@@ -590,11 +604,121 @@ impl<P: Projection> Consumer<P> {
                 tx.rollback().await?;
                 return Ok(None);
             }
-            self.mark_done(&mut tx, &done).await?;
+            versions.insert(key, identity.stream_version);
+            done.push(identity);
             dispositions.push(Disposition::Applied);
         }
+        self.mark_all_done(&mut tx, &done, &versions).await?;
         tx.commit().await?;
         Ok(Some(dispositions))
+    }
+
+    /// Which of `event_ids` this consumer has applied.
+    async fn seen_among(
+        &self,
+        conn: &mut AnyConnection,
+        event_ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        let mut seen = std::collections::HashSet::new();
+        for chunk in chunked(event_ids) {
+            let sql = format!(
+                "SELECT event_id FROM inbox WHERE consumer = $1 AND event_id IN ({})",
+                in_list_from(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.name().to_owned());
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                seen.insert(row.try_get::<String, _>("event_id")?);
+            }
+        }
+        Ok(seen)
+    }
+
+    /// The applied version of each stream `events` belong to, by (source, stream id).
+    async fn versions_of(
+        &self,
+        conn: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<HashMap<(String, String), u64>, sqlx::Error> {
+        let mut streams: Vec<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut versions = HashMap::new();
+        for chunk in chunked(&streams) {
+            let sql = format!(
+                "SELECT source, stream_id, version FROM consumer_streams \
+                 WHERE consumer = $1 AND stream_id IN ({})",
+                in_list_from(2, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.name().to_owned());
+            for stream in chunk {
+                query = query.bind((*stream).to_owned());
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                versions.insert(
+                    (row.try_get("source")?, row.try_get("stream_id")?),
+                    from_i64(row.try_get::<i64, _>("version")?),
+                );
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Records every event of a batch as applied, and each stream's new version.
+    async fn mark_all_done(
+        &self,
+        conn: &mut AnyConnection,
+        done: &[Identity],
+        versions: &HashMap<(String, String), u64>,
+    ) -> Result<(), sqlx::Error> {
+        let processed_at = format_time(chrono::Utc::now());
+        for chunk in chunked(done) {
+            let sql = format!(
+                "INSERT INTO inbox (consumer, event_id, processed_at) VALUES {} \
+                 ON CONFLICT (consumer, event_id) DO NOTHING",
+                placeholders(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for identity in chunk {
+                query = query
+                    .bind(self.name().to_owned())
+                    .bind(identity.event_id.clone())
+                    .bind(processed_at.clone());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        let touched: Vec<(&(String, String), u64)> = {
+            let mut keys: Vec<(&String, &String)> =
+                done.iter().map(|d| (&d.source, &d.stream_id)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.into_iter()
+                .filter_map(|(source, stream)| {
+                    versions
+                        .get_key_value(&(source.clone(), stream.clone()))
+                        .map(|(key, version)| (key, *version))
+                })
+                .collect()
+        };
+        for chunk in chunked(&touched) {
+            let sql = format!(
+                "INSERT INTO consumer_streams (consumer, source, stream_id, version) VALUES {} \
+                 ON CONFLICT (consumer, source, stream_id) DO UPDATE SET version = excluded.version",
+                placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((source, stream), version) in chunk {
+                query = query
+                    .bind(self.name().to_owned())
+                    .bind(source.clone())
+                    .bind(stream.clone())
+                    .bind(to_i64(*version));
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     pub async fn handle(&self, message: &jetstream::Message) -> Result<Disposition, ConsumerError> {

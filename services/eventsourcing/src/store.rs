@@ -28,7 +28,7 @@ use sqlx::{Any, Row, Transaction};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, chunked, in_list, placeholders};
 use crate::event::{Actor, EventMetadata, NewEvent, RecordedEvent, format_time, parse_time};
 use crate::hash_chain::{GENESIS_HASH, HashInput, Tampering, VerifyReport};
 use crate::metrics::StoreMetrics;
@@ -1010,41 +1010,6 @@ struct EventRow<'a> {
     hash: String,
 }
 
-/// Rows per multi-row statement, largest first. A few fixed sizes rather than one statement
-/// per batch size keep the drivers' prepared-statement caches small and warm.
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
-/// Splits `items` into chunks of the sizes in [`CHUNKS`].
-fn chunked<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    let mut rest = items;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let size = CHUNKS
-            .iter()
-            .copied()
-            .find(|size| *size <= rest.len())
-            .unwrap_or(1);
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        Some(chunk)
-    })
-}
-
-/// `($1, $2, …), (…)` for `rows` rows of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 async fn insert_events(
     tx: &mut Transaction<'static, Any>,
     rows: &[EventRow<'_>],
@@ -1168,14 +1133,6 @@ async fn current_versions<'a>(
     Ok(versions)
 }
 
-/// `$1, $2, …, $n`.
-fn in_list(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn replay_or_refuse(
     key: &RequestKey,
     (fingerprint, outcome): (String, StoredOutcome),
@@ -1193,26 +1150,4 @@ fn replay_or_refuse(
 /// after a round trip are equal.
 pub fn storable_time(t: DateTime<Utc>) -> DateTime<Utc> {
     parse_time(&format_time(t)).unwrap_or(t)
-}
-
-#[cfg(test)]
-mod statement_tests {
-    use super::*;
-
-    #[test]
-    fn a_batch_is_written_in_chunks_of_a_few_fixed_sizes() {
-        let items: Vec<u32> = (0..90).collect();
-
-        let sizes: Vec<usize> = chunked(&items).map(<[u32]>::len).collect();
-
-        assert_eq!(sizes, [64, 16, 4, 4, 1, 1]);
-        assert_eq!(chunked(&items).flatten().count(), 90);
-        assert_eq!(chunked::<u32>(&[]).count(), 0);
-    }
-
-    #[test]
-    fn placeholders_number_every_cell_row_by_row() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(in_list(3), "$1, $2, $3");
-    }
 }
