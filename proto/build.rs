@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "dondoc/v1/assignment.proto",
     "dondoc/v1/reporting.proto",
     "dondoc/v1/diagnostics.proto",
+    "dondoc/v1/progress.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -6,7 +6,7 @@
 -- existing volume: `docker compose exec postgres createdb -U "$POSTGRES_USER" <name>`.
 --
 -- The services create their own tables (migrations at start-up), so only the databases are
--- made here. Progress, escalation and discipline have no container yet; their databases exist
+-- made here. Escalation and discipline have no container yet; their databases exist
 -- already so adding those services needs no change to a running PostgreSQL.
 
 CREATE DATABASE assignment;

@@ -10,6 +10,7 @@ use dondoc_assignment::AssignmentSettings;
 use dondoc_eventsourcing::testing::TestDatabase;
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
 use dondoc_reporting::ReportingSettings;
 use dondoc_runtime::auth::{BearerToken, Principal, Role, TokenIssuer, TokenVerifier};
@@ -20,6 +21,7 @@ use tonic::transport::Channel;
 
 pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// The unit directory shipped with dondoc (2019 and post-2025 Hải Phòng).
 pub const SEED_UNITS: &str = include_str!("../../services/assignment/seed/haiphong-units.toml");
@@ -40,11 +42,16 @@ pub struct TestSystem {
     pub nats: NatsServer,
     pub assignment: Option<dondoc_assignment::Application>,
     pub reporting: Option<dondoc_reporting::Application>,
+    /// Started on demand ([`TestSystem::start_progress`]), so tests that do not need it do not
+    /// pay for it.
+    pub progress: Option<dondoc_progress::Application>,
     pub clock: Arc<ManualClock>,
     issuer: TokenIssuer,
     verifier: Arc<TokenVerifier>,
     assignment_db: TestDatabase,
     reporting_db: TestDatabase,
+    progress_db: TestDatabase,
+    engine: Engine,
 }
 
 /// 28 November 2026, a Saturday in Hải Phòng.
@@ -73,6 +80,7 @@ impl TestSystem {
         init_test_logging();
         let assignment_db = database(engine).await?;
         let reporting_db = database(engine).await?;
+        let progress_db = database(engine).await?;
         let nats = NatsServer::start().await.expect("start nats-server");
         let (private, public) =
             dondoc_runtime::auth::generate_dev_keypair().expect("generate key pair");
@@ -84,11 +92,14 @@ impl TestSystem {
             nats,
             assignment: None,
             reporting: None,
+            progress: None,
             clock,
             issuer,
             verifier,
             assignment_db,
             reporting_db,
+            progress_db,
+            engine,
         };
         system.start_assignment().await;
         system.start_reporting().await;
@@ -165,6 +176,95 @@ impl TestSystem {
         .await
         .expect("start the reporting service");
         self.reporting = Some(app);
+    }
+
+    /// (Re)starts the progress service on its database. The reply-deadline ticker is left to
+    /// the tests, which evaluate at instants of their choosing.
+    pub async fn start_progress(&mut self) {
+        let clock: SharedClock = self.clock.clone();
+        let mut settings =
+            dondoc_progress::ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
+                database_url: self.progress_db.url.clone(),
+                nats_url: self.nats.url(),
+                listen: "127.0.0.1:0".into(),
+                tls: None,
+                database: Default::default(),
+            });
+        settings.reply_check_interval = Duration::from_secs(24 * 3600);
+        let app = dondoc_progress::Application::build(&settings, self.verifier.clone(), clock)
+            .await
+            .expect("start the progress service");
+        self.progress = Some(app);
+    }
+
+    pub fn progress(&self) -> &dondoc_progress::Application {
+        self.progress.as_ref().expect("progress service running")
+    }
+
+    /// The engine the services run on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A progress client acting as `principal`.
+    pub async fn progress_client_as(&self, principal: &Principal) -> ProgressClient {
+        ProgressServiceClient::with_interceptor(
+            Self::channel(self.progress().port()).await,
+            BearerToken::new(self.mint(principal)),
+        )
+    }
+
+    /// A progress client acting with `role` (see [`TestSystem::token`]).
+    pub async fn progress_client(&self, role: Role) -> ProgressClient {
+        ProgressServiceClient::with_interceptor(
+            Self::channel(self.progress().port()).await,
+            BearerToken::new(self.token(role)),
+        )
+    }
+
+    /// Waits until the progress service has heard of `task_id` from the assignment service
+    /// (the path crosses NATS), failing after a deadline.
+    pub async fn execution_known(&self, task_id: &str) -> pb::Execution {
+        let mut client = self.progress_client(Role::Office).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match client
+                .get_execution(pb::GetExecutionRequest {
+                    task_id: task_id.to_owned(),
+                })
+                .await
+            {
+                Ok(execution) => return execution.into_inner(),
+                Err(status) if status.code() == tonic::Code::NotFound => {}
+                Err(status) => panic!("GetExecution failed: {status:?}"),
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the progress service never heard of task {task_id}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until `done` holds for the execution of `task_id`, failing after a deadline.
+    pub async fn execution_when(
+        &self,
+        task_id: &str,
+        what: &str,
+        done: impl Fn(&pb::Execution) -> bool,
+    ) -> pb::Execution {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let execution = self.execution_known(task_id).await;
+            if done(&execution) {
+                return execution;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the execution: {what}; last seen {execution:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The assignment service's database, for tests that must plant what an older release

@@ -1,10 +1,11 @@
 //! Wiring the assignment service: event store, local task-list projection, outbox relay to
-//! JetStream and the gRPC server, all under one supervisor; health follows the event writer
-//! and the task list.
+//! JetStream, the consumer of the progress service's execution statuses and the gRPC server,
+//! all under one supervisor; health follows the event writer and the read models.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
 use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
@@ -17,6 +18,7 @@ use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
+use crate::consumers::execution_status::{ExecutionStatusProjection, ExecutionStatusReader};
 use crate::consumers::task_list::{TaskListProjection, TaskListReader};
 use crate::grpc::AssignmentApi;
 use crate::handlers::{DeadlinePolicy, Handlers};
@@ -55,6 +57,7 @@ pub struct Application {
     supervisor: Supervisor,
     store: EventStore,
     projector: Arc<LocalProjector<TaskListProjection>>,
+    executions: Arc<Consumer<ExecutionStatusProjection>>,
     relay: Relay,
 }
 
@@ -99,11 +102,30 @@ impl Application {
             .context("cannot create the NATS client")?;
         let relay = Relay::new(
             store.clone(),
-            jetstream(nats),
+            jetstream(nats.clone()),
             RelayConfig::for_service(SERVICE),
         )
         .await
         .context("cannot prepare the outbox relay")?;
+        let progress = RelayConfig::for_service(dondoc_contracts::progress::SERVICE);
+        let executions = Arc::new(
+            Consumer::new(
+                store.database().clone(),
+                jetstream(nats),
+                ConsumerConfig::new(
+                    progress.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        progress.subject_prefix,
+                        dondoc_contracts::progress::EXECUTION_STREAM
+                    )],
+                ),
+                Arc::new(ExecutionStatusProjection),
+                dondoc_contracts::progress::upcasters(),
+            )
+            .await
+            .context("cannot prepare the execution-status consumer")?,
+        );
 
         let mut supervisor = Supervisor::new();
         let shutdown = supervisor.shutdown_token();
@@ -123,7 +145,22 @@ impl Application {
             });
         }
 
+        {
+            let executions = executions.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn_restarting("execution-status consumer", move || {
+                let executions = executions.clone();
+                let shutdown = shutdown.clone();
+                async move { executions.run(shutdown).await }
+            });
+        }
+
         server.require("event-store-writer", store.writer_status(), |up| *up);
+        server.require(
+            ExecutionStatusProjection::NAME,
+            executions.state(),
+            ReadModelState::is_ready,
+        );
         server.require(
             "assignment-task-list",
             projector.state(),
@@ -132,6 +169,7 @@ impl Application {
         let handlers = Handlers::new(
             store.clone(),
             TaskListReader::new(store.clone(), projector.clone()),
+            ExecutionStatusReader::new(store.database().clone()),
             clock,
             DeadlinePolicy {
                 near_due_days: assignment.near_due_days,
@@ -156,6 +194,7 @@ impl Application {
             supervisor,
             store,
             projector,
+            executions,
             relay,
         })
     }
@@ -174,9 +213,16 @@ impl Application {
         Ok(self.store.verify().await?)
     }
 
-    /// Empties the task list and replays the log into it.
+    /// Empties the task list and replays the log into it; the execution statuses are
+    /// consumed again from the start of the progress stream.
     pub async fn rebuild_projections(&self) -> anyhow::Result<u64> {
+        self.executions.reset_for_rebuild().await?;
         Ok(self.projector.rebuild().await?)
+    }
+
+    /// The consumer of the progress service's events (tests read its backlog).
+    pub fn execution_status(&self) -> &Consumer<ExecutionStatusProjection> {
+        &self.executions
     }
 
     /// Republishes every event after `position` to JetStream (`dondoc replay`).

@@ -10,11 +10,13 @@
 //!
 //! Each publishing service has a module:
 //! - [`assignment`]: the unit directory and tasks.
+//! - [`progress`]: how lead units carry tasks out (execution).
 //!
 //! [`text`] holds the text rules every service applies to what people type (NFC, no control
 //! characters, Vietnamese-insensitive folding), so that a name means the same in every service.
 
 pub mod assignment;
+pub mod progress;
 pub mod text;
 
 use dondoc_eventsourcing::{RecordedEvent, UpcastContext, UpcastError, Upcasters};
@@ -60,6 +62,34 @@ pub struct EventType {
     pub name: &'static str,
     /// The version written today; older stored versions are upcast to it when read.
     pub version: u32,
+}
+
+/// The known type of `event_type` among `known`, if this build knows it at exactly
+/// `schema_version` (`Ok(None)`: a type this build does not know, which a consumer passes
+/// over); a newer version waits for the consumer's upgrade, an older one should have been
+/// upcast.
+pub(crate) fn known_type(
+    known: &[EventType],
+    event_type: &str,
+    schema_version: u32,
+) -> Result<Option<EventType>, ContractError> {
+    let Some(known) = known.iter().find(|t| t.name == event_type) else {
+        return Ok(None);
+    };
+    if schema_version > known.version {
+        return Err(ContractError::NewerVersion {
+            event_type: event_type.to_owned(),
+            schema_version,
+            known: known.version,
+        });
+    }
+    if schema_version < known.version {
+        return Err(ContractError::Upcast(format!(
+            "{event_type} v{schema_version} has no upcaster to v{}",
+            known.version
+        )));
+    }
+    Ok(Some(*known))
 }
 
 /// Brings `event`'s payload to the current version of its type with `upcasters`, returning the

@@ -169,6 +169,9 @@ pub struct UpArgs {
     /// gRPC port of the reporting service; 0 picks a free port [default: 50052].
     #[arg(long, value_name = "PORT")]
     pub reporting_port: Option<u16>,
+    /// gRPC port of the progress service; 0 picks a free port [default: 50053].
+    #[arg(long, value_name = "PORT")]
+    pub progress_port: Option<u16>,
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,

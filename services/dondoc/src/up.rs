@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dondoc_assignment::AssignmentSettings;
+use dondoc_progress::ProgressSettings;
 use dondoc_reporting::ReportingSettings;
 use dondoc_runtime::clock::SystemClock;
 use dondoc_runtime::grpc::TlsSettings;
@@ -41,6 +42,9 @@ port = 50051
 [reporting]
 port = 50052
 
+[progress]
+port = 50053
+
 [nats]
 # Unset: start the pinned nats-server with its store under <data_dir>/nats.
 # url = "nats://127.0.0.1:4222"
@@ -58,6 +62,8 @@ struct FileConfig {
     bind: String,
     assignment: PortConfig,
     reporting: PortConfig,
+    #[serde(default = "default_progress_port")]
+    progress: PortConfig,
     #[serde(default)]
     nats: NatsConfig,
     #[serde(default)]
@@ -70,6 +76,11 @@ struct FileConfig {
 #[derive(Debug, Deserialize)]
 struct PortConfig {
     port: u16,
+}
+
+/// For configuration files written before the progress service existed.
+fn default_progress_port() -> PortConfig {
+    PortConfig { port: 50053 }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +97,7 @@ pub struct UpConfig {
     pub bind: String,
     pub assignment_port: u16,
     pub reporting_port: u16,
+    pub progress_port: u16,
     /// An external NATS server; `None` starts the pinned one.
     pub nats_url: Option<String>,
     pub telemetry: TelemetrySettings,
@@ -114,6 +126,7 @@ impl UpConfig {
             bind: file.bind,
             assignment_port: args.assignment_port.unwrap_or(file.assignment.port),
             reporting_port: args.reporting_port.unwrap_or(file.reporting.port),
+            progress_port: args.progress_port.unwrap_or(file.progress.port),
             nats_url,
             telemetry: file.telemetry,
             tls: file.tls,
@@ -167,11 +180,31 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         tls: config.tls.clone(),
         database: Default::default(),
     };
-    let reporting = match ReportingThread::start(reporting_settings, verifier).await {
+    let reporting = match ReportingThread::start(reporting_settings, verifier.clone()).await {
         Ok(reporting) => reporting,
         Err(error) => {
             assignment.stop().await;
             return Err(error.context("cannot start the reporting service"));
+        }
+    };
+    let progress_settings = ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
+        database_url: sqlite_url(&data_dir.join("progress.db"))?,
+        nats_url: nats_url.clone(),
+        listen: listen_address(&config.bind, config.progress_port),
+        tls: config.tls.clone(),
+        database: Default::default(),
+    });
+    let progress = match dondoc_progress::Application::build(
+        &progress_settings,
+        verifier,
+        SystemClock::shared(),
+    )
+    .await
+    {
+        Ok(progress) => progress,
+        Err(error) => {
+            tokio::join!(assignment.stop(), reporting.stop());
+            return Err(error.context("cannot start the progress service"));
         }
     };
 
@@ -186,6 +219,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         &Banner {
             assignment: format!("{host}:{}", assignment.port()),
             reporting: format!("{host}:{}", reporting.port()),
+            progress: format!("{host}:{}", progress.port()),
             nats_url: &nats_url,
             data_dir: &data_dir,
             admin_token: &admin_token,
@@ -196,6 +230,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     tracing::info!(
         assignment_port = assignment.port(),
         reporting_port = reporting.port(),
+        progress_port = progress.port(),
         nats = %nats_url,
         data_dir = %data_dir.display(),
         "dondoc is up"
@@ -209,7 +244,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     // signal abandons the graceful stop: an operator pressing Ctrl-C twice wants out now, and
     // the event log loses nothing (commits are durable; the outbox is relayed on the next run).
     let graceful = async {
-        tokio::join!(assignment.stop(), reporting.stop());
+        tokio::join!(assignment.stop(), reporting.stop(), progress.stop());
     };
     tokio::select! {
         () = graceful => {}
@@ -265,6 +300,7 @@ fn display_host(bind: &str) -> String {
 struct Banner<'a> {
     assignment: String,
     reporting: String,
+    progress: String,
     nats_url: &'a str,
     data_dir: &'a Path,
     admin_token: &'a str,
@@ -278,6 +314,7 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "dondoc is up (all services in this process)")?;
     writeln!(out, "  assignment gRPC  {}", banner.assignment)?;
     writeln!(out, "  reporting gRPC   {}", banner.reporting)?;
+    writeln!(out, "  progress gRPC    {}", banner.progress)?;
     writeln!(out, "  NATS             {}", banner.nats_url)?;
     writeln!(out, "  data directory   {}", banner.data_dir.display())?;
     writeln!(
@@ -381,6 +418,7 @@ mod tests {
             data_dir: None,
             assignment_port: None,
             reporting_port: None,
+            progress_port: None,
             nats_url: None,
         }
     }
@@ -391,6 +429,7 @@ mod tests {
             bind: "127.0.0.1".to_owned(),
             assignment: PortConfig { port: 1 },
             reporting: PortConfig { port: 2 },
+            progress: PortConfig { port: 3 },
             nats: NatsConfig {
                 url: Some("nats://file:4222".to_owned()),
             },
@@ -408,6 +447,7 @@ mod tests {
 
         assert_eq!(config.assignment_port, 50051);
         assert_eq!(config.reporting_port, 50052);
+        assert_eq!(config.progress_port, 50053);
         assert_eq!(config.telemetry.log_filter, "info");
     }
 
@@ -428,6 +468,7 @@ mod tests {
             data_dir: Some(PathBuf::from("/from/flag")),
             assignment_port: Some(10),
             reporting_port: Some(0),
+            progress_port: Some(0),
             nats_url: Some("nats://flag:4222".to_owned()),
         };
 
@@ -489,6 +530,7 @@ mod tests {
             &Banner {
                 assignment: "127.0.0.1:50051".to_owned(),
                 reporting: "127.0.0.1:50052".to_owned(),
+                progress: "127.0.0.1:50053".to_owned(),
                 nats_url: "nats://127.0.0.1:4222",
                 data_dir: Path::new("/srv/data"),
                 admin_token: "tok.en.value",

@@ -43,6 +43,8 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
             "0",
             "--reporting-port",
             "0",
+            "--progress-port",
+            "0",
             "--data-dir",
         ])
         .arg(data_dir)

@@ -1,5 +1,6 @@
-//! Wiring the reporting service: database, NATS consumers, gRPC server, under one supervisor;
-//! health follows the read models.
+//! Wiring the reporting service: database, NATS consumers (the assignment stream for the
+//! board, the progress stream for how far each task has got), gRPC server, under one
+//! supervisor; health follows the read models.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::board::TaskBoardProjection;
+use crate::consumers::execution::TaskExecutionProjection;
 use crate::grpc::ReportingApi;
 use crate::handlers::Handlers;
 
@@ -28,6 +30,7 @@ pub struct Application {
     port: u16,
     supervisor: Supervisor,
     consumer: Arc<Consumer<TaskBoardProjection>>,
+    execution: Arc<Consumer<TaskExecutionProjection>>,
     db: Database,
 }
 
@@ -56,7 +59,7 @@ impl Application {
         let consumer = Arc::new(
             Consumer::new(
                 db.clone(),
-                jetstream(nats),
+                jetstream(nats.clone()),
                 ConsumerConfig::new(
                     assignment.stream_name.clone(),
                     vec![format!(
@@ -71,6 +74,25 @@ impl Application {
             .await
             .context("cannot prepare the task-board consumer")?,
         );
+        let progress = RelayConfig::for_service(dondoc_contracts::progress::SERVICE);
+        let execution = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats),
+                ConsumerConfig::new(
+                    progress.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        progress.subject_prefix,
+                        dondoc_contracts::progress::EXECUTION_STREAM
+                    )],
+                ),
+                Arc::new(TaskExecutionProjection),
+                dondoc_contracts::progress::upcasters(),
+            )
+            .await
+            .context("cannot prepare the task-execution consumer")?,
+        );
 
         let mut supervisor = Supervisor::new();
         let shutdown = supervisor.shutdown_token();
@@ -84,9 +106,24 @@ impl Application {
             });
         }
 
+        {
+            let execution = execution.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn_restarting("task-execution consumer", move || {
+                let execution = execution.clone();
+                let shutdown = shutdown.clone();
+                async move { execution.run(shutdown).await }
+            });
+        }
+
         server.require(
             TaskBoardProjection::NAME,
             consumer.state(),
+            ReadModelState::is_ready,
+        );
+        server.require(
+            TaskExecutionProjection::NAME,
+            execution.state(),
             ReadModelState::is_ready,
         );
         let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone()));
@@ -108,6 +145,7 @@ impl Application {
             port,
             supervisor,
             consumer,
+            execution,
             db,
         })
     }
@@ -116,10 +154,17 @@ impl Application {
         self.port
     }
 
-    /// Empties the task board and consumes the assignment stream again from the start.
+    /// Empties the task board and the execution statuses and consumes the assignment and
+    /// progress streams again from the start.
     pub async fn rebuild_projections(&self) -> anyhow::Result<()> {
         self.consumer.reset_for_rebuild().await?;
+        self.execution.reset_for_rebuild().await?;
         Ok(())
+    }
+
+    /// The consumer of the progress service's events (tests read its backlog).
+    pub fn task_execution(&self) -> &Consumer<TaskExecutionProjection> {
+        &self.execution
     }
 
     /// The task-board consumer (tests read its statistics and backlog).

@@ -28,6 +28,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod grpc;
 pub mod lifecycle;
+pub mod request;
 pub mod service;
 pub mod telemetry;
 

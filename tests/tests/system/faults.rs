@@ -142,7 +142,7 @@ async fn a_poison_event_is_dead_lettered_and_later_tasks_still_appear_on(engine:
     // The board retries a refused event a few times before it sets it aside.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let board_letters = dead_letters(system.reporting().database(), "reporting-task-board-v3")
+        let board_letters = dead_letters(system.reporting().database(), "reporting-task-board-v4")
             .await
             .expect("board dead letters");
         if !board_letters.is_empty() {

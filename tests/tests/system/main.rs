@@ -7,4 +7,5 @@ mod deploy;
 mod faults;
 mod flows;
 mod office;
+mod progress;
 mod tracing;

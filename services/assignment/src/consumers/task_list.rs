@@ -16,6 +16,7 @@ use dondoc_eventsourcing::{Database, EventStore, RecordedEvent};
 use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
+use crate::consumers::execution_status::{EFFECTIVE_STATUS_SQL, effective_status, parse_status};
 use crate::domain::values::format_date;
 use crate::domain::{AssignerKind, DeadlineClass, OriginKind, TaskEvent, TaskRecord, TaskStatus};
 use crate::handlers::error::ApiError;
@@ -225,43 +226,56 @@ impl TaskListReader {
         keep: impl Fn(&TaskRecord) -> bool,
     ) -> Result<TaskPage, ApiError> {
         self.catch_up().await?;
-        let mut sql = String::from("SELECT seq, task FROM task_list_v3 WHERE seq > $1");
+        // The execution status (from the progress service) is joined in, so the status shown
+        // and filtered on is the task's status everywhere.
+        let mut sql = String::from(
+            "SELECT t.seq, t.task, e.status AS execution FROM task_list_v3 t \
+             LEFT JOIN execution_status_v1 e ON e.task_id = t.task_id WHERE t.seq > $1",
+        );
         let mut binds: Vec<String> = Vec::new();
         let mut next = |sql: &mut String, clause: &str, value: String| {
             binds.push(value);
             sql.push_str(&clause.replace('?', &format!("${}", binds.len() + 1)));
         };
         if let Some(unit) = &filter.unit {
-            next(&mut sql, " AND (lead_unit = ?", unit.clone());
+            next(&mut sql, " AND (t.lead_unit = ?", unit.clone());
             next(
                 &mut sql,
-                " OR coordinating_units LIKE ?)",
+                " OR t.coordinating_units LIKE ?)",
                 format!("%,{unit},%"),
             );
         }
         if let Some(kind) = filter.origin_kind {
-            next(&mut sql, " AND origin_kind = ?", kind.as_str().to_owned());
+            next(&mut sql, " AND t.origin_kind = ?", kind.as_str().to_owned());
         }
         if let Some(kind) = filter.assigner_kind {
-            next(&mut sql, " AND assigner_kind = ?", kind.as_str().to_owned());
+            next(
+                &mut sql,
+                " AND t.assigner_kind = ?",
+                kind.as_str().to_owned(),
+            );
         }
         if let Some(leader) = &filter.assigner_leader_id {
-            next(&mut sql, " AND assigner_leader_id = ?", leader.clone());
+            next(&mut sql, " AND t.assigner_leader_id = ?", leader.clone());
         }
         if let Some(status) = filter.status {
-            next(&mut sql, " AND status = ?", status.as_str().to_owned());
+            next(
+                &mut sql,
+                &format!(" AND {EFFECTIVE_STATUS_SQL} = ?"),
+                status.as_str().to_owned(),
+            );
         }
         if let Some(from) = filter.deadline_from {
             next(
                 &mut sql,
-                " AND deadline <> '' AND deadline >= ?",
+                " AND t.deadline <> '' AND t.deadline >= ?",
                 format_date(from),
             );
         }
         if let Some(to) = filter.deadline_to {
             next(
                 &mut sql,
-                " AND deadline <> '' AND deadline <= ?",
+                " AND t.deadline <> '' AND t.deadline <= ?",
                 format_date(to),
             );
         }
@@ -273,7 +287,7 @@ impl TaskListReader {
         } else {
             i64::from(filter.limit) + 1
         };
-        sql.push_str(&format!(" ORDER BY seq LIMIT {chunk}"));
+        sql.push_str(&format!(" ORDER BY t.seq LIMIT {chunk}"));
         let limit = filter.limit as usize;
         let mut page = TaskPage::default();
         let mut after = filter.after;
@@ -294,7 +308,12 @@ impl TaskListReader {
                     .try_get::<i64, _>("seq")
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
                 after = seq;
-                let record = read_record(row).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let mut record = read_record(row).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let execution = row
+                    .try_get::<Option<String>, _>("execution")
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                record.status =
+                    effective_status(record.status, execution.as_deref().and_then(parse_status));
                 if !keep(&record) {
                     continue;
                 }

@@ -402,6 +402,11 @@ impl TaskRecord {
         if self.cancelled_at.is_some_and(|cancelled| cancelled <= at) {
             return Some(DeadlineClass::Closed);
         }
+        // Completion is known from the progress service as a status (not an instant): a
+        // completed task is closed.
+        if self.status == TaskStatus::Completed {
+            return Some(DeadlineClass::Closed);
+        }
         let Some(deadline) = self.deadline_valid_at(at) else {
             return Some(DeadlineClass::NoDeadline);
         };

@@ -12,9 +12,8 @@ use dondoc_eventsourcing::RequestKey;
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::assignment_service_server::AssignmentService;
 use dondoc_runtime::auth::principal;
-use sha2::{Digest, Sha256};
+use dondoc_runtime::request::correlation_id;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::consumers::task_list::TaskFilter;
 use crate::domain::values::parse_date;
@@ -27,12 +26,8 @@ use crate::handlers::{
 };
 use convert::{assign_input, leader_to_proto, status_from_proto, task_to_proto, unit_to_proto};
 
-/// Metadata a client may send to tie this call to its own trace of work (one user action
-/// across several calls); absent or unusable, each call starts its own correlation.
-pub const CORRELATION_HEADER: &str = "x-correlation-id";
+pub use dondoc_runtime::request::CORRELATION_HEADER;
 
-/// Longest accepted `request_id` (and correlation id).
-const REQUEST_ID_MAX: usize = 100;
 const DEFAULT_PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 500;
 
@@ -49,25 +44,14 @@ impl AssignmentApi {
 }
 
 fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
-    let correlation_id = request
-        .metadata()
-        .get(CORRELATION_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= REQUEST_ID_MAX)
-        .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
     Ok(Caller {
         principal: principal(request)?,
-        correlation_id,
+        correlation_id: correlation_id(request),
     })
 }
 
-/// AIP-155: the request id every mutation must carry, and a fingerprint of what it asks.
-///
-/// The fingerprint covers the RPC, the caller and every other field of the request, so the same
-/// id reused by another caller, for another method or with another body is refused rather than
-/// answered with somebody else's outcome. A missing id is refused outright: a client that
-/// retries an `AssignTask` without one would create a second task.
+/// AIP-155: the request id and fingerprint of a mutation (the rules in
+/// `dondoc_runtime::request`), refused as a field violation.
 fn request_key<M: prost::Message + Clone>(
     method: &str,
     caller: &Caller,
@@ -75,32 +59,8 @@ fn request_key<M: prost::Message + Clone>(
     request: &M,
     clear_id: impl FnOnce(&mut M),
 ) -> Result<RequestKey, ApiError> {
-    let request_id = request_id.trim();
-    if request_id.is_empty() {
-        return Err(ApiError::invalid(
-            "request_id",
-            "is required on every change: a unique id (e.g. a UUID) that a retry of the same \
-             request repeats, so that it is applied once (AIP-155)",
-        ));
-    }
-    if request_id.chars().count() > REQUEST_ID_MAX || request_id.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "request_id",
-            format!("at most {REQUEST_ID_MAX} printable characters"),
-        ));
-    }
-    let mut body = request.clone();
-    clear_id(&mut body);
-    let mut hasher = Sha256::new();
-    for part in [method.as_bytes(), caller.subject.as_bytes()] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.update(body.encode_to_vec());
-    Ok(RequestKey {
-        request_id: request_id.to_owned(),
-        fingerprint: hex::encode(hasher.finalize()),
-    })
+    dondoc_runtime::request::request_key(method, &caller.subject, request_id, request, clear_id)
+        .map_err(|e| ApiError::invalid("request_id", e.to_string()))
 }
 
 fn parse_optional_date(field: &str, raw: &str) -> Result<Option<NaiveDate>, FieldViolation> {

@@ -31,6 +31,7 @@ use dondoc_runtime::clock::SharedClock;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::consumers::execution_status::{ExecutionStatusReader, effective_status};
 use crate::consumers::task_list::{TaskFilter, TaskListReader};
 use crate::domain::search::{sort_units, unit_matches};
 use crate::domain::values::{REASON_MAX, format_date, text};
@@ -229,6 +230,8 @@ pub struct Handlers {
     leaders: Repository<LeaderDirectory>,
     store: EventStore,
     task_list: TaskListReader,
+    /// How far each task's execution has got, from the progress service.
+    executions: ExecutionStatusReader,
     clock: SharedClock,
     deadlines: DeadlinePolicy,
 }
@@ -237,6 +240,7 @@ impl Handlers {
     pub fn new(
         store: EventStore,
         task_list: TaskListReader,
+        executions: ExecutionStatusReader,
         clock: SharedClock,
         deadlines: DeadlinePolicy,
     ) -> Self {
@@ -247,9 +251,21 @@ impl Handlers {
             leaders: Repository::new(store.clone()),
             store,
             task_list,
+            executions,
             clock,
             deadlines,
         }
+    }
+
+    /// The task with the status it has everywhere: its own (assigned, cancelled) combined
+    /// with its execution's in the progress service.
+    async fn with_execution(&self, mut record: TaskRecord) -> Result<TaskRecord, ApiError> {
+        let execution = self
+            .executions
+            .status_of(&record.task_id.to_string())
+            .await?;
+        record.status = effective_status(record.status, execution);
+        Ok(record)
     }
 
     fn metadata(&self, caller: &Caller, request_id: &str) -> EventMetadata {
@@ -377,7 +393,7 @@ impl Handlers {
                 // the task's last event: an imported historical task's events carry its past
                 // dates, and its class is the one on the day it was imported.
                 let at = judged_at.unwrap_or(record.updated_at);
-                Ok(self.view(record, at))
+                Ok(self.view(self.with_execution(record).await?, at))
             }
             Outcome::HandOffRefused { .. } => Err(ApiError::HandOffRefused),
             other => Err(mismatched(&other)),
@@ -441,7 +457,7 @@ impl Handlers {
                     )?;
                     self.remember(task_id, &record);
                     let at = judged_at.unwrap_or(record.updated_at);
-                    Ok(self.view(record, at))
+                    Ok(self.view(self.with_execution(record).await?, at))
                 }
                 other => self.task_answer(other).await,
             },
@@ -737,7 +753,7 @@ impl Handlers {
                 "Đơn vị chỉ xem được nhiệm vụ mình chủ trì hoặc phối hợp.",
             ));
         }
-        Ok(self.view(record, self.clock.now()))
+        Ok(self.view(self.with_execution(record).await?, self.clock.now()))
     }
 
     /// `ListTasks`: from the task list read model. A unit sees its own tasks only. Classes

@@ -11,7 +11,7 @@ use dondoc_eventsourcing::{RecordedEvent, UpcastContext, UpcastError, Upcasters}
 use dondoc_proto::v1 as pb;
 use prost::Message;
 
-use crate::{ContractError, EventType, current_payload};
+use crate::{ContractError, EventType, current_payload, known_type};
 
 pub use legacy_issuer::issuer_from_legacy_text;
 
@@ -135,28 +135,15 @@ impl AssignmentEvent {
         schema_version: u32,
         payload: &[u8],
     ) -> Result<Option<Self>, ContractError> {
-        let Some(known) = EVENT_TYPES.iter().find(|t| t.name == event_type) else {
+        let Some(known) = known_type(EVENT_TYPES, event_type, schema_version)? else {
             return Ok(None);
         };
-        if schema_version > known.version {
-            return Err(ContractError::NewerVersion {
-                event_type: event_type.to_owned(),
-                schema_version,
-                known: known.version,
-            });
-        }
-        if schema_version < known.version {
-            return Err(ContractError::Upcast(format!(
-                "{event_type} v{schema_version} has no upcaster to v{}",
-                known.version
-            )));
-        }
         let malformed = |e: prost::DecodeError| ContractError::Malformed {
             event_type: event_type.to_owned(),
             schema_version,
             reason: e.to_string(),
         };
-        let event = match *known {
+        let event = match known {
             TASK_ASSIGNED => Self::TaskAssigned(Message::decode(payload).map_err(malformed)?),
             TASK_REASSIGNED => Self::TaskReassigned(Message::decode(payload).map_err(malformed)?),
             TASK_HAND_OFF_REFUSED => {

@@ -64,7 +64,15 @@ impl System {
         std::fs::create_dir_all(&data)?;
         let exe = std::env::current_exe().context("cannot find the dondoc executable")?;
         let mut child = Command::new(exe)
-            .args(["up", "--assignment-port", "0", "--reporting-port", "0"])
+            .args([
+                "up",
+                "--assignment-port",
+                "0",
+                "--reporting-port",
+                "0",
+                "--progress-port",
+                "0",
+            ])
             .arg("--data-dir")
             .arg(&data)
             .env("RUST_LOG", "warn")

@@ -1,3 +1,4 @@
 //! The reporting service's read models, fed from other services' events over NATS.
 
 pub mod board;
+pub mod execution;

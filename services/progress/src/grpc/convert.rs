@@ -1,0 +1,165 @@
+//! Handler results → protobuf.
+
+use chrono::NaiveDate;
+use dondoc_proto::v1 as pb;
+
+use crate::domain::{Review, Settlement, TaskStatus, Timeliness};
+use crate::handlers::ExecutionView;
+
+fn iso(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+pub fn status_to_proto(status: TaskStatus) -> pb::TaskStatus {
+    match status {
+        TaskStatus::Assigned => pb::TaskStatus::Assigned,
+        TaskStatus::InProgress => pb::TaskStatus::InProgress,
+        TaskStatus::AwaitingConfirmation => pb::TaskStatus::AwaitingConfirmation,
+        TaskStatus::Completed => pb::TaskStatus::Completed,
+        TaskStatus::ReturnedForRework => pb::TaskStatus::ReturnedForRework,
+        TaskStatus::Cancelled => pb::TaskStatus::Cancelled,
+    }
+}
+
+pub fn status_from_proto(raw: i32) -> Option<TaskStatus> {
+    match pb::TaskStatus::try_from(raw).ok()? {
+        pb::TaskStatus::Unspecified => None,
+        pb::TaskStatus::Assigned => Some(TaskStatus::Assigned),
+        pb::TaskStatus::InProgress => Some(TaskStatus::InProgress),
+        pb::TaskStatus::AwaitingConfirmation => Some(TaskStatus::AwaitingConfirmation),
+        pb::TaskStatus::Completed => Some(TaskStatus::Completed),
+        pb::TaskStatus::ReturnedForRework => Some(TaskStatus::ReturnedForRework),
+        pb::TaskStatus::Cancelled => Some(TaskStatus::Cancelled),
+    }
+}
+
+fn timeliness_to_proto(t: Timeliness) -> pb::Timeliness {
+    match t {
+        Timeliness::OnTime => pb::Timeliness::OnTime,
+        Timeliness::Late => pb::Timeliness::Late,
+        Timeliness::NoDeadline => pb::Timeliness::NoDeadline,
+    }
+}
+
+pub fn execution_to_proto(view: &ExecutionView) -> pb::Execution {
+    let facts = &view.facts;
+    let state = &view.state;
+    let (timeliness, days_late) = match state.completed().and_then(|s| s.review.as_ref()) {
+        Some(Review::Accepted {
+            timeliness,
+            days_late,
+            ..
+        }) => (timeliness_to_proto(*timeliness), *days_late),
+        _ => (pb::Timeliness::Unspecified, 0),
+    };
+    pb::Execution {
+        task_id: facts.task_id.clone(),
+        status: status_to_proto(view.status) as i32,
+        task: Some(pb::ExecutionTask {
+            title: facts.title.clone(),
+            lead_unit: facts.lead_unit.clone(),
+            coordinating_units: facts.coordinating_units.clone(),
+            deadline: facts.current_deadline().map(iso).unwrap_or_default(),
+            assigning_leader_id: facts.assigning_leader_id.clone().unwrap_or_default(),
+            supervising_leader_id: facts.supervising_leader_id.clone().unwrap_or_default(),
+            assigned_on: iso(facts.assigned_on),
+        }),
+        version: view.version,
+        acknowledged_on: state.acknowledged_on.map(iso).unwrap_or_default(),
+        percent: state.percent(),
+        reports: state
+            .reports
+            .iter()
+            .map(|r| pb::ProgressReport {
+                percent: r.percent,
+                narrative: r.narrative.clone(),
+                reported_on: iso(r.reported_on),
+                reported_by: facts.lead_unit.clone(),
+            })
+            .collect(),
+        coordinations: state
+            .coordinations
+            .iter()
+            .map(|c| {
+                let (state, reply, settled_on) = match &c.settled {
+                    None => (
+                        pb::CoordinationState::AwaitingReply,
+                        String::new(),
+                        String::new(),
+                    ),
+                    Some(Settlement::Answered { reply, on }) => {
+                        (pb::CoordinationState::Answered, reply.clone(), iso(*on))
+                    }
+                    Some(Settlement::DeemedAgreed { on }) => {
+                        (pb::CoordinationState::DeemedAgreed, String::new(), iso(*on))
+                    }
+                };
+                pb::Coordination {
+                    coordination_id: c.coordination_id.clone(),
+                    unit: c.unit.clone(),
+                    request: c.request.clone(),
+                    reply_due: iso(c.reply_due),
+                    state: state as i32,
+                    reply,
+                    settled_on,
+                }
+            })
+            .collect(),
+        difficulties: state
+            .difficulties
+            .iter()
+            .map(|d| pb::Difficulty {
+                difficulty_id: d.difficulty_id.clone(),
+                description: d.description.clone(),
+                proposed_solution: d.proposed_solution.clone(),
+                reported_on: iso(d.reported_on),
+                direction: d
+                    .direction
+                    .as_ref()
+                    .map(|x| x.text.clone())
+                    .unwrap_or_default(),
+                directed_by_leader_id: d
+                    .direction
+                    .as_ref()
+                    .map(|x| x.leader_id.clone())
+                    .unwrap_or_default(),
+                directed_on: d.direction.as_ref().map(|x| iso(x.on)).unwrap_or_default(),
+            })
+            .collect(),
+        submissions: state
+            .submissions
+            .iter()
+            .map(|s| {
+                let (verdict, note, reviewed_on) = match &s.review {
+                    None => (
+                        pb::SubmissionVerdict::AwaitingReview,
+                        String::new(),
+                        String::new(),
+                    ),
+                    Some(Review::Accepted { on, .. }) => {
+                        (pb::SubmissionVerdict::Accepted, String::new(), iso(*on))
+                    }
+                    Some(Review::Returned { reason, on }) => {
+                        (pb::SubmissionVerdict::Returned, reason.clone(), iso(*on))
+                    }
+                };
+                pb::ResultSubmission {
+                    submission_id: s.submission_id.clone(),
+                    summary: s.summary.clone(),
+                    submitted_on: iso(s.submitted_on),
+                    deadline_then: s.deadline_then.map(iso).unwrap_or_default(),
+                    verdict: verdict as i32,
+                    review_note: note,
+                    reviewed_on,
+                }
+            })
+            .collect(),
+        timeliness: timeliness as i32,
+        days_late,
+        updated_at: view.updated_at.map(|t| prost_types::Timestamp {
+            seconds: t.timestamp(),
+            nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+        }),
+        refused_hand_offs: state.refused_hand_offs,
+    }
+}

@@ -1,0 +1,138 @@
+//! The errors of the progress service's handlers: one enum for the application layer, mapped
+//! to a gRPC status only in `crate::grpc::status`.
+
+use dondoc_eventsourcing::projection::ProjectionError;
+use dondoc_eventsourcing::repository::ExecuteError;
+use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
+
+use crate::domain::{ExecutionError, FieldViolation};
+
+/// The lead unit may not hand its task on (design.md §2 rule 2).
+pub const HAND_OFF_RULE: &str = "the lead unit may not hand its task to another unit; only the \
+                                 issuing authority may reassign it";
+pub const HAND_OFF_RULE_VI: &str = "Đơn vị chủ trì không được chuyển giao nhiệm vụ cho đơn vị \
+                                    khác; chỉ cơ quan giao nhiệm vụ mới được giao lại.";
+
+/// A refusal by the authorisation policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// `google.rpc.ErrorInfo.reason`.
+    pub reason: &'static str,
+    pub message: String,
+    pub message_vi: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; nothing was written.
+    #[error("invalid request: {}", summary(.0))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{}", .0.message)]
+    PermissionDenied(Denied),
+    #[error("{0}")]
+    NotFound(String),
+    /// A rule of the execution refused the command.
+    #[error(transparent)]
+    Execution(#[from] ExecutionError),
+    /// The lead unit's hand-off attempt: recorded, then refused.
+    #[error("{HAND_OFF_RULE}")]
+    HandOffRefused,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request_id {0} was already used for a different request")]
+    RequestIdReused(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub(crate) fn summary(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn denied(
+        reason: &'static str,
+        message: impl Into<String>,
+        message_vi: impl Into<String>,
+    ) -> Self {
+        ApiError::PermissionDenied(Denied {
+            reason,
+            message: message.into(),
+            message_vi: message_vi.into(),
+        })
+    }
+
+    /// A failed query: transient failures are worth a retry, anything else is a fault.
+    pub fn from_sql(error: sqlx::Error) -> Self {
+        if dondoc_eventsourcing::db::is_transient(&error) {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.to_string())
+        }
+    }
+}
+
+impl From<ExecuteError<ExecutionError>> for ApiError {
+    fn from(error: ExecuteError<ExecutionError>) -> Self {
+        match error {
+            ExecuteError::Domain(e) => e.into(),
+            ExecuteError::Conflict {
+                stream_id,
+                expected,
+                actual,
+            } => ApiError::Conflict(format!(
+                "{stream_id} was changed concurrently (expected version {expected}, now \
+                 {actual}); read it again and retry"
+            )),
+            ExecuteError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
+            ExecuteError::Store(e) => e.into(),
+            ExecuteError::Decode(e) => e.into(),
+        }
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict { .. } => ApiError::Conflict(error.to_string()),
+            AppendError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
+            AppendError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_transient() {
+            ApiError::Unavailable(error.to_string())
+        } else {
+            ApiError::Internal(error.to_string())
+        }
+    }
+}
+
+impl From<ProjectionError> for ApiError {
+    fn from(error: ProjectionError) -> Self {
+        match error {
+            ProjectionError::Refused(reason) => ApiError::Unavailable(reason),
+            error if error.is_transient() => ApiError::Unavailable(error.to_string()),
+            error => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(error: DecodeError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}

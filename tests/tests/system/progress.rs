@@ -1,0 +1,528 @@
+//! The progress service with the others: a task assigned in the assignment service is carried
+//! out in the progress service — receipt, progress, coordination, difficulties and direction,
+//! result and review — through gRPC, with the task learnt over NATS.
+
+use dondoc_proto::v1 as pb;
+use dondoc_runtime::auth::{Principal, Role};
+use dondoc_tests::{TestSystem, assignment_request, request_id};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+/// A system with the progress service and one task assigned by Vice-Chairman pct-tran to the
+/// Department of Construction (SXD), Finance (STC) coordinating, due 2026-12-31.
+async fn a_task_in_progress_service() -> (TestSystem, String) {
+    let mut system = TestSystem::spawn().await;
+    system.start_progress().await;
+    let task = system
+        .client(Role::Office)
+        .await
+        .assign_task(assignment_request("Báo cáo tiến độ giải phóng mặt bằng"))
+        .await
+        .expect("assign")
+        .into_inner();
+    system.execution_known(&task.task_id).await;
+    (system, task.task_id)
+}
+
+fn unit(system: &TestSystem, code: &str) -> Principal {
+    system.principal_for_unit(code)
+}
+
+fn leader(id: &str) -> Principal {
+    Principal {
+        subject: id.into(),
+        role: Role::Leader,
+        unit_code: None,
+        leader_id: Some(id.into()),
+    }
+}
+
+fn reason_of(status: &tonic::Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|info| info.reason.clone())
+        .unwrap_or_default()
+}
+
+async fn acknowledge(system: &TestSystem, task_id: &str) -> pb::Execution {
+    system
+        .progress_client_as(&unit(system, "SXD"))
+        .await
+        .acknowledge_task(pb::AcknowledgeTaskRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("the lead unit acknowledges")
+        .into_inner()
+}
+
+async fn submit(system: &TestSystem, task_id: &str) -> Result<pb::Execution, tonic::Status> {
+    system
+        .progress_client_as(&unit(system, "SXD"))
+        .await
+        .submit_result(pb::SubmitResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            summary: "Đã hoàn thành giải phóng mặt bằng 12/12 hộ".into(),
+            expected_version: 0,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn review(
+    system: &TestSystem,
+    task_id: &str,
+    submission_id: &str,
+    accept: bool,
+) -> pb::Execution {
+    system
+        .progress_client(Role::Office)
+        .await
+        .review_result(pb::ReviewResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            submission_id: submission_id.into(),
+            accept,
+            note: if accept {
+                String::new()
+            } else {
+                "Bổ sung biên bản bàn giao mặt bằng".into()
+            },
+            expected_version: 0,
+        })
+        .await
+        .expect("the Office reviews")
+        .into_inner()
+}
+
+fn last_submission(execution: &pb::Execution) -> String {
+    execution
+        .submissions
+        .last()
+        .expect("a submission")
+        .submission_id
+        .clone()
+}
+
+#[tokio::test]
+async fn a_task_goes_from_receipt_through_coordination_to_completion_on_time() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let lead = system.progress_client_as(&unit(&system, "SXD")).await;
+    let mut lead = lead;
+
+    let acknowledged = acknowledge(&system, &task_id).await;
+    assert_eq!(acknowledged.status, pb::TaskStatus::InProgress as i32);
+    let reported = lead
+        .report_progress(pb::ReportProgressRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            percent: 40,
+            narrative: "Đã kiểm đếm 40% số hộ".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("progress")
+        .into_inner();
+    assert_eq!(reported.percent, 40);
+    let asked = lead
+        .request_coordination(pb::RequestCoordinationRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            unit: "STC".into(),
+            request: "Cho ý kiến về nguồn kinh phí bồi thường".into(),
+            reply_due: "2026-12-05".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("coordination requested")
+        .into_inner();
+    let coordination_id = asked.coordinations[0].coordination_id.clone();
+    let replied = system
+        .progress_client_as(&unit(&system, "STC"))
+        .await
+        .submit_coordination(pb::SubmitCoordinationRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            coordination_id,
+            reply: "Thống nhất bố trí từ ngân sách thành phố".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("the coordinating unit replies")
+        .into_inner();
+    assert_eq!(
+        replied.coordinations[0].state,
+        pb::CoordinationState::Answered as i32
+    );
+    let submitted = submit(&system, &task_id).await.expect("submits");
+    assert_eq!(
+        submitted.status,
+        pb::TaskStatus::AwaitingConfirmation as i32
+    );
+
+    let completed = review(&system, &task_id, &last_submission(&submitted), true).await;
+
+    assert_eq!(completed.status, pb::TaskStatus::Completed as i32);
+    assert_eq!(completed.timeliness, pb::Timeliness::OnTime as i32);
+    assert_eq!(completed.percent, 100);
+    assert_eq!(completed.submissions[0].deadline_then, "2026-12-31");
+    let read_again = system.execution_known(&task_id).await;
+    assert_eq!(read_again, completed);
+    let board = system
+        .board_when("the task completed on the board", |board| {
+            board
+                .rows
+                .iter()
+                .any(|row| row.unit == "SXD" && row.status == pb::TaskStatus::Completed as i32)
+        })
+        .await;
+    assert_eq!(board.total_tasks, 1);
+    let task = task_when(&system, &task_id, pb::TaskStatus::Completed).await;
+    assert_eq!(task.status, pb::TaskStatus::Completed as i32);
+    let listed = system
+        .client(Role::Office)
+        .await
+        .list_tasks(pb::ListTasksRequest {
+            status: pb::TaskStatus::Completed as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("lists")
+        .into_inner();
+    assert_eq!(listed.tasks.len(), 1);
+}
+
+/// Polls GetTask (the status crosses NATS from the progress service) until `status`.
+async fn task_when(system: &TestSystem, task_id: &str, status: pb::TaskStatus) -> pb::Task {
+    let mut client = system.client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let task = client
+            .get_task(pb::GetTaskRequest {
+                task_id: task_id.to_owned(),
+            })
+            .await
+            .expect("GetTask")
+            .into_inner();
+        if task.status == status as i32 {
+            return task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "task {task_id} never became {status:?}: {task:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_difficulty_without_direction_blocks_the_result_until_the_leader_directs() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    let with_difficulty = system
+        .progress_client_as(&unit(&system, "SXD"))
+        .await
+        .report_difficulty(pb::ReportDifficultyRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            description: "Chưa có bảng giá đất điều chỉnh".into(),
+            proposed_solution: "Đề nghị áp dụng bảng giá năm 2026".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("difficulty reported")
+        .into_inner();
+    let difficulty_id = with_difficulty.difficulties[0].difficulty_id.clone();
+
+    let refused = submit(&system, &task_id)
+        .await
+        .expect_err("a difficulty awaits direction");
+
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason_of(&refused), "DIFFICULTY_AWAITING_DIRECTION");
+    let violation = refused
+        .get_error_details()
+        .precondition_failure()
+        .expect("precondition failure")
+        .violations[0]
+        .clone();
+    assert_eq!(violation.subject, format!("difficulty/{difficulty_id}"));
+
+    let another_leader = system
+        .progress_client_as(&leader("pct-hoang"))
+        .await
+        .give_direction(pb::GiveDirectionRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            difficulty_id: difficulty_id.clone(),
+            direction: "Áp dụng bảng giá năm 2026".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("a Vice-Chairman who did not assign the task does not direct it");
+    assert_eq!(another_leader.code(), Code::PermissionDenied);
+    system
+        .progress_client_as(&leader("pct-tran"))
+        .await
+        .give_direction(pb::GiveDirectionRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            difficulty_id,
+            direction: "Áp dụng bảng giá năm 2026".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("the assigning leader directs");
+
+    let submitted = submit(&system, &task_id).await.expect("now it submits");
+    assert_eq!(
+        submitted.status,
+        pb::TaskStatus::AwaitingConfirmation as i32
+    );
+}
+
+#[tokio::test]
+async fn a_returned_result_resubmitted_after_the_deadline_completes_late() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    let first = submit(&system, &task_id).await.expect("submits");
+    let returned = review(&system, &task_id, &last_submission(&first), false).await;
+    assert_eq!(returned.status, pb::TaskStatus::ReturnedForRework as i32);
+    task_when(&system, &task_id, pb::TaskStatus::ReturnedForRework).await;
+
+    // Rework takes until 3 January 2027, past the deadline of 31 December 2026.
+    system.clock.advance(chrono::Duration::days(36));
+    let again = submit(&system, &task_id).await.expect("resubmits");
+    let completed = review(&system, &task_id, &last_submission(&again), true).await;
+
+    assert_eq!(completed.status, pb::TaskStatus::Completed as i32);
+    assert_eq!(completed.timeliness, pb::Timeliness::Late as i32);
+    assert_eq!(completed.days_late, 3);
+}
+
+#[tokio::test]
+async fn an_approved_extension_moves_the_deadline_the_result_is_judged_against() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    system
+        .client(Role::Office)
+        .await
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            new_deadline: "2027-01-15".into(),
+            reason: "Chờ số liệu của Bộ Tài chính".into(),
+            expected_version: 0,
+            requested_on: "2026-11-28".into(),
+            approved_by_leader_id: "pct-tran".into(),
+        })
+        .await
+        .expect("extended");
+    system
+        .execution_when(&task_id, "the extension arrives", |e| {
+            e.task.as_ref().is_some_and(|t| t.deadline == "2027-01-15")
+        })
+        .await;
+
+    system.clock.advance(chrono::Duration::days(36));
+    let submitted = submit(&system, &task_id).await.expect("submits");
+    let completed = review(&system, &task_id, &last_submission(&submitted), true).await;
+
+    assert_eq!(completed.submissions[0].deadline_then, "2027-01-15");
+    assert_eq!(completed.timeliness, pb::Timeliness::OnTime as i32);
+}
+
+#[tokio::test]
+async fn a_coordinating_units_silence_past_the_reply_date_is_recorded_as_agreement_once() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    system
+        .progress_client_as(&unit(&system, "SXD"))
+        .await
+        .request_coordination(pb::RequestCoordinationRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            unit: "STC".into(),
+            request: "Cho ý kiến về nguồn kinh phí".into(),
+            reply_due: "2026-11-30".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("coordination requested");
+    let mut office = system.progress_client(Role::Office).await;
+    let on_the_reply_date = office
+        .evaluate_reply_deadlines(pb::EvaluateReplyDeadlinesRequest {
+            as_of: "2026-11-30T16:00:00Z".into(),
+        })
+        .await
+        .expect("evaluates")
+        .into_inner();
+    assert_eq!(on_the_reply_date.deemed_agreed, 0);
+
+    let after = office
+        .evaluate_reply_deadlines(pb::EvaluateReplyDeadlinesRequest {
+            as_of: "2026-12-01T02:00:00Z".into(),
+        })
+        .await
+        .expect("evaluates")
+        .into_inner();
+    let again = office
+        .evaluate_reply_deadlines(pb::EvaluateReplyDeadlinesRequest {
+            as_of: "2026-12-01T02:00:00Z".into(),
+        })
+        .await
+        .expect("evaluates again")
+        .into_inner();
+
+    assert_eq!(after.deemed_agreed, 1);
+    assert_eq!(again.deemed_agreed, 0);
+    let execution = system.execution_known(&task_id).await;
+    assert_eq!(
+        execution.coordinations[0].state,
+        pb::CoordinationState::DeemedAgreed as i32
+    );
+    assert_eq!(execution.coordinations[0].settled_on, "2026-12-01");
+}
+
+#[tokio::test]
+async fn a_hand_off_attempt_is_refused_and_recorded_once_per_request() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let mut lead = system.progress_client_as(&unit(&system, "SXD")).await;
+    let attempt = pb::RequestHandOffRequest {
+        request_id: request_id(),
+        task_id: task_id.clone(),
+        requested_unit: "STC".into(),
+        reason: "Nội dung thuộc lĩnh vực tài chính".into(),
+    };
+
+    let refused = lead
+        .request_hand_off(attempt.clone())
+        .await
+        .expect_err("refused");
+    let retried = lead.request_hand_off(attempt).await.expect_err("refused");
+
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason_of(&refused), "LEAD_UNIT_HAND_OFF");
+    assert_eq!(reason_of(&retried), "LEAD_UNIT_HAND_OFF");
+    assert_eq!(system.execution_known(&task_id).await.refused_hand_offs, 1);
+}
+
+#[tokio::test]
+async fn only_the_lead_unit_works_on_its_task_and_a_refusal_writes_nothing() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let head_before = system
+        .progress()
+        .store()
+        .head_position()
+        .await
+        .expect("head");
+
+    let other_unit = system
+        .progress_client_as(&unit(&system, "STP"))
+        .await
+        .acknowledge_task(pb::AcknowledgeTaskRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("another unit");
+    let office = system
+        .progress_client(Role::Office)
+        .await
+        .acknowledge_task(pb::AcknowledgeTaskRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("the Office does not acknowledge for the unit");
+    let invalid = system
+        .progress_client_as(&unit(&system, "SXD"))
+        .await
+        .report_progress(pb::ReportProgressRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            percent: 140,
+            narrative: "   ".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("invalid");
+    let other_reads = system
+        .progress_client_as(&unit(&system, "STP"))
+        .await
+        .get_execution(pb::GetExecutionRequest {
+            task_id: task_id.clone(),
+        })
+        .await
+        .expect_err("another unit does not read it");
+
+    assert_eq!(other_unit.code(), Code::PermissionDenied);
+    assert_eq!(reason_of(&other_unit), "NOT_THE_LEAD_UNIT");
+    assert_eq!(office.code(), Code::PermissionDenied);
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    let fields: Vec<String> = invalid
+        .get_error_details()
+        .bad_request()
+        .expect("bad request")
+        .field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect();
+    assert_eq!(fields, ["percent", "narrative"]);
+    assert_eq!(other_reads.code(), Code::PermissionDenied);
+    assert_eq!(
+        system
+            .progress()
+            .store()
+            .head_position()
+            .await
+            .expect("head"),
+        head_before
+    );
+}
+
+#[tokio::test]
+async fn executions_are_listed_by_what_awaits_whom() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    submit(&system, &task_id).await.expect("submits");
+    let untouched = system
+        .client(Role::Office)
+        .await
+        .assign_task(assignment_request("Rà soát hồ sơ đất đai"))
+        .await
+        .expect("assign")
+        .into_inner();
+    system.execution_known(&untouched.task_id).await;
+    let mut office = system.progress_client(Role::Office).await;
+
+    let awaiting_review = office
+        .list_executions(pb::ListExecutionsRequest {
+            awaiting_review: true,
+            ..Default::default()
+        })
+        .await
+        .expect("lists")
+        .into_inner();
+    let assigned = office
+        .list_executions(pb::ListExecutionsRequest {
+            status: pb::TaskStatus::Assigned as i32,
+            lead_unit: "sxd".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("lists")
+        .into_inner();
+
+    let ids = |page: &pb::ListExecutionsResponse| -> Vec<String> {
+        page.executions.iter().map(|e| e.task_id.clone()).collect()
+    };
+    assert_eq!(ids(&awaiting_review), [task_id]);
+    assert_eq!(ids(&assigned), [untouched.task_id]);
+}
