@@ -4,14 +4,21 @@
 
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::{Principal, Role};
-use dondoc_tests::{TestSystem, assignment_request, request_id};
+use dondoc_tests::{Engine, TestSystem, assignment_request, request_id};
 use tonic::Code;
 use tonic_types::StatusExt;
 
 /// A system with the progress service and one task assigned by Vice-Chairman pct-tran to the
 /// Department of Construction (SXD), Finance (STC) coordinating, due 2026-12-31.
 async fn a_task_in_progress_service() -> (TestSystem, String) {
-    let mut system = TestSystem::spawn().await;
+    a_task_in_progress_service_on(Engine::Sqlite)
+        .await
+        .expect("SQLite is always there")
+}
+
+/// As [`a_task_in_progress_service`] on `engine`; `None` when PostgreSQL is not configured.
+async fn a_task_in_progress_service_on(engine: Engine) -> Option<(TestSystem, String)> {
+    let mut system = TestSystem::spawn_on(engine).await?;
     system.start_progress().await;
     let task = system
         .client(Role::Office)
@@ -21,7 +28,7 @@ async fn a_task_in_progress_service() -> (TestSystem, String) {
         .expect("assign")
         .into_inner();
     system.execution_known(&task.task_id).await;
-    (system, task.task_id)
+    Some((system, task.task_id))
 }
 
 fn unit(system: &TestSystem, code: &str) -> Principal {
@@ -111,8 +118,21 @@ fn last_submission(execution: &pb::Execution) -> String {
 #[tokio::test]
 async fn a_task_goes_from_receipt_through_coordination_to_completion_on_time() {
     let (system, task_id) = a_task_in_progress_service().await;
-    let lead = system.progress_client_as(&unit(&system, "SXD")).await;
-    let mut lead = lead;
+    goes_through_to_completion(system, task_id).await;
+}
+
+#[tokio::test]
+async fn a_task_goes_through_to_completion_on_postgres_too() {
+    let Some((system, task_id)) = a_task_in_progress_service_on(Engine::Postgres).await else {
+        return;
+    };
+    goes_through_to_completion(system, task_id).await;
+}
+
+/// Receipt, progress, a coordination reply, the result accepted: completed on time in the
+/// progress service, on the board and in GetTask / ListTasks.
+async fn goes_through_to_completion(system: TestSystem, task_id: String) {
+    let mut lead = system.progress_client_as(&unit(&system, "SXD")).await;
 
     let acknowledged = acknowledge(&system, &task_id).await;
     assert_eq!(acknowledged.status, pb::TaskStatus::InProgress as i32);

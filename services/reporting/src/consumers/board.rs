@@ -71,10 +71,17 @@ impl Projection for TaskBoardProjection {
         }
         let task_id = event.stream_id.clone();
         let event = decode(event)?;
-        // Taken first, by both consumers of this board, so that the two never interleave on
-        // one task (see `lock_execution`).
-        let execution = lock_execution(conn, &task_id).await?;
+        // Only an assignment and a cancellation combine with the execution status; they take
+        // its row first, as the execution consumer does, so the two never interleave on one
+        // task (see `lock_execution`). Other events leave the status as it is.
+        let execution = match &event {
+            Some(AssignmentEvent::TaskAssigned(_) | AssignmentEvent::TaskCancelled(_)) => {
+                Some(lock_execution(conn, &task_id).await?)
+            }
+            _ => None,
+        };
         if let Some(AssignmentEvent::TaskAssigned(assigned)) = event {
+            let execution = execution.unwrap_or_default();
             let status = effective_status("assigned", &execution);
             // A plain INSERT: the same task assigned twice is a broken stream, and the key
             // makes it fail (and be dead-lettered) instead of overwriting the first.
@@ -90,10 +97,11 @@ impl Projection for TaskBoardProjection {
             .await?;
             return add_to_counts(conn, &assigned.lead_unit, status, 1, 1).await;
         }
-        let row = sqlx::query(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT lead_unit, assignment_status, status, events_applied FROM task_board_v4 \
-             WHERE task_id = $1",
-        )
+             WHERE task_id = $1{}",
+            row_lock(conn)
+        )))
         .bind(task_id.clone())
         .fetch_optional(&mut *conn)
         .await?;
@@ -111,7 +119,10 @@ impl Projection for TaskBoardProjection {
             // does not know yet) only counts.
             _ => (lead.clone(), assignment_status.clone()),
         };
-        let new_status = effective_status(&new_assignment_status, &execution);
+        let new_status = match &execution {
+            Some(execution) => effective_status(&new_assignment_status, execution),
+            None => status.as_str(),
+        };
         let updated = sqlx::query(
             "UPDATE task_board_v4 SET lead_unit = $2, assignment_status = $3, status = $4, \
              events_applied = events_applied + 1 WHERE task_id = $1",
@@ -147,6 +158,16 @@ pub fn effective_status<'a>(assignment_status: &'a str, execution_status: &'a st
     }
 }
 
+/// `FOR UPDATE` on PostgreSQL; nothing on SQLite, which runs one writing transaction at a
+/// time (and has no such clause).
+pub(crate) fn row_lock(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
 /// The task's execution status as the progress consumer last recorded it ('' before any),
 /// with the row locked for the rest of the transaction.
 ///
@@ -166,13 +187,9 @@ pub async fn lock_execution(
     .bind(task_id.to_owned())
     .execute(&mut *conn)
     .await?;
-    let lock = if conn.backend_name() == "PostgreSQL" {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT status FROM task_execution_v1 WHERE task_id = $1{lock}"
+        "SELECT status FROM task_execution_v1 WHERE task_id = $1{}",
+        row_lock(conn)
     )))
     .bind(task_id.to_owned())
     .fetch_one(&mut *conn)

@@ -10,7 +10,7 @@ use dondoc_eventsourcing::RecordedEvent;
 use dondoc_eventsourcing::projection::{Projection, ProjectionError};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::board::{add_to_counts, effective_status, lock_execution};
+use super::board::{add_to_counts, effective_status, lock_execution, row_lock};
 
 /// The table of this projection (also created by the board, which reads it).
 pub const EXECUTION_TABLE_DDL: &str = "CREATE TABLE IF NOT EXISTS task_execution_v1 (
@@ -70,14 +70,10 @@ impl Projection for TaskExecutionProjection {
             .bind(new_execution.to_owned())
             .execute(&mut *conn)
             .await?;
-        let lock = if conn.backend_name() == "PostgreSQL" {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT lead_unit, assignment_status, status, events_applied FROM task_board_v4 \
-             WHERE task_id = $1{lock}"
+             WHERE task_id = $1{}",
+            row_lock(conn)
         )))
         .bind(task_id.clone())
         .fetch_optional(&mut *conn)
