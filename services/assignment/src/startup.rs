@@ -19,6 +19,7 @@ use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::execution_status::{ExecutionStatusProjection, ExecutionStatusReader};
+use crate::consumers::progress_requests::{self, ProgressRequestsProjection};
 use crate::consumers::task_list::{TaskListProjection, TaskListReader};
 use crate::grpc::AssignmentApi;
 use crate::handlers::{DeadlinePolicy, Handlers};
@@ -58,6 +59,7 @@ pub struct Application {
     store: EventStore,
     projector: Arc<LocalProjector<TaskListProjection>>,
     executions: Arc<Consumer<ExecutionStatusProjection>>,
+    progress_requests: Arc<Consumer<ProgressRequestsProjection>>,
     relay: Relay,
 }
 
@@ -111,7 +113,7 @@ impl Application {
         let executions = Arc::new(
             Consumer::new(
                 store.database().clone(),
-                jetstream(nats),
+                jetstream(nats.clone()),
                 ConsumerConfig::new(
                     progress.stream_name.clone(),
                     vec![format!(
@@ -125,6 +127,24 @@ impl Application {
             )
             .await
             .context("cannot prepare the execution-status consumer")?,
+        );
+        let progress_requests = Arc::new(
+            Consumer::new(
+                store.database().clone(),
+                jetstream(nats),
+                ConsumerConfig::new(
+                    progress.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        progress.subject_prefix,
+                        dondoc_contracts::progress::EXECUTION_STREAM
+                    )],
+                ),
+                Arc::new(ProgressRequestsProjection),
+                dondoc_contracts::progress::upcasters(),
+            )
+            .await
+            .context("cannot prepare the progress-request consumer")?,
         );
 
         let mut supervisor = Supervisor::new();
@@ -155,6 +175,16 @@ impl Application {
             });
         }
 
+        {
+            let consumer = progress_requests.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn_restarting("progress-request consumer", move || {
+                let consumer = consumer.clone();
+                let shutdown = shutdown.clone();
+                async move { consumer.run(shutdown).await }
+            });
+        }
+
         server.require("event-store-writer", store.writer_status(), |up| *up);
         server.require(
             ExecutionStatusProjection::NAME,
@@ -175,6 +205,14 @@ impl Application {
                 near_due_days: assignment.near_due_days,
             },
         );
+        {
+            let db = store.database().clone();
+            let handlers = handlers.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn_restarting("progress-request forwarder", move || {
+                progress_requests::forward(db.clone(), handlers.clone(), shutdown.clone())
+            });
+        }
         server
             .serve_as(
                 &mut supervisor,
@@ -195,6 +233,7 @@ impl Application {
             store,
             projector,
             executions,
+            progress_requests,
             relay,
         })
     }
@@ -217,6 +256,7 @@ impl Application {
     /// consumed again from the start of the progress stream.
     pub async fn rebuild_projections(&self) -> anyhow::Result<u64> {
         self.executions.reset_for_rebuild().await?;
+        self.progress_requests.reset_for_rebuild().await?;
         Ok(self.projector.rebuild().await?)
     }
 

@@ -53,6 +53,11 @@ pub const DIRECTION_GIVEN: EventType = EventType {
     name: "dondoc.execution.direction_given",
     version: 1,
 };
+/// `dondoc.execution.extension_requested` v1 (đề nghị gia hạn).
+pub const EXTENSION_REQUESTED: EventType = EventType {
+    name: "dondoc.execution.extension_requested",
+    version: 1,
+};
 /// `dondoc.execution.hand_off_refused` v1: evidence of a refused hand-off attempt.
 pub const HAND_OFF_REFUSED: EventType = EventType {
     name: "dondoc.execution.hand_off_refused",
@@ -83,6 +88,7 @@ pub const EVENT_TYPES: &[EventType] = &[
     COORDINATION_DEEMED_AGREED,
     DIFFICULTY_REPORTED,
     DIRECTION_GIVEN,
+    EXTENSION_REQUESTED,
     HAND_OFF_REFUSED,
     RESULT_SUBMITTED,
     RESULT_ACCEPTED,
@@ -105,6 +111,7 @@ pub enum ProgressEvent {
     CoordinationDeemedAgreed(pb::CoordinationDeemedAgreed),
     DifficultyReported(pb::DifficultyReported),
     DirectionGiven(pb::DirectionGiven),
+    ExtensionRequested(pb::ExecutionExtensionRequested),
     HandOffRefused(pb::ExecutionHandOffRefused),
     ResultSubmitted(pb::ResultSubmitted),
     ResultAccepted(pb::ResultAccepted),
@@ -151,6 +158,9 @@ impl ProgressEvent {
                 Self::DifficultyReported(Message::decode(payload).map_err(malformed)?)
             }
             DIRECTION_GIVEN => Self::DirectionGiven(Message::decode(payload).map_err(malformed)?),
+            EXTENSION_REQUESTED => {
+                Self::ExtensionRequested(Message::decode(payload).map_err(malformed)?)
+            }
             HAND_OFF_REFUSED => Self::HandOffRefused(Message::decode(payload).map_err(malformed)?),
             RESULT_SUBMITTED => Self::ResultSubmitted(Message::decode(payload).map_err(malformed)?),
             RESULT_ACCEPTED => Self::ResultAccepted(Message::decode(payload).map_err(malformed)?),
@@ -170,6 +180,7 @@ impl ProgressEvent {
             Self::CoordinationDeemedAgreed(_) => COORDINATION_DEEMED_AGREED,
             Self::DifficultyReported(_) => DIFFICULTY_REPORTED,
             Self::DirectionGiven(_) => DIRECTION_GIVEN,
+            Self::ExtensionRequested(_) => EXTENSION_REQUESTED,
             Self::HandOffRefused(_) => HAND_OFF_REFUSED,
             Self::ResultSubmitted(_) => RESULT_SUBMITTED,
             Self::ResultAccepted(_) => RESULT_ACCEPTED,
@@ -187,6 +198,7 @@ impl ProgressEvent {
             Self::CoordinationDeemedAgreed(m) => m.encode_to_vec(),
             Self::DifficultyReported(m) => m.encode_to_vec(),
             Self::DirectionGiven(m) => m.encode_to_vec(),
+            Self::ExtensionRequested(m) => m.encode_to_vec(),
             Self::HandOffRefused(m) => m.encode_to_vec(),
             Self::ResultSubmitted(m) => m.encode_to_vec(),
             Self::ResultAccepted(m) => m.encode_to_vec(),

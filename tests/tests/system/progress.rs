@@ -429,6 +429,29 @@ async fn a_hand_off_attempt_is_refused_and_recorded_once_per_request() {
     assert_eq!(reason_of(&refused), "LEAD_UNIT_HAND_OFF");
     assert_eq!(reason_of(&retried), "LEAD_UNIT_HAND_OFF");
     assert_eq!(system.execution_known(&task_id).await.refused_hand_offs, 1);
+    // The task in the assignment service shows the same evidence, once, with who tried.
+    let mut office = system.client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let task = loop {
+        let task = office
+            .get_task(pb::GetTaskRequest {
+                task_id: task_id.clone(),
+            })
+            .await
+            .expect("GetTask")
+            .into_inner();
+        if !task.refused_hand_offs.is_empty() {
+            break task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the attempt never reached the task"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(task.refused_hand_offs.len(), 1);
+    assert_eq!(task.refused_hand_offs[0].requested_lead_unit, "STC");
+    assert_eq!(task.refused_hand_offs[0].attempted_by, "sxd-officer");
 }
 
 #[tokio::test]
@@ -545,4 +568,138 @@ async fn executions_are_listed_by_what_awaits_whom() {
     };
     assert_eq!(ids(&awaiting_review), [task_id]);
     assert_eq!(ids(&assigned), [untouched.task_id]);
+}
+
+async fn request_extension(
+    system: &TestSystem,
+    task_id: &str,
+    proposed: &str,
+) -> Result<pb::Execution, tonic::Status> {
+    system
+        .progress_client_as(&unit(system, "SXD"))
+        .await
+        .request_extension(pb::RequestTaskExtensionRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            proposed_deadline: proposed.into(),
+            reason: "Chờ số liệu kiểm đếm của xã".into(),
+            expected_version: 0,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Polls GetTask until the extension request `extension_id` is on the task.
+async fn task_with_extension(system: &TestSystem, task_id: &str, extension_id: &str) -> pb::Task {
+    let mut client = system.client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let task = client
+            .get_task(pb::GetTaskRequest {
+                task_id: task_id.to_owned(),
+            })
+            .await
+            .expect("GetTask")
+            .into_inner();
+        if task
+            .extension_requests
+            .iter()
+            .any(|e| e.extension_id == extension_id)
+        {
+            return task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "extension {extension_id} never reached task {task_id}: {task:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn decide(
+    system: &TestSystem,
+    task_id: &str,
+    extension_id: &str,
+    decision: pb::ExtensionDecision,
+) {
+    system
+        .client(Role::Leader)
+        .await
+        .decide_extension(pb::DecideExtensionRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            extension_id: extension_id.into(),
+            decision: decision as i32,
+            new_deadline: String::new(),
+            reason: "Đã xem xét đề nghị".into(),
+            leader_id: String::new(),
+            expected_version: 0,
+        })
+        .await
+        .expect("the assigning leader decides");
+}
+
+#[tokio::test]
+async fn an_extension_asked_in_time_is_decided_by_the_leader_and_the_new_deadline_judges_the_result()
+ {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+
+    let first = request_extension(&system, &task_id, "2027-01-20")
+        .await
+        .expect("asked in time");
+    let first_id = first.extensions[0].extension_id.clone();
+    let on_the_task = task_with_extension(&system, &task_id, &first_id).await;
+    assert_eq!(
+        on_the_task.extension_requests[0].state,
+        pb::ExtensionState::Pending as i32
+    );
+    assert_eq!(on_the_task.extension_requests[0].requested_by_unit, "SXD");
+    decide(&system, &task_id, &first_id, pb::ExtensionDecision::Reject).await;
+    system
+        .execution_when(&task_id, "the rejection arrives", |e| {
+            e.extensions[0].state == pb::ExtensionState::Rejected as i32
+        })
+        .await;
+
+    let second = request_extension(&system, &task_id, "2027-01-15")
+        .await
+        .expect("asked again, in time");
+    let second_id = second.extensions[1].extension_id.clone();
+    task_with_extension(&system, &task_id, &second_id).await;
+    decide(
+        &system,
+        &task_id,
+        &second_id,
+        pb::ExtensionDecision::Approve,
+    )
+    .await;
+    let approved = system
+        .execution_when(&task_id, "the approval arrives", |e| {
+            e.extensions[1].state == pb::ExtensionState::Approved as i32
+        })
+        .await;
+    assert_eq!(approved.extensions[1].new_deadline, "2027-01-15");
+    assert_eq!(approved.task.expect("task").deadline, "2027-01-15");
+
+    // Submitted on 3 January 2027: late against the first deadline, on time against the new.
+    system.clock.advance(chrono::Duration::days(36));
+    let submitted = submit(&system, &task_id).await.expect("submits");
+    let completed = review(&system, &task_id, &last_submission(&submitted), true).await;
+    assert_eq!(completed.timeliness, pb::Timeliness::OnTime as i32);
+}
+
+#[tokio::test]
+async fn an_extension_asked_after_the_deadline_is_refused() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    system.clock.advance(chrono::Duration::days(34)); // 1 January 2027
+
+    let refused = request_extension(&system, &task_id, "2027-01-31")
+        .await
+        .expect_err("after the deadline");
+
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(reason_of(&refused), "EXTENSION_REQUESTED_AFTER_DEADLINE");
+    assert!(system.execution_known(&task_id).await.extensions.is_empty());
 }

@@ -188,6 +188,37 @@ pub struct RequestExtensionInput {
     pub expected_version: u64,
 }
 
+/// A lead unit's request made in the progress service (an extension, or a hand-off attempt),
+/// as its event carried it.
+#[derive(Clone, Debug, Default)]
+pub struct ForwardedRequest {
+    /// The progress event's id: the request id under which it is recorded here, once.
+    pub event_id: String,
+    pub task_id: String,
+    pub extension_id: String,
+    /// The unit a hand-off attempt named.
+    pub requested_unit: String,
+    pub proposed_deadline: String,
+    pub reason: String,
+    pub requested_on: String,
+    /// The lead unit's officer who asked.
+    pub actor_subject: String,
+    pub correlation_id: String,
+}
+
+/// The lead unit's officer, as the progress event named them.
+fn forwarded_caller(request: &ForwardedRequest, lead_unit: &str) -> Caller {
+    Caller {
+        principal: Principal {
+            subject: request.actor_subject.clone(),
+            role: Role::Unit,
+            unit_code: Some(lead_unit.to_owned()),
+            leader_id: None,
+        },
+        correlation_id: request.correlation_id.clone(),
+    }
+}
+
 /// `DecideExtension`, as received.
 #[derive(Clone, Debug, Default)]
 pub struct DecideExtensionInput {
@@ -997,6 +1028,67 @@ impl Handlers {
         let metadata = self.metadata(caller, &key.request_id);
         self.run_task_command(&task_id, command, input.expected_version, key, metadata)
             .await
+    }
+
+    /// Records on the task an extension request its lead unit made in the progress service,
+    /// with the progress service's extension id (the leader's decision refers to it and flows
+    /// back). The rules of the task judge it again: a request the task cannot take is refused.
+    pub async fn record_forwarded_extension(
+        &self,
+        request: &ForwardedRequest,
+    ) -> Result<(), ApiError> {
+        let key = RequestKey {
+            request_id: format!("progress:{}", request.event_id),
+            fingerprint: "progress-extension-request".to_owned(),
+        };
+        if self.replayed(&key).await?.is_some() {
+            return Ok(());
+        }
+        let task_id = parse_task_id(&request.task_id)?;
+        let task = self.load_record(&task_id).await?;
+        let command = validate_extension_request(
+            request.extension_id.clone(),
+            &request.proposed_deadline,
+            &request.reason,
+            &request.requested_on,
+            Some(task.lead_unit.clone()),
+            self.clock.today(),
+        )
+        .map_err(ApiError::Invalid)?;
+        let caller = forwarded_caller(request, task.lead_unit.as_str());
+        let metadata = self.metadata(&caller, &key.request_id);
+        self.run_task_command(&task_id, command, 0, key, metadata)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records on the task a hand-off attempt its lead unit made in the progress service: the
+    /// same evidence as an attempt made here (rule 2), refused the same way.
+    pub async fn record_forwarded_hand_off(
+        &self,
+        request: &ForwardedRequest,
+    ) -> Result<(), ApiError> {
+        let key = RequestKey {
+            request_id: format!("progress:{}", request.event_id),
+            fingerprint: "progress-hand-off".to_owned(),
+        };
+        let task_id = parse_task_id(&request.task_id)?;
+        let task = self.load_record(&task_id).await?;
+        let caller = forwarded_caller(request, task.lead_unit.as_str());
+        let attempt = ReassignInput {
+            task_id: request.task_id.clone(),
+            new_lead_unit: request.requested_unit.clone(),
+            reason: request.reason.clone(),
+            ..ReassignInput::default()
+        };
+        match self.reassign_task(&caller, key, &attempt).await {
+            // Recorded and refused, as the rule wants.
+            Err(ApiError::HandOffRefused) => Ok(()),
+            Ok(_) => Err(ApiError::Internal(
+                "a lead unit's hand-off attempt was not refused".into(),
+            )),
+            Err(error) => Err(error),
+        }
     }
 
     /// `DecideExtension`: the leader approves or rejects a pending request.

@@ -12,7 +12,7 @@ use dondoc_eventsourcing::{Database, RecordedEvent};
 use dondoc_proto::v1 as pb;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::{DeadlineFrom, TaskFacts};
+use crate::domain::{DeadlineFrom, ExtensionDecision, TaskFacts};
 use crate::handlers::error::ApiError;
 
 const FACTS: &str = "progress_task_facts_v1";
@@ -119,6 +119,7 @@ impl Projection for TaskFactsProjection {
                         deadline: date(&m.deadline),
                     }],
                     cancelled: false,
+                    extension_decisions: Vec::new(),
                 };
                 let json = serde_json::to_string(&facts)
                     .map_err(|e| ProjectionError::Other(e.to_string()))?;
@@ -150,6 +151,24 @@ impl Projection for TaskFactsProjection {
                 facts.deadlines.push(DeadlineFrom {
                     from,
                     deadline: Some(deadline),
+                });
+                if !m.extension_id.is_empty() {
+                    facts.extension_decisions.push(ExtensionDecision {
+                        extension_id: m.extension_id,
+                        approved: true,
+                        new_deadline: Some(deadline),
+                        decided_on: from,
+                    });
+                }
+                save(conn, &facts).await?;
+            }
+            Some(AssignmentEvent::TaskExtensionRejected(m)) => {
+                let mut facts = load(conn, &task_id).await?;
+                facts.extension_decisions.push(ExtensionDecision {
+                    extension_id: m.extension_id,
+                    approved: false,
+                    new_deadline: None,
+                    decided_on: date(&m.decided_on).unwrap_or(day_of_event),
                 });
                 save(conn, &facts).await?;
             }

@@ -79,6 +79,17 @@ pub enum Review {
     },
 }
 
+/// A request for a later deadline (đề nghị gia hạn); the decision is the leader's, in the
+/// assignment service ([`TaskFacts::decision_on`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtensionAsked {
+    pub extension_id: String,
+    pub current_deadline: NaiveDate,
+    pub proposed_deadline: NaiveDate,
+    pub reason: String,
+    pub requested_on: NaiveDate,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProgressNote {
     pub percent: u32,
@@ -132,6 +143,10 @@ pub enum Happened {
         direction: String,
         leader_id: String,
         on: NaiveDate,
+    },
+    ExtensionRequested {
+        asked: ExtensionAsked,
+        lead_unit: String,
     },
     HandOffRefused {
         lead_unit: String,
@@ -207,6 +222,11 @@ pub enum Action {
         direction: String,
         leader_id: String,
     },
+    RequestExtension {
+        extension_id: String,
+        proposed_deadline: NaiveDate,
+        reason: String,
+    },
     RequestHandOff {
         requested_unit: String,
         reason: String,
@@ -254,6 +274,15 @@ pub enum ExecutionError {
          before the result is submitted"
     )]
     DifficultyAwaitingDirection { difficulty_id: String },
+    #[error("the task has no deadline to extend")]
+    NoDeadlineToExtend,
+    /// Rule 4: an extension is asked for on or before the deadline in force that day.
+    #[error("an extension must be requested on or before the deadline ({deadline})")]
+    ExtensionAfterDeadline { deadline: NaiveDate },
+    #[error("the proposed deadline must be after the current deadline ({deadline})")]
+    ProposalNotLater { deadline: NaiveDate },
+    #[error("extension request {extension_id} still awaits the leader's decision")]
+    ExtensionPending { extension_id: String },
     #[error("result {submission_id} already awaits the Office's review")]
     ResultAwaitingReview { submission_id: String },
     #[error("no result awaiting review with id {submission_id}")]
@@ -275,6 +304,10 @@ impl ExecutionError {
             Self::UnknownDifficulty { .. } => "UNKNOWN_DIFFICULTY",
             Self::DirectionAlreadyGiven { .. } => "DIRECTION_ALREADY_GIVEN",
             Self::DifficultyAwaitingDirection { .. } => "DIFFICULTY_AWAITING_DIRECTION",
+            Self::NoDeadlineToExtend => "NO_DEADLINE_TO_EXTEND",
+            Self::ExtensionAfterDeadline { .. } => "EXTENSION_REQUESTED_AFTER_DEADLINE",
+            Self::ProposalNotLater { .. } => "PROPOSED_DEADLINE_NOT_LATER",
+            Self::ExtensionPending { .. } => "EXTENSION_PENDING",
             Self::ResultAwaitingReview { .. } => "RESULT_AWAITING_REVIEW",
             Self::NoResultToReview { .. } => "NO_RESULT_TO_REVIEW",
         }
@@ -307,6 +340,18 @@ impl ExecutionError {
                 "Khó khăn, vướng mắc {difficulty_id} đang chờ ý kiến chỉ đạo của lãnh đạo; \
                  chưa được báo cáo kết quả."
             ),
+            Self::NoDeadlineToExtend => "Nhiệm vụ không có thời hạn để gia hạn.".into(),
+            Self::ExtensionAfterDeadline { deadline } => format!(
+                "Đề nghị gia hạn phải gửi trước hoặc trong ngày đến hạn ({}).",
+                deadline.format("%d/%m/%Y")
+            ),
+            Self::ProposalNotLater { deadline } => format!(
+                "Thời hạn đề nghị phải sau thời hạn hiện tại ({}).",
+                deadline.format("%d/%m/%Y")
+            ),
+            Self::ExtensionPending { .. } => {
+                "Đề nghị gia hạn trước đang chờ lãnh đạo quyết định.".into()
+            }
             Self::ResultAwaitingReview { .. } => {
                 "Kết quả đã gửi đang chờ Văn phòng xem xét.".into()
             }
@@ -324,6 +369,7 @@ pub struct Execution {
     pub coordinations: Vec<Coordination>,
     pub difficulties: Vec<Difficulty>,
     pub submissions: Vec<Submission>,
+    pub extensions: Vec<ExtensionAsked>,
     pub refused_hand_offs: u32,
 }
 
@@ -542,6 +588,40 @@ impl Execution {
                     on: today,
                 }
             }
+            Action::RequestExtension {
+                extension_id,
+                proposed_deadline,
+                reason,
+            } => {
+                let deadline = facts
+                    .deadline_on(today)
+                    .ok_or(ExecutionError::NoDeadlineToExtend)?;
+                if today > deadline {
+                    return Err(ExecutionError::ExtensionAfterDeadline { deadline });
+                }
+                if *proposed_deadline <= deadline {
+                    return Err(ExecutionError::ProposalNotLater { deadline });
+                }
+                if let Some(pending) = self
+                    .extensions
+                    .iter()
+                    .find(|e| facts.decision_on(&e.extension_id).is_none())
+                {
+                    return Err(ExecutionError::ExtensionPending {
+                        extension_id: pending.extension_id.clone(),
+                    });
+                }
+                Happened::ExtensionRequested {
+                    asked: ExtensionAsked {
+                        extension_id: extension_id.clone(),
+                        current_deadline: deadline,
+                        proposed_deadline: *proposed_deadline,
+                        reason: reason.clone(),
+                        requested_on: today,
+                    },
+                    lead_unit,
+                }
+            }
             Action::RequestHandOff {
                 requested_unit,
                 reason,
@@ -690,6 +770,7 @@ impl Execution {
                     });
                 }
             }
+            Happened::ExtensionRequested { asked, .. } => self.extensions.push(asked.clone()),
             Happened::HandOffRefused { .. } => self.refused_hand_offs += 1,
             Happened::ResultSubmitted {
                 submission_id,

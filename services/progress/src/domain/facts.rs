@@ -22,6 +22,19 @@ pub struct TaskFacts {
     /// assignment, then every approved extension from the day it was decided.
     pub deadlines: Vec<DeadlineFrom>,
     pub cancelled: bool,
+    /// The leader's decisions on extension requests, as the assignment service recorded them.
+    #[serde(default)]
+    pub extension_decisions: Vec<ExtensionDecision>,
+}
+
+/// A leader's decision on a requested extension.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionDecision {
+    pub extension_id: String,
+    pub approved: bool,
+    /// The approved deadline.
+    pub new_deadline: Option<NaiveDate>,
+    pub decided_on: NaiveDate,
 }
 
 /// A deadline and the business day from which it is the one in force.
@@ -46,6 +59,12 @@ impl TaskFacts {
     /// The deadline in force now: the latest one.
     pub fn current_deadline(&self) -> Option<NaiveDate> {
         self.deadlines.last().and_then(|d| d.deadline)
+    }
+
+    pub fn decision_on(&self, extension_id: &str) -> Option<&ExtensionDecision> {
+        self.extension_decisions
+            .iter()
+            .find(|d| d.extension_id == extension_id)
     }
 
     pub fn is_coordinating(&self, unit: &str) -> bool {

@@ -11,7 +11,7 @@ pub use execution::{
     Action, Execution, ExecutionCommand, ExecutionError, ExecutionEvent, Happened, Review,
     Settlement,
 };
-pub use facts::{DeadlineFrom, TaskFacts};
+pub use facts::{DeadlineFrom, ExtensionDecision, TaskFacts};
 
 /// 100%: a completed task.
 pub const PERCENT_MAX: u32 = 100;

@@ -6,7 +6,7 @@ use dondoc_contracts::progress::ProgressEvent;
 use dondoc_eventsourcing::{DecodeError, DomainEvent, Upcasters};
 use dondoc_proto::v1 as pb;
 
-use crate::domain::execution::ProgressNote;
+use crate::domain::execution::{ExtensionAsked, ProgressNote};
 use crate::domain::{ExecutionEvent, Happened, Timeliness};
 
 /// Upcasters of the progress service's older event versions (none yet).
@@ -122,6 +122,17 @@ impl ExecutionEvent {
                 leader_id,
                 given_on: iso(on),
             }),
+            Happened::ExtensionRequested { asked, lead_unit } => {
+                ProgressEvent::ExtensionRequested(pb::ExecutionExtensionRequested {
+                    task_id,
+                    extension_id: asked.extension_id,
+                    requested_on: iso(asked.requested_on),
+                    current_deadline: iso(asked.current_deadline),
+                    proposed_deadline: iso(asked.proposed_deadline),
+                    reason: asked.reason,
+                    lead_unit,
+                })
+            }
             Happened::HandOffRefused {
                 lead_unit,
                 requested_unit,
@@ -224,6 +235,16 @@ impl ExecutionEvent {
                 leader_id: m.leader_id,
                 on: date(t, "given_on", &m.given_on)?,
             },
+            ProgressEvent::ExtensionRequested(m) => Happened::ExtensionRequested {
+                asked: ExtensionAsked {
+                    extension_id: m.extension_id,
+                    current_deadline: date(t, "current_deadline", &m.current_deadline)?,
+                    proposed_deadline: date(t, "proposed_deadline", &m.proposed_deadline)?,
+                    reason: m.reason,
+                    requested_on: date(t, "requested_on", &m.requested_on)?,
+                },
+                lead_unit: m.lead_unit,
+            },
             ProgressEvent::HandOffRefused(m) => Happened::HandOffRefused {
                 lead_unit: m.lead_unit,
                 requested_unit: m.requested_unit,
@@ -279,6 +300,7 @@ fn task_id_of(event: &ProgressEvent) -> &str {
         ProgressEvent::CoordinationDeemedAgreed(m) => &m.task_id,
         ProgressEvent::DifficultyReported(m) => &m.task_id,
         ProgressEvent::DirectionGiven(m) => &m.task_id,
+        ProgressEvent::ExtensionRequested(m) => &m.task_id,
         ProgressEvent::HandOffRefused(m) => &m.task_id,
         ProgressEvent::ResultSubmitted(m) => &m.task_id,
         ProgressEvent::ResultAccepted(m) => &m.task_id,

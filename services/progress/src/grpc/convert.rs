@@ -161,5 +161,30 @@ pub fn execution_to_proto(view: &ExecutionView) -> pb::Execution {
             nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
         }),
         refused_hand_offs: state.refused_hand_offs,
+        extensions: state
+            .extensions
+            .iter()
+            .map(|e| {
+                let decision = facts.decision_on(&e.extension_id);
+                let extension_state = match decision {
+                    None => pb::ExtensionState::Pending,
+                    Some(d) if d.approved => pb::ExtensionState::Approved,
+                    Some(_) => pb::ExtensionState::Rejected,
+                };
+                pb::ExecutionExtension {
+                    extension_id: e.extension_id.clone(),
+                    requested_on: iso(e.requested_on),
+                    current_deadline: iso(e.current_deadline),
+                    proposed_deadline: iso(e.proposed_deadline),
+                    reason: e.reason.clone(),
+                    state: extension_state as i32,
+                    decided_on: decision.map(|d| iso(d.decided_on)).unwrap_or_default(),
+                    new_deadline: decision
+                        .and_then(|d| d.new_deadline)
+                        .map(iso)
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
     }
 }

@@ -106,7 +106,8 @@ expected_version!(
     pb::ReportDifficultyRequest,
     pb::GiveDirectionRequest,
     pb::SubmitResultRequest,
-    pb::ReviewResultRequest
+    pb::ReviewResultRequest,
+    pb::RequestTaskExtensionRequest
 );
 impl Expected for pb::RequestHandOffRequest {}
 
@@ -178,6 +179,18 @@ impl ProgressService for ProgressApi {
             WorkRequest::GiveDirection {
                 difficulty_id: r.difficulty_id.clone(),
                 direction: r.direction.clone(),
+            }
+        })
+    }
+
+    async fn request_extension(
+        &self,
+        request: Request<pb::RequestTaskExtensionRequest>,
+    ) -> Result<Response<pb::Execution>, Status> {
+        work!(self, request, "RequestExtension", |r| {
+            WorkRequest::RequestExtension {
+                proposed_deadline: r.proposed_deadline.clone(),
+                reason: r.reason.clone(),
             }
         })
     }

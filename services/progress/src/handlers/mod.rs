@@ -69,6 +69,10 @@ pub enum WorkRequest {
         difficulty_id: String,
         direction: String,
     },
+    RequestExtension {
+        proposed_deadline: String,
+        reason: String,
+    },
     RequestHandOff {
         requested_unit: String,
         reason: String,
@@ -92,6 +96,7 @@ impl WorkRequest {
             WorkRequest::SubmitCoordination { .. } => Rpc::SubmitCoordination,
             WorkRequest::ReportDifficulty { .. } => Rpc::ReportDifficulty,
             WorkRequest::GiveDirection { .. } => Rpc::GiveDirection,
+            WorkRequest::RequestExtension { .. } => Rpc::RequestExtension,
             WorkRequest::RequestHandOff { .. } => Rpc::RequestHandOff,
             WorkRequest::SubmitResult { .. } => Rpc::SubmitResult,
             WorkRequest::ReviewResult { .. } => Rpc::ReviewResult,
@@ -141,6 +146,14 @@ impl WorkRequest {
                 difficulty_id: v.id("difficulty_id", difficulty_id),
                 direction: v.text("direction", direction, TEXT_MAX),
                 leader_id: caller.leader_id.clone().unwrap_or_default(),
+            },
+            WorkRequest::RequestExtension {
+                proposed_deadline,
+                reason,
+            } => Action::RequestExtension {
+                extension_id: new_id(),
+                proposed_deadline: v.date_from("proposed_deadline", proposed_deadline, today),
+                reason: v.text("reason", reason, TEXT_MAX),
             },
             WorkRequest::RequestHandOff {
                 requested_unit,

@@ -16,6 +16,7 @@ pub enum Rpc {
     SubmitCoordination,
     ReportDifficulty,
     GiveDirection,
+    RequestExtension,
     RequestHandOff,
     SubmitResult,
     ReviewResult,
@@ -25,13 +26,14 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 12] = [
+    pub const ALL: [Rpc; 13] = [
         Rpc::AcknowledgeTask,
         Rpc::ReportProgress,
         Rpc::RequestCoordination,
         Rpc::SubmitCoordination,
         Rpc::ReportDifficulty,
         Rpc::GiveDirection,
+        Rpc::RequestExtension,
         Rpc::RequestHandOff,
         Rpc::SubmitResult,
         Rpc::ReviewResult,
@@ -48,6 +50,7 @@ impl Rpc {
                 | Rpc::ReportProgress
                 | Rpc::RequestCoordination
                 | Rpc::ReportDifficulty
+                | Rpc::RequestExtension
                 | Rpc::RequestHandOff
                 | Rpc::SubmitResult
         )
@@ -65,6 +68,7 @@ pub const POLICY: &[(Rpc, &[Role])] = &[
     (Rpc::SubmitCoordination, &[Unit]),
     (Rpc::ReportDifficulty, &[Unit]),
     (Rpc::GiveDirection, &[Leader]),
+    (Rpc::RequestExtension, &[Unit]),
     (Rpc::RequestHandOff, &[Unit]),
     (Rpc::SubmitResult, &[Unit]),
     (Rpc::ReviewResult, &[Office]),

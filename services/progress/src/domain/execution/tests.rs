@@ -22,6 +22,7 @@ fn facts() -> TaskFacts {
             deadline: Some(day("2026-12-31")),
         }],
         cancelled: false,
+        extension_decisions: Vec::new(),
     }
 }
 
@@ -275,4 +276,39 @@ fn a_cancelled_task_refuses_work() {
     });
     assert_eq!(result, Err(ExecutionError::TaskCancelled));
     assert_eq!(state.status(&cancelled), TaskStatus::Cancelled);
+}
+
+fn extension(id: &str, proposed: &str) -> Action {
+    Action::RequestExtension {
+        extension_id: id.into(),
+        proposed_deadline: day(proposed),
+        reason: "Chờ số liệu".into(),
+    }
+}
+
+#[test]
+fn an_extension_is_asked_for_on_or_before_the_deadline_and_one_at_a_time() {
+    let state = given(vec![("2026-11-21", Action::Acknowledge)]);
+    assert_eq!(
+        run(&state, "2027-01-01", extension("e1", "2027-01-31")),
+        Err(ExecutionError::ExtensionAfterDeadline {
+            deadline: day("2026-12-31")
+        })
+    );
+    assert_eq!(
+        run(&state, "2026-12-01", extension("e1", "2026-12-20")),
+        Err(ExecutionError::ProposalNotLater {
+            deadline: day("2026-12-31")
+        })
+    );
+    let asked = given(vec![
+        ("2026-11-21", Action::Acknowledge),
+        ("2026-12-31", extension("e1", "2027-01-31")),
+    ]);
+    assert_eq!(
+        run(&asked, "2026-12-31", extension("e2", "2027-02-28")),
+        Err(ExecutionError::ExtensionPending {
+            extension_id: "e1".into()
+        })
+    );
 }
