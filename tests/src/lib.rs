@@ -47,6 +47,8 @@ pub struct TestSystem {
     pub progress: Option<dondoc_progress::Application>,
     pub clock: Arc<ManualClock>,
     issuer: TokenIssuer,
+    /// Kept to mint tokens at other instants (an expired one).
+    private_key_pem: String,
     verifier: Arc<TokenVerifier>,
     assignment_db: TestDatabase,
     reporting_db: TestDatabase,
@@ -95,6 +97,7 @@ impl TestSystem {
             progress: None,
             clock,
             issuer,
+            private_key_pem: private.clone(),
             verifier,
             assignment_db,
             reporting_db,
@@ -361,6 +364,24 @@ impl TestSystem {
             unit_code: Some(unit.into()),
             leader_id: None,
         }
+    }
+
+    /// A token for `principal` that expired an hour ago (well past the verifier's leeway).
+    pub fn mint_expired(&self, principal: &Principal) -> String {
+        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+        TokenIssuer::from_private_pem(&self.private_key_pem)
+            .expect("issuer")
+            .with_clock(Arc::new(ManualClock::at(two_hours_ago)))
+            .mint(principal, Duration::from_secs(3600))
+            .expect("mint token")
+    }
+
+    /// A progress client with a raw bearer token (or none, when empty).
+    pub async fn progress_client_with_token(&self, token: &str) -> ProgressClient {
+        ProgressServiceClient::with_interceptor(
+            Self::channel(self.progress().port()).await,
+            BearerToken::new(token),
+        )
     }
 
     pub fn mint(&self, principal: &Principal) -> String {

@@ -18,6 +18,8 @@ use crate::output::{OutputFormat, Ui};
 pub const DEFAULT_ASSIGNMENT_ENDPOINT: &str = "http://127.0.0.1:50051";
 /// Default address of the reporting service started by `dondoc up`.
 pub const DEFAULT_REPORTING_ENDPOINT: &str = "http://127.0.0.1:50052";
+/// Where `dondoc up` serves the progress service.
+pub const DEFAULT_PROGRESS_ENDPOINT: &str = "http://127.0.0.1:50053";
 /// Default data directory, relative to where the operator runs `dondoc`.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
@@ -81,6 +83,14 @@ pub enum OperatorCommand {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// Carrying tasks out (thực hiện nhiệm vụ), in the progress service: receipt, progress,
+    /// coordination, difficulties and direction, extension requests, results and review.
+    Progress {
+        #[command(flatten)]
+        connection: ProgressConnection,
+        #[command(subcommand)]
+        command: ProgressCommand,
+    },
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -126,6 +136,7 @@ impl LogArgs {
 pub enum ServiceArg {
     Assignment,
     Reporting,
+    Progress,
 }
 
 impl ServiceArg {
@@ -133,6 +144,7 @@ impl ServiceArg {
         match self {
             ServiceArg::Assignment => "assignment",
             ServiceArg::Reporting => "reporting",
+            ServiceArg::Progress => "progress",
         }
     }
 }
@@ -292,6 +304,125 @@ pub struct AssignmentConnection {
     pub endpoint: String,
     #[command(flatten)]
     pub credentials: Credentials,
+}
+
+/// How `dondoc progress` reaches the progress service.
+#[derive(Debug, Args)]
+pub struct ProgressConnection {
+    /// gRPC endpoint of the progress service.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = DEFAULT_PROGRESS_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub endpoint: String,
+    /// The AIP-155 request id of a change, to retry one safely [default: a new UUIDv7].
+    #[arg(long, global = true, value_name = "ID")]
+    pub request_id: Option<String>,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// `dondoc progress …`. Unit actions need a unit token (`dondoc token --role unit --unit
+/// CODE`), direction a leader's, review the Office's.
+#[derive(Debug, Subcommand)]
+pub enum ProgressCommand {
+    /// How a task is being carried out.
+    Show { task_id: String },
+    /// Executions, filtered.
+    List {
+        /// Only tasks this unit leads.
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        /// Only tasks with a difficulty awaiting the leader's direction.
+        #[arg(long)]
+        awaiting_direction: bool,
+        /// Only tasks whose result awaits the Office's review.
+        #[arg(long)]
+        awaiting_review: bool,
+        /// overdue, near_due, within_term or no_deadline.
+        #[arg(long, value_name = "CLASS")]
+        class: Option<String>,
+        /// The day the class is judged on [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
+    },
+    /// The lead unit confirms receipt (tiếp nhận).
+    Acknowledge { task_id: String },
+    /// The lead unit reports progress.
+    Report {
+        task_id: String,
+        #[arg(long, value_name = "0-100")]
+        percent: u32,
+        #[arg(long, value_name = "TEXT")]
+        narrative: String,
+    },
+    /// The lead unit asks a coordinating unit for its contribution.
+    Coordinate {
+        task_id: String,
+        #[arg(long, value_name = "UNIT")]
+        unit: String,
+        #[arg(long, value_name = "TEXT")]
+        request: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        reply_due: NaiveDate,
+    },
+    /// A coordinating unit answers a coordination request.
+    Reply {
+        task_id: String,
+        #[arg(long, value_name = "ID")]
+        coordination: String,
+        #[arg(long, value_name = "TEXT")]
+        reply: String,
+    },
+    /// The lead unit reports a difficulty (khó khăn, vướng mắc) and its proposed solution.
+    Difficulty {
+        task_id: String,
+        #[arg(long, value_name = "TEXT")]
+        description: String,
+        #[arg(long, value_name = "TEXT")]
+        proposal: String,
+    },
+    /// The assigning leader or the Chairman gives direction (chỉ đạo) on a difficulty.
+    Direct {
+        task_id: String,
+        #[arg(long, value_name = "ID")]
+        difficulty: String,
+        #[arg(long, value_name = "TEXT")]
+        direction: String,
+    },
+    /// The lead unit asks for a later deadline (đề nghị gia hạn).
+    Extension {
+        task_id: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        proposed: NaiveDate,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// The lead unit submits its result (báo cáo kết quả).
+    Submit {
+        task_id: String,
+        #[arg(long, value_name = "TEXT")]
+        summary: String,
+    },
+    /// The Office accepts the result or returns it for rework (with --note saying why).
+    Review {
+        task_id: String,
+        #[arg(long, value_name = "ID")]
+        submission: String,
+        #[arg(
+            long,
+            conflicts_with = "return_for_rework",
+            required_unless_present = "return_for_rework"
+        )]
+        accept: bool,
+        #[arg(long = "return")]
+        return_for_rework: bool,
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
 use dondoc_runtime::auth::BearerToken;
 use std::path::Path;
@@ -15,11 +16,12 @@ use tonic::service::interceptor::InterceptedService;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use crate::cli::{AssignmentConnection, Credentials};
+use crate::cli::{AssignmentConnection, Credentials, ProgressConnection};
 use crate::token;
 
 pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// Long enough for a loaded server, short enough that a wrong endpoint fails while the operator
 /// still remembers what they typed.
@@ -46,6 +48,17 @@ pub async fn assignment(connection: &AssignmentConnection) -> anyhow::Result<Ass
     )
     .await?;
     Ok(AssignmentServiceClient::with_interceptor(channel, token))
+}
+
+pub async fn progress(connection: &ProgressConnection) -> anyhow::Result<ProgressClient> {
+    let token = bearer_token(&connection.credentials)?;
+    let channel = channel(
+        &connection.endpoint,
+        "progress",
+        connection.credentials.ca_cert.as_deref(),
+    )
+    .await?;
+    Ok(ProgressServiceClient::with_interceptor(channel, token))
 }
 
 pub async fn reporting(

@@ -27,6 +27,7 @@ mod keys;
 mod log;
 mod names;
 mod output;
+mod progress;
 mod report;
 mod task;
 mod token;
@@ -90,6 +91,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => task::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Progress {
+                    connection,
+                    command,
+                } => progress::run(&connection, command, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

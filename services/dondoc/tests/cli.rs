@@ -22,6 +22,7 @@ struct Up {
     child: Child,
     assignment: String,
     reporting: String,
+    progress: String,
 }
 
 impl Drop for Up {
@@ -57,6 +58,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
     let stdout = child.stdout.take().expect("stdout");
     let mut assignment = None;
     let mut reporting = None;
+    let mut progress = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read the banner");
         let endpoint = |prefix: &str| {
@@ -66,6 +68,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         };
         assignment = assignment.or_else(|| endpoint("assignment gRPC"));
         reporting = reporting.or_else(|| endpoint("reporting gRPC"));
+        progress = progress.or_else(|| endpoint("progress gRPC"));
         if line.contains("Press Ctrl-C to stop") {
             break;
         }
@@ -74,6 +77,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         child,
         assignment: assignment.expect("the banner names the assignment endpoint"),
         reporting: reporting.expect("the banner names the reporting endpoint"),
+        progress: progress.expect("the banner names the progress endpoint"),
     }
 }
 
@@ -491,5 +495,146 @@ fn dondoc_bench_measures_the_embedded_system_and_prints_the_table() {
         std::fs::read_to_string(&report).expect("report file"),
         table,
         "--report writes the same Markdown"
+    );
+}
+
+#[test]
+fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
+    let data = tempfile::tempdir().expect("data dir");
+    let up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+    let deadline_iso = (chrono::Utc::now().date_naive() + chrono::Days::new(60)).to_string();
+    assert!(
+        dondoc(
+            data.path(),
+            &[&["units", "import", SEED][..], &endpoint].concat()
+        )
+        .status
+        .success()
+    );
+    assert!(
+        dondoc(
+            data.path(),
+            &[&["leaders", "import", LEADERS][..], &endpoint].concat()
+        )
+        .status
+        .success()
+    );
+    let assigned = dondoc(
+        data.path(),
+        &[
+            &[
+                "task",
+                "assign",
+                "--output",
+                "json",
+                "--assigner",
+                "vice-chairman",
+                "--leader",
+                "pct-tran",
+                "--doc-number",
+                "4521",
+                "--doc-symbol",
+                "UBND-XD",
+                "--doc-date",
+                "2026-11-20",
+                "--doc-summary",
+                "Về việc đôn đốc tiến độ",
+                "--title",
+                "Báo cáo tiến độ giải phóng mặt bằng",
+                "--lead",
+                "SXD",
+                "--coordinate",
+                "STC",
+                "--deadline",
+                &deadline_iso,
+            ][..],
+            &endpoint,
+        ]
+        .concat(),
+    );
+    assert!(assigned.status.success(), "assign: {assigned:?}");
+    let task: serde_json::Value = serde_json::from_slice(&assigned.stdout).expect("json");
+    let task_id = task["task_id"].as_str().expect("task id").to_owned();
+    let unit_token = stdout(&dondoc(
+        data.path(),
+        &["token", "--role", "unit", "--unit", "SXD"],
+    ))
+    .trim()
+    .to_owned();
+    let progress = |args: &[&str]| {
+        dondoc(
+            data.path(),
+            &[
+                &["progress"][..],
+                args,
+                &[
+                    "--endpoint",
+                    up.progress.as_str(),
+                    "--token",
+                    unit_token.as_str(),
+                ],
+            ]
+            .concat(),
+        )
+    };
+
+    // The task reaches the progress service over NATS; the same request id makes the retry
+    // of an acknowledgement that came too early safe.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let acknowledged = loop {
+        let attempt = progress(&["acknowledge", &task_id, "--request-id", "ack-1"]);
+        if attempt.status.success() || Instant::now() > deadline {
+            break attempt;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let reported = progress(&[
+        "report",
+        &task_id,
+        "--percent",
+        "40",
+        "--narrative",
+        "Đã kiểm đếm 40% số hộ",
+    ]);
+    let blocked = {
+        progress(&[
+            "difficulty",
+            &task_id,
+            "--description",
+            "Chưa có bảng giá đất",
+            "--proposal",
+            "Áp dụng bảng giá 2026",
+        ]);
+        progress(&["submit", &task_id, "--summary", "Đã xong"])
+    };
+    let shown = progress(&["show", &task_id]);
+
+    assert!(
+        acknowledged.status.success(),
+        "acknowledge: {acknowledged:?}"
+    );
+    assert!(reported.status.success(), "report: {reported:?}");
+    assert_eq!(blocked.status.code(), Some(1), "{blocked:?}");
+    let refusal = String::from_utf8_lossy(&blocked.stderr);
+    assert!(
+        refusal.contains("chờ ý kiến chỉ đạo") && refusal.contains("DIFFICULTY_AWAITING_DIRECTION"),
+        "the rule, in Vietnamese, with its reason: {refusal}"
+    );
+    let shown = stdout(&shown);
+    for expected in [
+        "Trạng thái:",
+        "Đang thực hiện",
+        "Tiến độ:",
+        "40%",
+        "Khó khăn, vướng mắc",
+        "(chờ chỉ đạo)",
+    ] {
+        assert!(shown.contains(expected), "{expected:?} in:\n{shown}");
+    }
+    let verified = dondoc(data.path(), &["verify", "--service", "progress"]);
+    assert!(
+        stdout(&verified).contains("progress: nguyên vẹn"),
+        "verify: {verified:?}"
     );
 }

@@ -2,6 +2,7 @@
 //! out in the progress service — receipt, progress, coordination, difficulties and direction,
 //! result and review — through gRPC, with the task learnt over NATS.
 
+use dondoc_progress::handlers::policy::Rpc;
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::{Principal, Role};
 use dondoc_tests::{Engine, TestSystem, assignment_request, request_id};
@@ -702,4 +703,343 @@ async fn an_extension_asked_after_the_deadline_is_refused() {
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(reason_of(&refused), "EXTENSION_REQUESTED_AFTER_DEADLINE");
     assert!(system.execution_known(&task_id).await.extensions.is_empty());
+}
+
+/// Who calls, in the access table test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Admin,
+    Office,
+    HomeAffairs,
+    /// Vice-Chairman pct-tran, who assigned the task.
+    AssigningLeader,
+    /// SXD, the lead unit.
+    LeadUnit,
+    /// STC, a coordinating unit.
+    CoordinatingUnit,
+    /// STP, a unit with no part in the task.
+    OtherUnit,
+    /// The lead unit's token, expired.
+    Expired,
+    NoToken,
+}
+
+const EVERYONE: [Who; 9] = [
+    Who::Admin,
+    Who::Office,
+    Who::HomeAffairs,
+    Who::AssigningLeader,
+    Who::LeadUnit,
+    Who::CoordinatingUnit,
+    Who::OtherUnit,
+    Who::Expired,
+    Who::NoToken,
+];
+
+/// The access the service must give, written out independently of its own table.
+fn may_call(rpc: Rpc, who: Who) -> bool {
+    use Who::*;
+    match rpc {
+        Rpc::AcknowledgeTask
+        | Rpc::ReportProgress
+        | Rpc::RequestCoordination
+        | Rpc::ReportDifficulty
+        | Rpc::RequestExtension
+        | Rpc::RequestHandOff
+        | Rpc::SubmitResult => who == LeadUnit,
+        Rpc::SubmitCoordination => who == CoordinatingUnit,
+        Rpc::GiveDirection => who == AssigningLeader,
+        Rpc::ReviewResult => who == Office,
+        Rpc::EvaluateReplyDeadlines => matches!(who, Admin | Office),
+        Rpc::GetExecution => !matches!(who, OtherUnit | Expired | NoToken),
+        Rpc::ListExecutions => !matches!(who, Expired | NoToken),
+    }
+}
+
+fn token_of(system: &TestSystem, who: Who) -> String {
+    match who {
+        Who::Admin => system.token(Role::Admin),
+        Who::Office => system.token(Role::Office),
+        Who::HomeAffairs => system.token(Role::HomeAffairs),
+        Who::AssigningLeader => system.mint(&leader("pct-tran")),
+        Who::LeadUnit => system.mint(&unit(system, "SXD")),
+        Who::CoordinatingUnit => system.mint(&unit(system, "STC")),
+        Who::OtherUnit => system.mint(&unit(system, "STP")),
+        Who::Expired => system.mint_expired(&unit(system, "SXD")),
+        Who::NoToken => String::new(),
+    }
+}
+
+/// Calls `rpc` on the task with a well-formed request (ids that exist or not: the rules of
+/// the task may refuse an allowed caller, which is not what this test is about).
+async fn call(
+    client: &mut dondoc_tests::ProgressClient,
+    rpc: Rpc,
+    task_id: &str,
+) -> Result<(), tonic::Status> {
+    let task_id = task_id.to_owned();
+    let some_id = uuid::Uuid::now_v7().to_string();
+    let text = "Nội dung".to_owned();
+    match rpc {
+        Rpc::AcknowledgeTask => client
+            .acknowledge_task(pb::AcknowledgeTaskRequest {
+                request_id: request_id(),
+                task_id,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::ReportProgress => client
+            .report_progress(pb::ReportProgressRequest {
+                request_id: request_id(),
+                task_id,
+                percent: 10,
+                narrative: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::RequestCoordination => client
+            .request_coordination(pb::RequestCoordinationRequest {
+                request_id: request_id(),
+                task_id,
+                unit: "STC".into(),
+                request: text,
+                reply_due: "2026-12-10".into(),
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::SubmitCoordination => client
+            .submit_coordination(pb::SubmitCoordinationRequest {
+                request_id: request_id(),
+                task_id,
+                coordination_id: some_id,
+                reply: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::ReportDifficulty => client
+            .report_difficulty(pb::ReportDifficultyRequest {
+                request_id: request_id(),
+                task_id,
+                description: text.clone(),
+                proposed_solution: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::GiveDirection => client
+            .give_direction(pb::GiveDirectionRequest {
+                request_id: request_id(),
+                task_id,
+                difficulty_id: some_id,
+                direction: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::RequestExtension => client
+            .request_extension(pb::RequestTaskExtensionRequest {
+                request_id: request_id(),
+                task_id,
+                proposed_deadline: "2027-01-31".into(),
+                reason: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::RequestHandOff => client
+            .request_hand_off(pb::RequestHandOffRequest {
+                request_id: request_id(),
+                task_id,
+                requested_unit: "STC".into(),
+                reason: text,
+            })
+            .await
+            .map(drop),
+        Rpc::SubmitResult => client
+            .submit_result(pb::SubmitResultRequest {
+                request_id: request_id(),
+                task_id,
+                summary: text,
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::ReviewResult => client
+            .review_result(pb::ReviewResultRequest {
+                request_id: request_id(),
+                task_id,
+                submission_id: some_id,
+                accept: true,
+                note: String::new(),
+                expected_version: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::EvaluateReplyDeadlines => client
+            .evaluate_reply_deadlines(pb::EvaluateReplyDeadlinesRequest::default())
+            .await
+            .map(drop),
+        Rpc::GetExecution => client
+            .get_execution(pb::GetExecutionRequest { task_id })
+            .await
+            .map(drop),
+        Rpc::ListExecutions => client
+            .list_executions(pb::ListExecutionsRequest::default())
+            .await
+            .map(drop),
+    }
+}
+
+#[tokio::test]
+async fn every_rpc_admits_exactly_its_roles_and_a_denial_writes_nothing() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let mut wrong = Vec::new();
+
+    for rpc in Rpc::ALL {
+        for who in EVERYONE {
+            let mut client = system
+                .progress_client_with_token(&token_of(&system, who))
+                .await;
+            let head_before = system
+                .progress()
+                .store()
+                .head_position()
+                .await
+                .expect("head");
+
+            let result = call(&mut client, rpc, &task_id).await;
+
+            let denied = matches!(
+                &result,
+                Err(status) if matches!(status.code(), Code::PermissionDenied | Code::Unauthenticated)
+            );
+            if denied == may_call(rpc, who) {
+                wrong.push(format!("{rpc:?} by {who:?}: {result:?}"));
+            }
+            if denied {
+                let head_after = system
+                    .progress()
+                    .store()
+                    .head_position()
+                    .await
+                    .expect("head");
+                if head_after != head_before {
+                    wrong.push(format!("{rpc:?} by {who:?} was denied but wrote events"));
+                }
+            }
+        }
+    }
+
+    assert!(
+        wrong.is_empty(),
+        "access table violated:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Polls until `done`, failing after a deadline.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_event_delivered_again_changes_nothing_anywhere() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    request_extension(&system, &task_id, "2027-01-20")
+        .await
+        .expect("asked");
+    let mut lead = system.progress_client_as(&unit(&system, "SXD")).await;
+    lead.request_hand_off(pb::RequestHandOffRequest {
+        request_id: request_id(),
+        task_id: task_id.clone(),
+        requested_unit: "STC".into(),
+        reason: "Không thuộc lĩnh vực".into(),
+    })
+    .await
+    .expect_err("refused");
+    let submitted = submit(&system, &task_id).await.expect("submits");
+    review(&system, &task_id, &last_submission(&submitted), true).await;
+    task_when(&system, &task_id, pb::TaskStatus::Completed).await;
+    let mut office = system.client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let task = loop {
+        let task = office
+            .get_task(pb::GetTaskRequest {
+                task_id: task_id.clone(),
+            })
+            .await
+            .expect("GetTask")
+            .into_inner();
+        if task.refused_hand_offs.len() == 1 && task.extension_requests.len() == 1 {
+            break task;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the requests never reached the task: {task:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let board = system
+        .board_when("completed on the board", |b| {
+            b.rows
+                .iter()
+                .any(|r| r.status == pb::TaskStatus::Completed as i32)
+        })
+        .await;
+    let execution = system.execution_known(&task_id).await;
+    // What each consumer has applied so far: all of it must come back as duplicates.
+    let reporting_applied = system.reporting().task_execution().stats().applied;
+    let assignment_applied = system.assignment().execution_status().stats().applied;
+    let facts_applied = system.progress().task_facts().stats().applied;
+
+    // JetStream forgets what it delivered to every consumer (the durables are lost): each
+    // is created again and every event of both streams arrives a second time.
+    let nats = async_nats::connect(system.nats.url())
+        .await
+        .expect("connect");
+    let js = async_nats::jetstream::new(nats);
+    for (stream, durable) in [
+        ("DONDOC_PROGRESS", "reporting-task-execution-v1"),
+        ("DONDOC_PROGRESS", "assignment-execution-status-v1"),
+        ("DONDOC_PROGRESS", "assignment-progress-requests-v1"),
+        ("DONDOC_ASSIGNMENT", "progress-task-facts-v1"),
+    ] {
+        js.get_stream(stream)
+            .await
+            .expect("stream")
+            .delete_consumer(durable)
+            .await
+            .expect("delete the durable consumer");
+    }
+    eventually("every progress event delivered again", || {
+        system.reporting().task_execution().stats().duplicates >= reporting_applied
+            && system.assignment().execution_status().stats().duplicates >= assignment_applied
+    })
+    .await;
+    eventually("every assignment event delivered again to progress", || {
+        system.progress().task_facts().stats().duplicates >= facts_applied
+    })
+    .await;
+
+    assert_eq!(system.execution_known(&task_id).await, execution);
+    let again = office
+        .get_task(pb::GetTaskRequest {
+            task_id: task_id.clone(),
+        })
+        .await
+        .expect("GetTask")
+        .into_inner();
+    assert_eq!(again, task);
+    assert_eq!(again.refused_hand_offs.len(), 1);
+    assert_eq!(again.extension_requests.len(), 1);
+    assert_eq!(system.board().await, board);
 }
