@@ -58,6 +58,13 @@ pub const EXTENSION_REQUESTED: EventType = EventType {
     name: "dondoc.execution.extension_requested",
     version: 1,
 };
+/// Stream type of the document registers (stream id `<incoming|outgoing>-<year>`).
+pub const REGISTER_STREAM: &str = "register";
+/// `dondoc.register.document_registered` v1: a document entered in a register (Decree 30/2020).
+pub const DOCUMENT_REGISTERED: EventType = EventType {
+    name: "dondoc.register.document_registered",
+    version: 1,
+};
 /// `dondoc.execution.hand_off_refused` v1: evidence of a refused hand-off attempt.
 pub const HAND_OFF_REFUSED: EventType = EventType {
     name: "dondoc.execution.hand_off_refused",
@@ -93,6 +100,7 @@ pub const EVENT_TYPES: &[EventType] = &[
     RESULT_SUBMITTED,
     RESULT_ACCEPTED,
     RESULT_RETURNED,
+    DOCUMENT_REGISTERED,
 ];
 
 /// No event type has an older version yet.
@@ -103,6 +111,9 @@ pub fn upcasters() -> Upcasters {
 /// An event of the progress service, as any consumer sees it.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq)]
+// Decoded once per event and taken apart at once: boxing the large registration would only add
+// an allocation to every decode.
+#[allow(clippy::large_enum_variant)]
 pub enum ProgressEvent {
     Acknowledged(pb::ExecutionAcknowledged),
     ProgressReported(pb::ExecutionProgressReported),
@@ -116,6 +127,7 @@ pub enum ProgressEvent {
     ResultSubmitted(pb::ResultSubmitted),
     ResultAccepted(pb::ResultAccepted),
     ResultReturned(pb::ResultReturned),
+    DocumentRegistered(pb::DocumentRegistered),
 }
 
 impl ProgressEvent {
@@ -165,6 +177,9 @@ impl ProgressEvent {
             RESULT_SUBMITTED => Self::ResultSubmitted(Message::decode(payload).map_err(malformed)?),
             RESULT_ACCEPTED => Self::ResultAccepted(Message::decode(payload).map_err(malformed)?),
             RESULT_RETURNED => Self::ResultReturned(Message::decode(payload).map_err(malformed)?),
+            DOCUMENT_REGISTERED => {
+                Self::DocumentRegistered(Message::decode(payload).map_err(malformed)?)
+            }
             _ => return Ok(None),
         };
         Ok(Some(event))
@@ -185,6 +200,7 @@ impl ProgressEvent {
             Self::ResultSubmitted(_) => RESULT_SUBMITTED,
             Self::ResultAccepted(_) => RESULT_ACCEPTED,
             Self::ResultReturned(_) => RESULT_RETURNED,
+            Self::DocumentRegistered(_) => DOCUMENT_REGISTERED,
         }
     }
 
@@ -203,6 +219,7 @@ impl ProgressEvent {
             Self::ResultSubmitted(m) => m.encode_to_vec(),
             Self::ResultAccepted(m) => m.encode_to_vec(),
             Self::ResultReturned(m) => m.encode_to_vec(),
+            Self::DocumentRegistered(m) => m.encode_to_vec(),
         }
     }
 }
@@ -252,9 +269,13 @@ mod tests {
     }
 
     #[test]
-    fn event_type_names_are_unique_and_in_the_execution_namespace() {
+    fn event_type_names_are_unique_and_in_the_service_namespaces() {
         let mut names: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
-        assert!(names.iter().all(|n| n.starts_with("dondoc.execution.")));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("dondoc.execution.") || n.starts_with("dondoc.register."))
+        );
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EVENT_TYPES.len());

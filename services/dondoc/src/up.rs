@@ -187,13 +187,15 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             return Err(error.context("cannot start the reporting service"));
         }
     };
-    let progress_settings = ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
+    let mut progress_settings = ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
         database_url: sqlite_url(&data_dir.join("progress.db"))?,
         nats_url: nats_url.clone(),
         listen: listen_address(&config.bind, config.progress_port),
         tls: config.tls.clone(),
         database: Default::default(),
     });
+    // Documents as files beside the databases, content-addressed (`blobs/ab/ab12…`).
+    progress_settings.blob_dir = Some(data_dir.join("blobs"));
     let progress = match dondoc_progress::Application::build(
         &progress_settings,
         verifier,

@@ -20,6 +20,7 @@
 //! - [`consumers`]: task facts (from NATS) and open coordination requests (local).
 //! - [`startup`]: `Application::build` — store, read models, relay, consumer, server.
 
+pub mod blobs;
 pub mod consumers;
 pub mod domain;
 pub mod events;

@@ -20,6 +20,7 @@ use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
+use crate::blobs::BlobStore;
 use crate::consumers::reply_due::{ReplyDueProjection, ReplyDueReader};
 use crate::consumers::task_facts::{TaskFactsProjection, TaskFactsReader};
 use crate::grpc::ProgressApi;
@@ -37,6 +38,16 @@ pub struct ProgressSettings {
     /// (default one minute; `EvaluateReplyDeadlines` does it on demand).
     #[serde(default = "default_reply_check", with = "humantime_serde")]
     pub reply_check_interval: Duration,
+    /// Keep document content in this directory; absent: in the service's database.
+    #[serde(default)]
+    pub blob_dir: Option<std::path::PathBuf>,
+    /// Largest document accepted, bytes (default 4 MiB, gRPC's default message size).
+    #[serde(default = "default_max_document_bytes")]
+    pub max_document_bytes: usize,
+}
+
+fn default_max_document_bytes() -> usize {
+    4 * 1024 * 1024 - 64 * 1024
 }
 
 fn default_reply_check() -> Duration {
@@ -48,6 +59,8 @@ impl From<dondoc_runtime::service::ServiceSettings> for ProgressSettings {
         Self {
             service,
             reply_check_interval: default_reply_check(),
+            blob_dir: None,
+            max_document_bytes: default_max_document_bytes(),
         }
     }
 }
@@ -127,10 +140,15 @@ impl Application {
             .context("cannot prepare the task-facts consumer")?,
         );
 
+        let blobs = BlobStore::open(progress.blob_dir.clone(), db.clone())
+            .await
+            .context("cannot open the document store")?;
         let handlers = Handlers::new(
             store.clone(),
             TaskFactsReader::new(db),
             ReplyDueReader::new(reply_due.clone()),
+            blobs,
+            progress.max_document_bytes,
             clock,
         );
 

@@ -751,6 +751,9 @@ fn may_call(rpc: Rpc, who: Who) -> bool {
         Rpc::GiveDirection => who == AssigningLeader,
         Rpc::ReviewResult => who == Office,
         Rpc::EvaluateReplyDeadlines => matches!(who, Admin | Office),
+        Rpc::RegisterIncomingDocument | Rpc::RegisterOutgoingDocument => who == Office,
+        Rpc::ListRegister => matches!(who, Admin | Office | HomeAffairs | AssigningLeader),
+        Rpc::GetDocument => !matches!(who, OtherUnit | Expired | NoToken),
         Rpc::GetExecution => !matches!(who, OtherUnit | Expired | NoToken),
         Rpc::ListExecutions => !matches!(who, Expired | NoToken),
     }
@@ -776,6 +779,7 @@ async fn call(
     client: &mut dondoc_tests::ProgressClient,
     rpc: Rpc,
     task_id: &str,
+    document_id: &str,
 ) -> Result<(), tonic::Status> {
     let task_id = task_id.to_owned();
     let some_id = uuid::Uuid::now_v7().to_string();
@@ -883,6 +887,27 @@ async fn call(
             .evaluate_reply_deadlines(pb::EvaluateReplyDeadlinesRequest::default())
             .await
             .map(drop),
+        Rpc::RegisterIncomingDocument => client
+            .register_incoming_document(a_document(&task_id))
+            .await
+            .map(drop),
+        Rpc::RegisterOutgoingDocument => client
+            .register_outgoing_document(a_document(&task_id))
+            .await
+            .map(drop),
+        Rpc::ListRegister => client
+            .list_register(pb::ListRegisterRequest {
+                register: pb::RegisterKind::Incoming as i32,
+                year: 2026,
+            })
+            .await
+            .map(drop),
+        Rpc::GetDocument => client
+            .get_document(pb::GetDocumentRequest {
+                document_id: document_id.to_owned(),
+            })
+            .await
+            .map(drop),
         Rpc::GetExecution => client
             .get_execution(pb::GetExecutionRequest { task_id })
             .await
@@ -897,6 +922,14 @@ async fn call(
 #[tokio::test]
 async fn every_rpc_admits_exactly_its_roles_and_a_denial_writes_nothing() {
     let (system, task_id) = a_task_in_progress_service().await;
+    let document_id = system
+        .progress_client(Role::Office)
+        .await
+        .register_incoming_document(a_document(&task_id))
+        .await
+        .expect("registered")
+        .into_inner()
+        .document_id;
     let mut wrong = Vec::new();
 
     for rpc in Rpc::ALL {
@@ -911,7 +944,7 @@ async fn every_rpc_admits_exactly_its_roles_and_a_denial_writes_nothing() {
                 .await
                 .expect("head");
 
-            let result = call(&mut client, rpc, &task_id).await;
+            let result = call(&mut client, rpc, &task_id, &document_id).await;
 
             let denied = matches!(
                 &result,
@@ -988,11 +1021,13 @@ async fn every_event_delivered_again_changes_nothing_anywhere() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
+    // Every event of the task on the board, the forwarded hand-off attempt included.
     let board = system
-        .board_when("completed on the board", |b| {
-            b.rows
-                .iter()
-                .any(|r| r.status == pb::TaskStatus::Completed as i32)
+        .board_when("every task event on the board", |b| {
+            b.events_applied == task.version
+                && b.rows
+                    .iter()
+                    .any(|r| r.status == pb::TaskStatus::Completed as i32)
         })
         .await;
     let execution = system.execution_known(&task_id).await;
@@ -1042,4 +1077,171 @@ async fn every_event_delivered_again_changes_nothing_anywhere() {
     assert_eq!(again.refused_hand_offs.len(), 1);
     assert_eq!(again.extension_requests.len(), 1);
     assert_eq!(system.board().await, board);
+}
+
+/// An incoming document about the task: the Department's report.
+fn a_document(task_id: &str) -> pb::RegisterDocumentRequest {
+    pb::RegisterDocumentRequest {
+        request_id: request_id(),
+        document_type: "Báo cáo".into(),
+        issuer_number: "152".into(),
+        symbol: "BC-SXD".into(),
+        issued_on: "2026-11-27".into(),
+        summary: "Báo cáo tiến độ giải phóng mặt bằng dự án đường ven biển".into(),
+        issuing_body: "Sở Xây dựng".into(),
+        signer: "Giám đốc Sở".into(),
+        urgency: pb::Priority::Urgent as i32,
+        secrecy: pb::Secrecy::Normal as i32,
+        task_id: task_id.to_owned(),
+        file_name: "bao-cao-152.txt".into(),
+        media_type: "text/plain".into(),
+        content: format!("Báo cáo số 152/BC-SXD {}", uuid::Uuid::now_v7()).into_bytes(),
+    }
+}
+
+#[tokio::test]
+async fn registered_documents_are_numbered_without_gaps_and_verify_against_their_hash() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let mut office = system.progress_client(Role::Office).await;
+
+    let first = office
+        .register_incoming_document(a_document(&task_id))
+        .await
+        .expect("registered")
+        .into_inner();
+    let mut outgoing = a_document("");
+    outgoing.symbol = "UBND-VP".into();
+    let sent = office
+        .register_outgoing_document(outgoing)
+        .await
+        .expect("registered")
+        .into_inner();
+    let read = office
+        .get_document(pb::GetDocumentRequest {
+            document_id: first.document_id.clone(),
+        })
+        .await
+        .expect("read")
+        .into_inner();
+
+    assert_eq!(
+        (first.year, first.number, first.number_label.as_str()),
+        (2026, 1, "01")
+    );
+    assert_eq!(sent.number_label, "01/UBND-VP");
+    assert!(read.content_verified);
+    assert_eq!(
+        read.sha256,
+        dondoc_progress::blobs::sha256_hex(&read.content)
+    );
+    assert!(String::from_utf8_lossy(&read.content).starts_with("Báo cáo số 152/BC-SXD"));
+}
+
+#[tokio::test]
+async fn the_registers_start_again_at_01_on_the_first_of_january() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let mut office = system.progress_client(Role::Office).await;
+    for _ in 0..2 {
+        office
+            .register_incoming_document(a_document(&task_id))
+            .await
+            .expect("registered");
+    }
+
+    // From 28 November 2026 to 1 January 2027.
+    system.clock.advance(chrono::Duration::days(34));
+    let new_year = office
+        .register_incoming_document(a_document(&task_id))
+        .await
+        .expect("registered")
+        .into_inner();
+
+    assert_eq!((new_year.year, new_year.number), (2027, 1));
+    let old = office
+        .list_register(pb::ListRegisterRequest {
+            register: pb::RegisterKind::Incoming as i32,
+            year: 2026,
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        old.documents.iter().map(|d| d.number).collect::<Vec<_>>(),
+        [1, 2]
+    );
+}
+
+/// Twenty registrations at once take twenty different numbers, 1 to 20, none skipped.
+async fn registers_concurrently(system: TestSystem, task_id: String) {
+    let mut calls = Vec::new();
+    for _ in 0..20 {
+        let mut office = system.progress_client(Role::Office).await;
+        let task_id = task_id.clone();
+        calls.push(tokio::spawn(async move {
+            office
+                .register_incoming_document(a_document(&task_id))
+                .await
+                .expect("registered")
+                .into_inner()
+                .number
+        }));
+    }
+    let mut numbers = Vec::new();
+    for call in calls {
+        numbers.push(call.await.expect("joined"));
+    }
+    numbers.sort_unstable();
+
+    assert_eq!(numbers, (1..=20).collect::<Vec<u32>>());
+}
+
+#[tokio::test]
+async fn concurrent_registrations_get_unique_gap_free_numbers() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    registers_concurrently(system, task_id).await;
+}
+
+#[tokio::test]
+async fn concurrent_registrations_get_unique_gap_free_numbers_on_postgres_too() {
+    let Some((system, task_id)) = a_task_in_progress_service_on(Engine::Postgres).await else {
+        return;
+    };
+    registers_concurrently(system, task_id).await;
+}
+
+#[tokio::test]
+async fn an_oversized_or_incomplete_document_is_refused_with_every_field_named() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    let mut office = system.progress_client(Role::Office).await;
+    let mut too_big = a_document(&task_id);
+    // Over the service's limit (4 MiB less 64 KiB), within what gRPC carries (4 MiB).
+    too_big.content = vec![b'x'; 4 * 1024 * 1024 - 32 * 1024];
+    let mut incomplete = a_document(&task_id);
+    incomplete.summary = String::new();
+    incomplete.symbol = String::new();
+    incomplete.issued_on = "ngày mai".into();
+    incomplete.content = Vec::new();
+
+    let refused_big = office
+        .register_outgoing_document(too_big)
+        .await
+        .expect_err("too big");
+    let refused = office
+        .register_outgoing_document(incomplete)
+        .await
+        .expect_err("incomplete");
+
+    assert_eq!(refused_big.code(), Code::InvalidArgument);
+    let fields = |status: &tonic::Status| -> Vec<String> {
+        status
+            .get_error_details()
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(fields(&refused_big), ["content"]);
+    assert_eq!(
+        fields(&refused),
+        ["summary", "symbol", "issued_on", "content"]
+    );
 }

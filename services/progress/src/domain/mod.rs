@@ -3,6 +3,7 @@
 
 pub mod execution;
 pub mod facts;
+pub mod register;
 
 use chrono::NaiveDate;
 use dondoc_contracts::text;

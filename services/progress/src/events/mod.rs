@@ -1,6 +1,8 @@
 //! The progress service's domain events ↔ the published contracts
 //! (`dondoc_contracts::progress`): what is stored in its log is exactly what consumers decode.
 
+pub mod register;
+
 use chrono::NaiveDate;
 use dondoc_contracts::progress::ProgressEvent;
 use dondoc_eventsourcing::{DecodeError, DomainEvent, Upcasters};
@@ -14,7 +16,7 @@ pub fn upcasters() -> Upcasters {
     dondoc_contracts::progress::upcasters()
 }
 
-fn iso(date: NaiveDate) -> String {
+pub(crate) fn iso(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
@@ -22,7 +24,7 @@ fn iso_opt(date: Option<NaiveDate>) -> String {
     date.map(iso).unwrap_or_default()
 }
 
-fn date(event_type: &str, field: &str, raw: &str) -> Result<NaiveDate, DecodeError> {
+pub(crate) fn date(event_type: &str, field: &str, raw: &str) -> Result<NaiveDate, DecodeError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| DecodeError::Malformed {
         event_type: event_type.to_owned(),
         reason: format!("{field} is not a date: {raw:?}"),

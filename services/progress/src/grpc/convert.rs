@@ -3,7 +3,9 @@
 use chrono::NaiveDate;
 use dondoc_proto::v1 as pb;
 
+use crate::domain::register::{RegisterKind, RegisteredDocument, Secrecy};
 use crate::domain::{Review, Settlement, TaskStatus, Timeliness};
+use crate::events::register::urgency_to_proto;
 use crate::handlers::ExecutionView;
 
 fn iso(date: NaiveDate) -> String {
@@ -186,5 +188,41 @@ pub fn execution_to_proto(view: &ExecutionView) -> pb::Execution {
                 }
             })
             .collect(),
+    }
+}
+
+/// A registered document (without its content).
+pub fn document_to_proto(d: &RegisteredDocument) -> pb::RegisteredDocument {
+    pb::RegisteredDocument {
+        document_id: d.document_id(),
+        register: match d.kind {
+            RegisterKind::Incoming => pb::RegisterKind::Incoming,
+            RegisterKind::Outgoing => pb::RegisterKind::Outgoing,
+        } as i32,
+        year: d.year,
+        number: d.number,
+        number_label: d.number_label(),
+        document_type: d.document_type.clone(),
+        issuer_number: d.issuer_number.clone(),
+        symbol: d.symbol.clone(),
+        issued_on: iso(d.issued_on),
+        summary: d.summary.clone(),
+        issuing_body: d.issuing_body.clone(),
+        signer: d.signer.clone(),
+        urgency: urgency_to_proto(d.urgency) as i32,
+        secrecy: match d.secrecy {
+            Secrecy::Normal => pb::Secrecy::Normal,
+            Secrecy::Confidential => pb::Secrecy::Confidential,
+            Secrecy::Secret => pb::Secrecy::Secret,
+            Secrecy::TopSecret => pb::Secrecy::TopSecret,
+        } as i32,
+        task_id: d.task_id.clone().unwrap_or_default(),
+        file_name: d.file_name.clone(),
+        media_type: d.media_type.clone(),
+        sha256: d.sha256.clone(),
+        size: d.size,
+        registered_on: iso(d.registered_on),
+        content: Vec::new(),
+        content_verified: false,
     }
 }

@@ -11,10 +11,12 @@ use dondoc_runtime::auth::principal;
 use dondoc_runtime::request::correlation_id;
 use tonic::{Request, Response, Status};
 
+use crate::domain::register::{RegisterKind, Secrecy};
 use crate::domain::{CODE_MAX, DeadlineClass, FieldViolation};
+use crate::events::register::urgency_from_proto;
 use crate::handlers::error::ApiError;
-use crate::handlers::{Caller, ExecutionFilter, Handlers, WorkRequest};
-use convert::{execution_to_proto, status_from_proto};
+use crate::handlers::{Caller, DocumentInput, ExecutionFilter, Handlers, WorkRequest};
+use convert::{document_to_proto, execution_to_proto, status_from_proto};
 
 pub use dondoc_runtime::request::CORRELATION_HEADER;
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -260,6 +262,64 @@ impl ProgressService for ProgressApi {
         )
     }
 
+    async fn register_incoming_document(
+        &self,
+        request: Request<pb::RegisterDocumentRequest>,
+    ) -> Result<Response<pb::RegisteredDocument>, Status> {
+        self.register(request, RegisterKind::Incoming, "RegisterIncomingDocument")
+            .await
+    }
+
+    async fn register_outgoing_document(
+        &self,
+        request: Request<pb::RegisterDocumentRequest>,
+    ) -> Result<Response<pb::RegisteredDocument>, Status> {
+        self.register(request, RegisterKind::Outgoing, "RegisterOutgoingDocument")
+            .await
+    }
+
+    async fn list_register(
+        &self,
+        request: Request<pb::ListRegisterRequest>,
+    ) -> Result<Response<pb::ListRegisterResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let kind = register_kind(request.register)?;
+                let documents = self
+                    .handlers
+                    .list_register(&caller, kind, request.year)
+                    .await?;
+                Ok(pb::ListRegisterResponse {
+                    documents: documents.iter().map(document_to_proto).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_document(
+        &self,
+        request: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::RegisteredDocument>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let found = self
+                    .handlers
+                    .get_document(&caller, &request.document_id)
+                    .await?;
+                let mut document = document_to_proto(&found.document);
+                document.content = found.content;
+                document.content_verified = found.verified;
+                Ok(document)
+            }
+            .await,
+        )
+    }
+
     async fn get_execution(
         &self,
         request: Request<pb::GetExecutionRequest>,
@@ -292,6 +352,63 @@ impl ProgressService for ProgressApi {
                     executions: page.executions.iter().map(execution_to_proto).collect(),
                     next_page_token: page.next_after.unwrap_or_default(),
                 })
+            }
+            .await,
+        )
+    }
+}
+
+fn register_kind(raw: i32) -> Result<RegisterKind, ApiError> {
+    match pb::RegisterKind::try_from(raw) {
+        Ok(pb::RegisterKind::Incoming) => Ok(RegisterKind::Incoming),
+        Ok(pb::RegisterKind::Outgoing) => Ok(RegisterKind::Outgoing),
+        _ => Err(ApiError::invalid("register", "incoming or outgoing")),
+    }
+}
+
+fn secrecy_from_proto(raw: i32) -> Option<Secrecy> {
+    match pb::Secrecy::try_from(raw).ok()? {
+        pb::Secrecy::Unspecified | pb::Secrecy::Normal => Some(Secrecy::Normal),
+        pb::Secrecy::Confidential => Some(Secrecy::Confidential),
+        pb::Secrecy::Secret => Some(Secrecy::Secret),
+        pb::Secrecy::TopSecret => Some(Secrecy::TopSecret),
+    }
+}
+
+impl ProgressApi {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterDocumentRequest>,
+        kind: RegisterKind,
+        method: &str,
+    ) -> Result<Response<pb::RegisteredDocument>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(method, &caller, &request.request_id, &request, |r| {
+                    r.request_id.clear()
+                })?;
+                let input = DocumentInput {
+                    document_type: request.document_type,
+                    issuer_number: request.issuer_number,
+                    symbol: request.symbol,
+                    issued_on: request.issued_on,
+                    summary: request.summary,
+                    issuing_body: request.issuing_body,
+                    signer: request.signer,
+                    urgency: urgency_from_proto(request.urgency),
+                    secrecy: secrecy_from_proto(request.secrecy),
+                    task_id: request.task_id,
+                    file_name: request.file_name,
+                    media_type: request.media_type,
+                    content: request.content,
+                };
+                let document = self
+                    .handlers
+                    .register_document(&caller, key, kind, input)
+                    .await?;
+                Ok(document_to_proto(&document))
             }
             .await,
         )

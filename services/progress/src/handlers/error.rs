@@ -5,6 +5,7 @@ use dondoc_eventsourcing::projection::ProjectionError;
 use dondoc_eventsourcing::repository::ExecuteError;
 use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
 
+use crate::domain::register::RegisterError;
 use crate::domain::{ExecutionError, FieldViolation};
 
 /// The lead unit may not hand its task on (design.md §2 rule 2).
@@ -82,8 +83,17 @@ impl ApiError {
     }
 }
 
-impl From<ExecuteError<ExecutionError>> for ApiError {
-    fn from(error: ExecuteError<ExecutionError>) -> Self {
+impl From<RegisterError> for ApiError {
+    fn from(error: RegisterError) -> Self {
+        match error {}
+    }
+}
+
+impl<E> From<ExecuteError<E>> for ApiError
+where
+    E: std::error::Error + Into<ApiError> + 'static,
+{
+    fn from(error: ExecuteError<E>) -> Self {
         match error {
             ExecuteError::Domain(e) => e.into(),
             ExecuteError::Conflict {

@@ -21,12 +21,16 @@ pub enum Rpc {
     SubmitResult,
     ReviewResult,
     EvaluateReplyDeadlines,
+    RegisterIncomingDocument,
+    RegisterOutgoingDocument,
+    ListRegister,
+    GetDocument,
     GetExecution,
     ListExecutions,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 13] = [
+    pub const ALL: [Rpc; 17] = [
         Rpc::AcknowledgeTask,
         Rpc::ReportProgress,
         Rpc::RequestCoordination,
@@ -38,6 +42,10 @@ impl Rpc {
         Rpc::SubmitResult,
         Rpc::ReviewResult,
         Rpc::EvaluateReplyDeadlines,
+        Rpc::RegisterIncomingDocument,
+        Rpc::RegisterOutgoingDocument,
+        Rpc::ListRegister,
+        Rpc::GetDocument,
         Rpc::GetExecution,
         Rpc::ListExecutions,
     ];
@@ -73,6 +81,14 @@ pub const POLICY: &[(Rpc, &[Role])] = &[
     (Rpc::SubmitResult, &[Unit]),
     (Rpc::ReviewResult, &[Office]),
     (Rpc::EvaluateReplyDeadlines, &[Admin, Office]),
+    // The Office keeps the registers (văn thư); units read the documents of their own tasks.
+    (Rpc::RegisterIncomingDocument, &[Office]),
+    (Rpc::RegisterOutgoingDocument, &[Office]),
+    (Rpc::ListRegister, &[Admin, Office, Leader, HomeAffairs]),
+    (
+        Rpc::GetDocument,
+        &[Admin, Office, Leader, Unit, HomeAffairs],
+    ),
     (
         Rpc::GetExecution,
         &[Admin, Office, Leader, Unit, HomeAffairs],
