@@ -65,6 +65,18 @@ pub const DOCUMENT_REGISTERED: EventType = EventType {
     name: "dondoc.register.document_registered",
     version: 1,
 };
+/// Stream type of work dossiers (stream id = the task id).
+pub const DOSSIER_STREAM: &str = "dossier";
+/// `dondoc.dossier.closed` v1.
+pub const DOSSIER_CLOSED: EventType = EventType {
+    name: "dondoc.dossier.closed",
+    version: 1,
+};
+/// `dondoc.dossier.archived` v1 (nộp lưu).
+pub const DOSSIER_ARCHIVED: EventType = EventType {
+    name: "dondoc.dossier.archived",
+    version: 1,
+};
 /// `dondoc.execution.hand_off_refused` v1: evidence of a refused hand-off attempt.
 pub const HAND_OFF_REFUSED: EventType = EventType {
     name: "dondoc.execution.hand_off_refused",
@@ -101,6 +113,8 @@ pub const EVENT_TYPES: &[EventType] = &[
     RESULT_ACCEPTED,
     RESULT_RETURNED,
     DOCUMENT_REGISTERED,
+    DOSSIER_CLOSED,
+    DOSSIER_ARCHIVED,
 ];
 
 /// No event type has an older version yet.
@@ -128,6 +142,8 @@ pub enum ProgressEvent {
     ResultAccepted(pb::ResultAccepted),
     ResultReturned(pb::ResultReturned),
     DocumentRegistered(pb::DocumentRegistered),
+    DossierClosed(pb::DossierClosed),
+    DossierArchived(pb::DossierArchived),
 }
 
 impl ProgressEvent {
@@ -180,6 +196,8 @@ impl ProgressEvent {
             DOCUMENT_REGISTERED => {
                 Self::DocumentRegistered(Message::decode(payload).map_err(malformed)?)
             }
+            DOSSIER_CLOSED => Self::DossierClosed(Message::decode(payload).map_err(malformed)?),
+            DOSSIER_ARCHIVED => Self::DossierArchived(Message::decode(payload).map_err(malformed)?),
             _ => return Ok(None),
         };
         Ok(Some(event))
@@ -201,6 +219,8 @@ impl ProgressEvent {
             Self::ResultAccepted(_) => RESULT_ACCEPTED,
             Self::ResultReturned(_) => RESULT_RETURNED,
             Self::DocumentRegistered(_) => DOCUMENT_REGISTERED,
+            Self::DossierClosed(_) => DOSSIER_CLOSED,
+            Self::DossierArchived(_) => DOSSIER_ARCHIVED,
         }
     }
 
@@ -220,6 +240,8 @@ impl ProgressEvent {
             Self::ResultAccepted(m) => m.encode_to_vec(),
             Self::ResultReturned(m) => m.encode_to_vec(),
             Self::DocumentRegistered(m) => m.encode_to_vec(),
+            Self::DossierClosed(m) => m.encode_to_vec(),
+            Self::DossierArchived(m) => m.encode_to_vec(),
         }
     }
 }
@@ -271,11 +293,11 @@ mod tests {
     #[test]
     fn event_type_names_are_unique_and_in_the_service_namespaces() {
         let mut names: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
-        assert!(
-            names
+        assert!(names.iter().all(|n| {
+            ["dondoc.execution.", "dondoc.register.", "dondoc.dossier."]
                 .iter()
-                .all(|n| n.starts_with("dondoc.execution.") || n.starts_with("dondoc.register."))
-        );
+                .any(|prefix| n.starts_with(prefix))
+        }));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EVENT_TYPES.len());

@@ -91,6 +91,20 @@ pub enum OperatorCommand {
         #[command(subcommand)]
         command: ProgressCommand,
     },
+    /// The work dossier of a task (hồ sơ công việc), from the progress service.
+    Dossier {
+        #[command(flatten)]
+        connection: ProgressConnection,
+        #[command(subcommand)]
+        command: DossierCommand,
+    },
+    /// The registers of incoming and outgoing documents (sổ văn bản đến, đi).
+    Register {
+        #[command(flatten)]
+        connection: ProgressConnection,
+        #[command(subcommand)]
+        command: RegisterCommand,
+    },
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -423,6 +437,61 @@ pub enum ProgressCommand {
         #[arg(long, value_name = "TEXT", default_value = "")]
         note: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DossierCommand {
+    /// The dossier's state and every record in it, oldest first.
+    Show { task_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterCommand {
+    /// Register a document (the Office): the next number of this year's register.
+    Add(RegisterAddArgs),
+    /// A year's register, in number order.
+    List {
+        /// The year [default: this year].
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// The outgoing register (sổ văn bản đi) instead of the incoming one.
+        #[arg(long)]
+        outgoing: bool,
+    },
+}
+
+/// `dondoc register add`.
+#[derive(Debug, Args)]
+pub struct RegisterAddArgs {
+    /// The document's file (its content is kept by its SHA-256).
+    pub file: PathBuf,
+    /// The outgoing register (sổ văn bản đi) instead of the incoming one.
+    #[arg(long)]
+    pub outgoing: bool,
+    /// Tên loại, e.g. "Công văn".
+    #[arg(long = "type", value_name = "TYPE")]
+    pub document_type: String,
+    /// The number the issuing body gave (incoming documents).
+    #[arg(long, value_name = "NUMBER", default_value = "")]
+    pub number: String,
+    /// Ký hiệu (required for outgoing documents).
+    #[arg(long, value_name = "SYMBOL", default_value = "")]
+    pub symbol: String,
+    /// Ngày ban hành.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub issued_on: NaiveDate,
+    /// Trích yếu.
+    #[arg(long, value_name = "TEXT")]
+    pub summary: String,
+    /// Cơ quan ban hành (incoming) or nơi nhận (outgoing).
+    #[arg(long, value_name = "BODY")]
+    pub issuing_body: String,
+    /// Người ký.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub signer: String,
+    /// The task whose dossier it belongs to.
+    #[arg(long, value_name = "TASK_ID", default_value = "")]
+    pub task: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -95,6 +95,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => progress::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Dossier {
+                    connection,
+                    command,
+                } => progress::run_dossier(&connection, command, ui, &mut out).await,
+                OperatorCommand::Register {
+                    connection,
+                    command,
+                } => progress::run_register(&connection, command, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

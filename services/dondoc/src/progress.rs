@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use dondoc_proto::v1 as pb;
 use serde_json::{Value, json};
 
-use crate::cli::{ProgressCommand, ProgressConnection};
+use crate::cli::{DossierCommand, ProgressCommand, ProgressConnection, RegisterCommand};
 use crate::client;
 use crate::i18n::{self, Lang};
 use crate::output::{OutputFormat, Ui, machine_label, write_fields, write_json, write_table};
@@ -504,4 +504,240 @@ pub fn execution_json(e: &pb::Execution) -> Value {
             "new_deadline": x.new_deadline,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// `dondoc dossier show TASK`.
+pub async fn run_dossier(
+    connection: &ProgressConnection,
+    command: DossierCommand,
+    ui: Ui,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut client = client::progress(connection).await?;
+    let DossierCommand::Show { task_id } = command;
+    let dossier = client
+        .get_dossier(pb::GetDossierRequest { task_id })
+        .await
+        .context(ui.t("Không lấy được hồ sơ công việc", "GetDossier failed"))?
+        .into_inner();
+    if ui.format == OutputFormat::Json {
+        return write_json(
+            out,
+            &json!({
+                "task_id": dossier.task_id,
+                "state": machine_label(
+                    pb::DossierState::try_from(dossier.state).unwrap_or_default().as_str_name(),
+                    "DOSSIER_STATE_",
+                ),
+                "closed_on": dossier.closed_on,
+                "archived_on": dossier.archived_on,
+                "archive_reference": dossier.archive_reference,
+                "entries": dossier.entries.iter().map(|e| json!({
+                    "kind": e.kind,
+                    "date": e.date,
+                    "summary": e.summary,
+                    "reference": e.reference,
+                    "document_id": e.document_id,
+                    "sha256": e.sha256,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+    }
+    let lang = ui.lang;
+    let state = match pb::DossierState::try_from(dossier.state).unwrap_or_default() {
+        pb::DossierState::Open => ui.t("Đang lập hồ sơ", "open"),
+        pb::DossierState::Closed => ui.t("Đã kết thúc hồ sơ", "closed"),
+        pb::DossierState::Archived => ui.t("Đã nộp lưu", "archived"),
+        pb::DossierState::Unspecified => "",
+    };
+    let mut fields = vec![
+        (ui.t("Nhiệm vụ", "Task"), dossier.task_id.clone()),
+        (ui.t("Trích yếu", "Title"), dossier.title.clone()),
+        (ui.t("Tình trạng hồ sơ", "Dossier"), state.to_owned()),
+    ];
+    if !dossier.archived_on.is_empty() {
+        fields.push((
+            ui.t("Ngày nộp lưu", "Archived on"),
+            format!(
+                "{} ({})",
+                lang.iso_date(&dossier.archived_on),
+                dossier.archive_reference
+            ),
+        ));
+    }
+    write_fields(out, &fields)?;
+    writeln!(out)?;
+    let rows: Vec<Vec<String>> = dossier
+        .entries
+        .iter()
+        .map(|e| {
+            let kind = match e.kind.as_str() {
+                "directing_document" => ui.t("Văn bản giao nhiệm vụ", "directing document"),
+                "registered_document" => ui.t("Văn bản", "document"),
+                "progress_report" => ui.t("Báo cáo tiến độ", "progress report"),
+                "coordination_reply" => ui.t("Ý kiến phối hợp", "coordination reply"),
+                "result" => ui.t("Báo cáo kết quả", "result"),
+                other => other,
+            };
+            vec![
+                lang.iso_date(&e.date),
+                kind.to_owned(),
+                e.reference.clone(),
+                e.summary.clone(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            ui.t("Ngày", "Date"),
+            ui.t("Loại", "Kind"),
+            ui.t("Số, ký hiệu", "Reference"),
+            ui.t("Nội dung", "Summary"),
+        ],
+        &rows,
+    )?;
+    Ok(())
+}
+
+/// `dondoc register list`.
+pub async fn run_register(
+    connection: &ProgressConnection,
+    command: RegisterCommand,
+    ui: Ui,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut client = client::progress(connection).await?;
+    let (year, outgoing) = match command {
+        RegisterCommand::List { year, outgoing } => (year, outgoing),
+        RegisterCommand::Add(args) => {
+            let content = std::fs::read(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let request = pb::RegisterDocumentRequest {
+                request_id: connection
+                    .request_id
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+                document_type: args.document_type,
+                issuer_number: args.number,
+                symbol: args.symbol,
+                issued_on: args.issued_on.to_string(),
+                summary: args.summary,
+                issuing_body: args.issuing_body,
+                signer: args.signer,
+                urgency: pb::Priority::Normal as i32,
+                secrecy: pb::Secrecy::Normal as i32,
+                task_id: args.task,
+                file_name: args
+                    .file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                media_type: String::new(),
+                content,
+            };
+            let what = ui.t("Đăng ký văn bản không thành công", "registration failed");
+            let document = if args.outgoing {
+                client.register_outgoing_document(request).await
+            } else {
+                client.register_incoming_document(request).await
+            }
+            .context(what)?
+            .into_inner();
+            if ui.format == OutputFormat::Json {
+                return write_json(
+                    out,
+                    &json!({
+                        "document_id": document.document_id,
+                        "number": document.number,
+                        "number_label": document.number_label,
+                        "sha256": document.sha256,
+                    }),
+                );
+            }
+            write_fields(
+                out,
+                &[
+                    (ui.t("Số đăng ký", "Number"), document.number_label.clone()),
+                    (
+                        ui.t("Mã văn bản", "Document id"),
+                        document.document_id.clone(),
+                    ),
+                    ("SHA-256", document.sha256.clone()),
+                ],
+            )?;
+            return Ok(());
+        }
+    };
+    let year = year.unwrap_or_else(|| {
+        use chrono::Datelike as _;
+        dondoc_runtime::clock::business_date(chrono::Utc::now()).year()
+    });
+    let register = if outgoing {
+        pb::RegisterKind::Outgoing
+    } else {
+        pb::RegisterKind::Incoming
+    };
+    let documents = client
+        .list_register(pb::ListRegisterRequest {
+            register: register as i32,
+            year,
+        })
+        .await
+        .context(ui.t("Không lấy được sổ văn bản", "ListRegister failed"))?
+        .into_inner()
+        .documents;
+    if ui.format == OutputFormat::Json {
+        let list: Vec<Value> = documents
+            .iter()
+            .map(|d| {
+                json!({
+                    "document_id": d.document_id,
+                    "number": d.number,
+                    "number_label": d.number_label,
+                    "document_type": d.document_type,
+                    "issued_on": d.issued_on,
+                    "summary": d.summary,
+                    "issuing_body": d.issuing_body,
+                    "task_id": d.task_id,
+                    "sha256": d.sha256,
+                })
+            })
+            .collect();
+        return write_json(out, &Value::Array(list));
+    }
+    let lang = ui.lang;
+    let rows: Vec<Vec<String>> = documents
+        .iter()
+        .map(|d| {
+            let issuer_reference = if d.issuer_number.is_empty() {
+                d.symbol.clone()
+            } else {
+                format!("{}/{}", d.issuer_number, d.symbol)
+            };
+            vec![
+                d.number_label.clone(),
+                lang.iso_date(&d.registered_on),
+                d.document_type.clone(),
+                issuer_reference,
+                lang.iso_date(&d.issued_on),
+                d.issuing_body.clone(),
+                d.summary.clone(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            ui.t("Số", "No."),
+            ui.t("Ngày đăng ký", "Registered"),
+            ui.t("Tên loại", "Type"),
+            ui.t("Số, ký hiệu", "Reference"),
+            ui.t("Ngày ban hành", "Issued"),
+            ui.t("Cơ quan ban hành", "Issued by"),
+            ui.t("Trích yếu", "Summary"),
+        ],
+        &rows,
+    )?;
+    Ok(())
 }

@@ -632,7 +632,70 @@ fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
     ] {
         assert!(shown.contains(expected), "{expected:?} in:\n{shown}");
     }
+    let letter = data.path().join("cong-van-152.txt");
+    std::fs::write(&letter, "Báo cáo số 152/BC-SXD").expect("write");
+    let office_token = stdout(&dondoc(data.path(), &["token", "--role", "office"]))
+        .trim()
+        .to_owned();
+    let office = [
+        "--endpoint",
+        up.progress.as_str(),
+        "--token",
+        office_token.as_str(),
+    ];
+    let registered = dondoc(
+        data.path(),
+        &[
+            &[
+                "register",
+                "add",
+                letter.to_str().expect("utf-8"),
+                "--type",
+                "Báo cáo",
+                "--number",
+                "152",
+                "--symbol",
+                "BC-SXD",
+                "--issued-on",
+                "2026-11-27",
+                "--summary",
+                "Báo cáo tiến độ",
+                "--issuing-body",
+                "Sở Xây dựng",
+                "--task",
+                &task_id,
+            ][..],
+            &office,
+        ]
+        .concat(),
+    );
+    let register = dondoc(data.path(), &[&["register", "list"][..], &office].concat());
+    let dossier = dondoc(
+        data.path(),
+        &[&["dossier", "show", &task_id][..], &office].concat(),
+    );
     let verified = dondoc(data.path(), &["verify", "--service", "progress"]);
+    assert!(registered.status.success(), "register add: {registered:?}");
+    assert!(
+        stdout(&registered).contains("Số đăng ký:"),
+        "{registered:?}"
+    );
+    let register = stdout(&register);
+    assert!(
+        register.contains("01")
+            && register.contains("152/BC-SXD")
+            && register.contains("Sở Xây dựng"),
+        "register:\n{register}"
+    );
+    let dossier = stdout(&dossier);
+    for expected in [
+        "Đang lập hồ sơ",
+        "Văn bản giao nhiệm vụ",
+        "4521/UBND-XD",
+        "Báo cáo tiến độ",
+    ] {
+        assert!(dossier.contains(expected), "{expected:?} in:\n{dossier}");
+    }
     assert!(
         stdout(&verified).contains("progress: nguyên vẹn"),
         "verify: {verified:?}"

@@ -22,6 +22,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::blobs::BlobStore;
 use crate::consumers::reply_due::{ReplyDueProjection, ReplyDueReader};
+use crate::consumers::task_documents::{TaskDocumentsProjection, TaskDocumentsReader};
 use crate::consumers::task_facts::{TaskFactsProjection, TaskFactsReader};
 use crate::grpc::ProgressApi;
 use crate::handlers::Handlers;
@@ -71,6 +72,7 @@ pub struct Application {
     supervisor: Supervisor,
     store: EventStore,
     reply_due: Arc<LocalProjector<ReplyDueProjection>>,
+    task_documents: Arc<LocalProjector<TaskDocumentsProjection>>,
     task_facts: Arc<Consumer<TaskFactsProjection>>,
     relay: Relay,
 }
@@ -104,6 +106,14 @@ impl Application {
                 .await
                 .context("cannot prepare the coordination replies read model")?,
         );
+        let task_documents = Arc::new(
+            LocalProjector::new(store.clone(), Arc::new(TaskDocumentsProjection))
+                .await
+                .context("cannot prepare the task documents read model")?,
+        );
+        if let Err(error) = task_documents.catch_up().await {
+            tracing::warn!(error = %error, "task documents not caught up at start; retrying in the background");
+        }
         if let Err(error) = reply_due.catch_up().await {
             tracing::warn!(error = %error, "reply-due read model not caught up at start; retrying in the background");
         }
@@ -147,6 +157,7 @@ impl Application {
             store.clone(),
             TaskFactsReader::new(db),
             ReplyDueReader::new(reply_due.clone()),
+            TaskDocumentsReader::new(task_documents.clone()),
             blobs,
             progress.max_document_bytes,
             clock,
@@ -164,6 +175,15 @@ impl Application {
             let projector = reply_due.clone();
             let shutdown = shutdown.clone();
             supervisor.spawn_restarting("reply-due projection", move || {
+                let projector = projector.clone();
+                let shutdown = shutdown.clone();
+                async move { projector.run(shutdown).await }
+            });
+        }
+        {
+            let projector = task_documents.clone();
+            let shutdown = shutdown.clone();
+            supervisor.spawn_restarting("task documents projection", move || {
                 let projector = projector.clone();
                 let shutdown = shutdown.clone();
                 async move { projector.run(shutdown).await }
@@ -209,6 +229,11 @@ impl Application {
             ReadModelState::is_ready,
         );
         server.require(
+            TaskDocumentsProjection::NAME,
+            task_documents.state(),
+            ReadModelState::is_ready,
+        );
+        server.require(
             TaskFactsProjection::NAME,
             task_facts.state(),
             ReadModelState::is_ready,
@@ -232,6 +257,7 @@ impl Application {
             supervisor,
             store,
             reply_due,
+            task_documents,
             task_facts,
             relay,
         })
@@ -260,6 +286,7 @@ impl Application {
     /// facts from the assignment stream consumed again from the start.
     pub async fn rebuild_projections(&self) -> anyhow::Result<u64> {
         self.task_facts.reset_for_rebuild().await?;
+        self.task_documents.rebuild().await?;
         Ok(self.reply_due.rebuild().await?)
     }
 

@@ -753,7 +753,8 @@ fn may_call(rpc: Rpc, who: Who) -> bool {
         Rpc::EvaluateReplyDeadlines => matches!(who, Admin | Office),
         Rpc::RegisterIncomingDocument | Rpc::RegisterOutgoingDocument => who == Office,
         Rpc::ListRegister => matches!(who, Admin | Office | HomeAffairs | AssigningLeader),
-        Rpc::GetDocument => !matches!(who, OtherUnit | Expired | NoToken),
+        Rpc::GetDocument | Rpc::GetDossier => !matches!(who, OtherUnit | Expired | NoToken),
+        Rpc::CloseDossier | Rpc::ArchiveDossier => who == Office,
         Rpc::GetExecution => !matches!(who, OtherUnit | Expired | NoToken),
         Rpc::ListExecutions => !matches!(who, Expired | NoToken),
     }
@@ -905,6 +906,25 @@ async fn call(
         Rpc::GetDocument => client
             .get_document(pb::GetDocumentRequest {
                 document_id: document_id.to_owned(),
+            })
+            .await
+            .map(drop),
+        Rpc::GetDossier => client
+            .get_dossier(pb::GetDossierRequest { task_id })
+            .await
+            .map(drop),
+        Rpc::CloseDossier => client
+            .close_dossier(pb::CloseDossierRequest {
+                request_id: request_id(),
+                task_id,
+            })
+            .await
+            .map(drop),
+        Rpc::ArchiveDossier => client
+            .archive_dossier(pb::ArchiveDossierRequest {
+                request_id: request_id(),
+                task_id,
+                archive_reference: "MLHS-2026-15".into(),
             })
             .await
             .map(drop),
@@ -1244,4 +1264,74 @@ async fn an_oversized_or_incomplete_document_is_refused_with_every_field_named()
         fields(&refused),
         ["summary", "symbol", "issued_on", "content"]
     );
+}
+
+#[tokio::test]
+async fn the_dossier_holds_the_work_closes_when_the_task_ends_and_once_archived_refuses_changes() {
+    let (system, task_id) = a_task_in_progress_service().await;
+    acknowledge(&system, &task_id).await;
+    let mut office = system.progress_client(Role::Office).await;
+    let registered = office
+        .register_incoming_document(a_document(&task_id))
+        .await
+        .expect("registered")
+        .into_inner();
+    let too_early = office
+        .close_dossier(pb::CloseDossierRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+        })
+        .await
+        .expect_err("the task goes on");
+    let submitted = submit(&system, &task_id).await.expect("submits");
+    review(&system, &task_id, &last_submission(&submitted), true).await;
+
+    office
+        .close_dossier(pb::CloseDossierRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+        })
+        .await
+        .expect("closed once completed");
+    let archived = office
+        .archive_dossier(pb::ArchiveDossierRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            archive_reference: "MLHS-2026-15".into(),
+        })
+        .await
+        .expect("archived")
+        .into_inner();
+    let late_document = office
+        .register_incoming_document(a_document(&task_id))
+        .await
+        .expect_err("archived");
+    let late_report = system
+        .progress_client_as(&unit(&system, "SXD"))
+        .await
+        .report_progress(pb::ReportProgressRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            percent: 100,
+            narrative: "Bổ sung".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect_err("archived");
+
+    assert_eq!(reason_of(&too_early), "TASK_NOT_ENDED");
+    assert_eq!(archived.state, pb::DossierState::Archived as i32);
+    assert_eq!(archived.archive_reference, "MLHS-2026-15");
+    let kinds: Vec<&str> = archived.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["directing_document", "registered_document", "result"]
+    );
+    assert_eq!(archived.entries[0].reference, "4521/UBND-XD");
+    assert_eq!(archived.entries[1].document_id, registered.document_id);
+    assert_eq!(archived.entries[1].sha256, registered.sha256);
+    for refused in [&late_document, &late_report] {
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        assert_eq!(reason_of(refused), "DOSSIER_ARCHIVED");
+    }
 }

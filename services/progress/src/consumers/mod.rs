@@ -2,4 +2,5 @@
 //! (over NATS), and the open coordination requests (from its own log).
 
 pub mod reply_due;
+pub mod task_documents;
 pub mod task_facts;

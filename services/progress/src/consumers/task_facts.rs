@@ -12,6 +12,7 @@ use dondoc_eventsourcing::{Database, RecordedEvent};
 use dondoc_proto::v1 as pb;
 use sqlx::{AnyConnection, Row};
 
+use crate::domain::facts::DirectingDocument;
 use crate::domain::{DeadlineFrom, ExtensionDecision, TaskFacts};
 use crate::handlers::error::ApiError;
 
@@ -105,6 +106,12 @@ impl Projection for TaskFactsProjection {
                     date(&m.assigned_on).ok_or_else(|| malformed("assigned_on", &m.assigned_on))?;
                 let assignment = m.assignment.unwrap_or_default();
                 let assigner = assignment.assigner.unwrap_or_default();
+                let directing_document = assignment.document.map(|d| DirectingDocument {
+                    number: d.number,
+                    symbol: d.symbol,
+                    date: d.date,
+                    summary: d.summary,
+                });
                 let facts = TaskFacts {
                     task_id: task_id.clone(),
                     title: m.title,
@@ -120,6 +127,7 @@ impl Projection for TaskFactsProjection {
                     }],
                     cancelled: false,
                     extension_decisions: Vec::new(),
+                    directing_document,
                 };
                 let json = serde_json::to_string(&facts)
                     .map_err(|e| ProjectionError::Other(e.to_string()))?;

@@ -25,6 +25,19 @@ pub struct TaskFacts {
     /// The leader's decisions on extension requests, as the assignment service recorded them.
     #[serde(default)]
     pub extension_decisions: Vec<ExtensionDecision>,
+    /// The city's directing document (văn bản giao nhiệm vụ), the first of the dossier.
+    #[serde(default)]
+    pub directing_document: Option<DirectingDocument>,
+}
+
+/// Số, ký hiệu, ngày and trích yếu of the document that assigned the task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectingDocument {
+    pub number: String,
+    pub symbol: String,
+    /// ISO date, as the assignment service recorded it.
+    pub date: String,
+    pub summary: String,
 }
 
 /// A leader's decision on a requested extension.

@@ -1,6 +1,7 @@
 //! The progress domain, pure: a task's execution ([`execution`]), what is known of the task
 //! ([`facts`]), and the validation of what people type. No database, network or wire types.
 
+pub mod dossier;
 pub mod execution;
 pub mod facts;
 pub mod register;

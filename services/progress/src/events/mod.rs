@@ -1,6 +1,7 @@
 //! The progress service's domain events ↔ the published contracts
 //! (`dondoc_contracts::progress`): what is stored in its log is exactly what consumers decode.
 
+pub mod dossier;
 pub mod register;
 
 use chrono::NaiveDate;

@@ -3,10 +3,11 @@
 use chrono::NaiveDate;
 use dondoc_proto::v1 as pb;
 
+use crate::domain::dossier::Dossier;
 use crate::domain::register::{RegisterKind, RegisteredDocument, Secrecy};
 use crate::domain::{Review, Settlement, TaskStatus, Timeliness};
 use crate::events::register::urgency_to_proto;
-use crate::handlers::ExecutionView;
+use crate::handlers::{DossierView, ExecutionView};
 
 fn iso(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
@@ -224,5 +225,43 @@ pub fn document_to_proto(d: &RegisteredDocument) -> pb::RegisteredDocument {
         registered_on: iso(d.registered_on),
         content: Vec::new(),
         content_verified: false,
+    }
+}
+
+pub fn dossier_to_proto(view: &DossierView) -> pb::Dossier {
+    let (state, closed_on, archived_on, reference) = match &view.state {
+        Dossier::Open => (pb::DossierState::Open, None, None, String::new()),
+        Dossier::Closed { on } => (pb::DossierState::Closed, Some(*on), None, String::new()),
+        Dossier::Archived {
+            closed_on,
+            on,
+            reference,
+        } => (
+            pb::DossierState::Archived,
+            Some(*closed_on),
+            Some(*on),
+            reference.clone(),
+        ),
+    };
+    pb::Dossier {
+        task_id: view.facts.task_id.clone(),
+        title: view.facts.title.clone(),
+        state: state as i32,
+        closed_on: closed_on.map(iso).unwrap_or_default(),
+        archived_on: archived_on.map(iso).unwrap_or_default(),
+        archive_reference: reference,
+        entries: view
+            .entries
+            .iter()
+            .map(|e| pb::DossierEntry {
+                kind: e.kind.to_owned(),
+                date: e.date.clone(),
+                summary: e.summary.clone(),
+                reference: e.reference.clone(),
+                document_id: e.document_id.clone(),
+                sha256: e.sha256.clone(),
+            })
+            .collect(),
+        version: view.version,
     }
 }

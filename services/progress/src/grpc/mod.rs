@@ -16,7 +16,7 @@ use crate::domain::{CODE_MAX, DeadlineClass, FieldViolation};
 use crate::events::register::urgency_from_proto;
 use crate::handlers::error::ApiError;
 use crate::handlers::{Caller, DocumentInput, ExecutionFilter, Handlers, WorkRequest};
-use convert::{document_to_proto, execution_to_proto, status_from_proto};
+use convert::{document_to_proto, dossier_to_proto, execution_to_proto, status_from_proto};
 
 pub use dondoc_runtime::request::CORRELATION_HEADER;
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -315,6 +315,76 @@ impl ProgressService for ProgressApi {
                 document.content = found.content;
                 document.content_verified = found.verified;
                 Ok(document)
+            }
+            .await,
+        )
+    }
+
+    async fn get_dossier(
+        &self,
+        request: Request<pb::GetDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let view = self.handlers.get_dossier(&caller, &request.task_id).await?;
+                Ok(dossier_to_proto(&view))
+            }
+            .await,
+        )
+    }
+
+    async fn close_dossier(
+        &self,
+        request: Request<pb::CloseDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "CloseDossier",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let view = self
+                    .handlers
+                    .change_dossier(&caller, key, &request.task_id, None)
+                    .await?;
+                Ok(dossier_to_proto(&view))
+            }
+            .await,
+        )
+    }
+
+    async fn archive_dossier(
+        &self,
+        request: Request<pb::ArchiveDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let key = request_key(
+                    "ArchiveDossier",
+                    &caller,
+                    &request.request_id,
+                    &request,
+                    |r| r.request_id.clear(),
+                )?;
+                let view = self
+                    .handlers
+                    .change_dossier(
+                        &caller,
+                        key,
+                        &request.task_id,
+                        Some(request.archive_reference.clone()),
+                    )
+                    .await?;
+                Ok(dossier_to_proto(&view))
             }
             .await,
         )

@@ -95,6 +95,12 @@ impl From<ApiError> for Status {
                 };
                 precondition(rule.reason(), &subject, rule.to_string(), rule.message_vi())
             }
+            ApiError::Dossier(rule) => precondition(
+                rule.reason(),
+                "dossier",
+                rule.to_string(),
+                rule.message_vi(),
+            ),
             ApiError::HandOffRefused => precondition(
                 "LEAD_UNIT_HAND_OFF",
                 "task",

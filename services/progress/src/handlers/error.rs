@@ -5,6 +5,7 @@ use dondoc_eventsourcing::projection::ProjectionError;
 use dondoc_eventsourcing::repository::ExecuteError;
 use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
 
+use crate::domain::dossier::DossierError;
 use crate::domain::register::RegisterError;
 use crate::domain::{ExecutionError, FieldViolation};
 
@@ -35,6 +36,9 @@ pub enum ApiError {
     /// A rule of the execution refused the command.
     #[error(transparent)]
     Execution(#[from] ExecutionError),
+    /// A rule of the work dossier refused the change.
+    #[error(transparent)]
+    Dossier(#[from] DossierError),
     /// The lead unit's hand-off attempt: recorded, then refused.
     #[error("{HAND_OFF_RULE}")]
     HandOffRefused,

@@ -25,12 +25,15 @@ pub enum Rpc {
     RegisterOutgoingDocument,
     ListRegister,
     GetDocument,
+    GetDossier,
+    CloseDossier,
+    ArchiveDossier,
     GetExecution,
     ListExecutions,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 17] = [
+    pub const ALL: [Rpc; 20] = [
         Rpc::AcknowledgeTask,
         Rpc::ReportProgress,
         Rpc::RequestCoordination,
@@ -46,6 +49,9 @@ impl Rpc {
         Rpc::RegisterOutgoingDocument,
         Rpc::ListRegister,
         Rpc::GetDocument,
+        Rpc::GetDossier,
+        Rpc::CloseDossier,
+        Rpc::ArchiveDossier,
         Rpc::GetExecution,
         Rpc::ListExecutions,
     ];
@@ -89,6 +95,10 @@ pub const POLICY: &[(Rpc, &[Role])] = &[
         Rpc::GetDocument,
         &[Admin, Office, Leader, Unit, HomeAffairs],
     ),
+    (Rpc::GetDossier, &[Admin, Office, Leader, Unit, HomeAffairs]),
+    // The Office controls every document, and so the dossier's lifecycle.
+    (Rpc::CloseDossier, &[Office]),
+    (Rpc::ArchiveDossier, &[Office]),
     (
         Rpc::GetExecution,
         &[Admin, Office, Leader, Unit, HomeAffairs],
@@ -156,4 +166,22 @@ pub fn may_read(caller: &Principal, task: &TaskFacts) -> bool {
 /// the leader directory).
 pub fn assigned_by(leader_id: &str, task: &TaskFacts) -> bool {
     task.assigning_leader_id.as_deref() == Some(leader_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rpc_has_a_row_in_the_table() {
+        for rpc in Rpc::ALL {
+            assert!(
+                POLICY
+                    .iter()
+                    .any(|(r, roles)| *r == rpc && !roles.is_empty()),
+                "{rpc:?} has no roles"
+            );
+        }
+        assert_eq!(POLICY.len(), Rpc::ALL.len());
+    }
 }

@@ -23,6 +23,7 @@ fn facts() -> TaskFacts {
         }],
         cancelled: false,
         extension_decisions: Vec::new(),
+        directing_document: None,
     }
 }
 
