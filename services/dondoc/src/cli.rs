@@ -372,6 +372,9 @@ pub enum ProgressCommand {
         percent: u32,
         #[arg(long, value_name = "TEXT")]
         narrative: String,
+        /// A document to attach (repeatable).
+        #[arg(long = "document", value_name = "FILE")]
+        documents: Vec<PathBuf>,
     },
     /// The lead unit asks a coordinating unit for its contribution.
     Coordinate {
@@ -420,6 +423,9 @@ pub enum ProgressCommand {
         task_id: String,
         #[arg(long, value_name = "TEXT")]
         summary: String,
+        /// A result document to attach (repeatable).
+        #[arg(long = "document", value_name = "FILE")]
+        documents: Vec<PathBuf>,
     },
     /// The Office accepts the result or returns it for rework (with --note saying why).
     Review {

@@ -80,6 +80,7 @@ pub async fn run(
             task_id,
             percent,
             narrative,
+            documents,
         } => client
             .report_progress(pb::ReportProgressRequest {
                 request_id: request_id.clone(),
@@ -87,6 +88,7 @@ pub async fn run(
                 percent,
                 narrative,
                 expected_version: 0,
+                documents: attachments(&documents)?,
             })
             .await
             .with_context(|| failed("Báo cáo tiến độ không thành công", "ReportProgress failed"))?,
@@ -187,12 +189,17 @@ pub async fn run(
                     "RequestExtension failed",
                 )
             })?,
-        ProgressCommand::Submit { task_id, summary } => client
+        ProgressCommand::Submit {
+            task_id,
+            summary,
+            documents,
+        } => client
             .submit_result(pb::SubmitResultRequest {
                 request_id: request_id.clone(),
                 task_id,
                 summary,
                 expected_version: 0,
+                documents: attachments(&documents)?,
             })
             .await
             .with_context(|| failed("Báo cáo kết quả không thành công", "SubmitResult failed"))?,
@@ -216,6 +223,24 @@ pub async fn run(
     }
     .into_inner();
     write_execution(out, &execution, ui)
+}
+
+/// The files to attach, read whole.
+fn attachments(files: &[std::path::PathBuf]) -> anyhow::Result<Vec<pb::Attachment>> {
+    files
+        .iter()
+        .map(|path| {
+            Ok(pb::Attachment {
+                file_name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                media_type: String::new(),
+                content: std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            })
+        })
+        .collect()
 }
 
 fn status_of(raw: i32) -> pb::TaskStatus {
@@ -577,6 +602,7 @@ pub async fn run_dossier(
                 "progress_report" => ui.t("Báo cáo tiến độ", "progress report"),
                 "coordination_reply" => ui.t("Ý kiến phối hợp", "coordination reply"),
                 "result" => ui.t("Báo cáo kết quả", "result"),
+                "attachment" => ui.t("Tệp đính kèm", "attachment"),
                 other => other,
             };
             vec![

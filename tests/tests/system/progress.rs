@@ -76,6 +76,7 @@ async fn submit(system: &TestSystem, task_id: &str) -> Result<pb::Execution, ton
             task_id: task_id.into(),
             summary: "Đã hoàn thành giải phóng mặt bằng 12/12 hộ".into(),
             expected_version: 0,
+            documents: Vec::new(),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -144,6 +145,7 @@ async fn goes_through_to_completion(system: TestSystem, task_id: String) {
             percent: 40,
             narrative: "Đã kiểm đếm 40% số hộ".into(),
             expected_version: 0,
+            documents: Vec::new(),
         })
         .await
         .expect("progress")
@@ -494,6 +496,7 @@ async fn only_the_lead_unit_works_on_its_task_and_a_refusal_writes_nothing() {
             percent: 140,
             narrative: "   ".into(),
             expected_version: 0,
+            documents: Vec::new(),
         })
         .await
         .expect_err("invalid");
@@ -753,7 +756,9 @@ fn may_call(rpc: Rpc, who: Who) -> bool {
         Rpc::EvaluateReplyDeadlines => matches!(who, Admin | Office),
         Rpc::RegisterIncomingDocument | Rpc::RegisterOutgoingDocument => who == Office,
         Rpc::ListRegister => matches!(who, Admin | Office | HomeAffairs | AssigningLeader),
-        Rpc::GetDocument | Rpc::GetDossier => !matches!(who, OtherUnit | Expired | NoToken),
+        Rpc::GetDocument | Rpc::GetDossier | Rpc::GetAttachment => {
+            !matches!(who, OtherUnit | Expired | NoToken)
+        }
         Rpc::CloseDossier | Rpc::ArchiveDossier => who == Office,
         Rpc::GetExecution => !matches!(who, OtherUnit | Expired | NoToken),
         Rpc::ListExecutions => !matches!(who, Expired | NoToken),
@@ -801,6 +806,7 @@ async fn call(
                 percent: 10,
                 narrative: text,
                 expected_version: 0,
+                documents: Vec::new(),
             })
             .await
             .map(drop),
@@ -870,6 +876,7 @@ async fn call(
                 task_id,
                 summary: text,
                 expected_version: 0,
+                documents: Vec::new(),
             })
             .await
             .map(drop),
@@ -911,6 +918,13 @@ async fn call(
             .map(drop),
         Rpc::GetDossier => client
             .get_dossier(pb::GetDossierRequest { task_id })
+            .await
+            .map(drop),
+        Rpc::GetAttachment => client
+            .get_attachment(pb::GetAttachmentRequest {
+                task_id,
+                sha256: dondoc_progress::blobs::sha256_hex(b"none"),
+            })
             .await
             .map(drop),
         Rpc::CloseDossier => client
@@ -1283,7 +1297,32 @@ async fn the_dossier_holds_the_work_closes_when_the_task_ends_and_once_archived_
         })
         .await
         .expect_err("the task goes on");
-    let submitted = submit(&system, &task_id).await.expect("submits");
+    let submitted = system
+        .progress_client_as(&unit(&system, "SXD"))
+        .await
+        .submit_result(pb::SubmitResultRequest {
+            request_id: request_id(),
+            task_id: task_id.clone(),
+            summary: "Đã hoàn thành giải phóng mặt bằng".into(),
+            expected_version: 0,
+            documents: vec![pb::Attachment {
+                file_name: "bien-ban-ban-giao.txt".into(),
+                media_type: "text/plain".into(),
+                content: "Biên bản bàn giao mặt bằng".as_bytes().to_vec(),
+            }],
+        })
+        .await
+        .expect("submits with its result document")
+        .into_inner();
+    let attached = submitted.submissions[0].documents[0].clone();
+    let fetched = office
+        .get_attachment(pb::GetAttachmentRequest {
+            task_id: task_id.clone(),
+            sha256: attached.sha256.clone(),
+        })
+        .await
+        .expect("the attachment")
+        .into_inner();
     review(&system, &task_id, &last_submission(&submitted), true).await;
 
     office
@@ -1315,6 +1354,7 @@ async fn the_dossier_holds_the_work_closes_when_the_task_ends_and_once_archived_
             percent: 100,
             narrative: "Bổ sung".into(),
             expected_version: 0,
+            documents: Vec::new(),
         })
         .await
         .expect_err("archived");
@@ -1325,8 +1365,16 @@ async fn the_dossier_holds_the_work_closes_when_the_task_ends_and_once_archived_
     let kinds: Vec<&str> = archived.entries.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["directing_document", "registered_document", "result"]
+        [
+            "directing_document",
+            "registered_document",
+            "result",
+            "attachment"
+        ]
     );
+    assert!(fetched.content_verified);
+    assert_eq!(fetched.content, "Biên bản bàn giao mặt bằng".as_bytes());
+    assert_eq!(archived.entries[3].sha256, attached.sha256);
     assert_eq!(archived.entries[0].reference, "4521/UBND-XD");
     assert_eq!(archived.entries[1].document_id, registered.document_id);
     assert_eq!(archived.entries[1].sha256, registered.sha256);

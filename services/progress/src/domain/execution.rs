@@ -64,6 +64,7 @@ pub struct Submission {
     pub submitted_on: NaiveDate,
     pub deadline_then: Option<NaiveDate>,
     pub review: Option<Review>,
+    pub documents: Vec<DocumentRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +96,17 @@ pub struct ProgressNote {
     pub percent: u32,
     pub narrative: String,
     pub reported_on: NaiveDate,
+    pub documents: Vec<DocumentRef>,
+}
+
+/// A document attached to a report or a result: its content is in the blob store under
+/// `sha256`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentRef {
+    pub file_name: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 /// What happened in the execution of a task, and to which task.
@@ -160,6 +172,7 @@ pub enum Happened {
         deadline_then: Option<NaiveDate>,
         lead_unit: String,
         on: NaiveDate,
+        documents: Vec<DocumentRef>,
     },
     ResultAccepted {
         submission_id: String,
@@ -197,6 +210,7 @@ pub enum Action {
     ReportProgress {
         percent: u32,
         narrative: String,
+        documents: Vec<DocumentRef>,
     },
     RequestCoordination {
         coordination_id: String,
@@ -234,6 +248,7 @@ pub enum Action {
     SubmitResult {
         submission_id: String,
         summary: String,
+        documents: Vec<DocumentRef>,
     },
     ReviewResult {
         submission_id: String,
@@ -374,6 +389,14 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// Every document attached to the task's reports and results.
+    pub fn attachments(&self) -> impl Iterator<Item = &DocumentRef> {
+        self.reports
+            .iter()
+            .flat_map(|r| &r.documents)
+            .chain(self.submissions.iter().flat_map(|s| &s.documents))
+    }
+
     pub fn percent(&self) -> u32 {
         if self.completed().is_some() {
             return PERCENT_MAX;
@@ -504,13 +527,16 @@ impl Execution {
                     on: today,
                 }
             }
-            Action::ReportProgress { percent, narrative } => {
-                Happened::ProgressReported(ProgressNote {
-                    percent: *percent,
-                    narrative: narrative.clone(),
-                    reported_on: today,
-                })
-            }
+            Action::ReportProgress {
+                percent,
+                narrative,
+                documents,
+            } => Happened::ProgressReported(ProgressNote {
+                percent: *percent,
+                narrative: narrative.clone(),
+                reported_on: today,
+                documents: documents.clone(),
+            }),
             Action::RequestCoordination {
                 coordination_id,
                 unit,
@@ -634,6 +660,7 @@ impl Execution {
             Action::SubmitResult {
                 submission_id,
                 summary,
+                documents,
             } => {
                 if let Some(open) = self.open_difficulty() {
                     return Err(ExecutionError::DifficultyAwaitingDirection {
@@ -651,6 +678,7 @@ impl Execution {
                     deadline_then: facts.deadline_on(today),
                     lead_unit,
                     on: today,
+                    documents: documents.clone(),
                 }
             }
             Action::ReviewResult {
@@ -777,6 +805,7 @@ impl Execution {
                 summary,
                 deadline_then,
                 on,
+                documents,
                 ..
             } => self.submissions.push(Submission {
                 submission_id: submission_id.clone(),
@@ -784,6 +813,7 @@ impl Execution {
                 submitted_on: *on,
                 deadline_then: *deadline_then,
                 review: None,
+                documents: documents.clone(),
             }),
             Happened::ResultAccepted {
                 submission_id,

@@ -9,7 +9,7 @@ use dondoc_contracts::progress::ProgressEvent;
 use dondoc_eventsourcing::{DecodeError, DomainEvent, Upcasters};
 use dondoc_proto::v1 as pb;
 
-use crate::domain::execution::{ExtensionAsked, ProgressNote};
+use crate::domain::execution::{DocumentRef, ExtensionAsked, ProgressNote};
 use crate::domain::{ExecutionEvent, Happened, Timeliness};
 
 /// Upcasters of the progress service's older event versions (none yet).
@@ -59,6 +59,7 @@ impl ExecutionEvent {
                     percent: note.percent,
                     narrative: note.narrative,
                     reported_on: iso(note.reported_on),
+                    documents: note.documents.iter().map(document_to_proto).collect(),
                 })
             }
             Happened::CoordinationRequested {
@@ -154,6 +155,7 @@ impl ExecutionEvent {
                 deadline_then,
                 lead_unit,
                 on,
+                documents,
             } => ProgressEvent::ResultSubmitted(pb::ResultSubmitted {
                 task_id,
                 submission_id,
@@ -161,6 +163,7 @@ impl ExecutionEvent {
                 submitted_on: iso(on),
                 deadline_then: iso_opt(deadline_then),
                 lead_unit,
+                documents: documents.iter().map(document_to_proto).collect(),
             }),
             Happened::ResultAccepted {
                 submission_id,
@@ -205,6 +208,7 @@ impl ExecutionEvent {
                 percent: m.percent,
                 narrative: m.narrative,
                 reported_on: date(t, "reported_on", &m.reported_on)?,
+                documents: m.documents.into_iter().map(document_from_proto).collect(),
             }),
             ProgressEvent::CoordinationRequested(m) => Happened::CoordinationRequested {
                 coordination_id: m.coordination_id,
@@ -260,6 +264,7 @@ impl ExecutionEvent {
                 deadline_then: date_opt(t, "deadline_then", &m.deadline_then)?,
                 lead_unit: m.lead_unit,
                 on: date(t, "submitted_on", &m.submitted_on)?,
+                documents: m.documents.into_iter().map(document_from_proto).collect(),
             },
             ProgressEvent::ResultAccepted(m) => {
                 let deadline_then = date_opt(t, "deadline_then", &m.deadline_then)?;
@@ -291,6 +296,24 @@ impl ExecutionEvent {
             }
         };
         Ok(ExecutionEvent { task_id, what })
+    }
+}
+
+pub(crate) fn document_to_proto(d: &DocumentRef) -> pb::AttachedDocument {
+    pb::AttachedDocument {
+        file_name: d.file_name.clone(),
+        media_type: d.media_type.clone(),
+        sha256: d.sha256.clone(),
+        size: d.size,
+    }
+}
+
+fn document_from_proto(d: pb::AttachedDocument) -> DocumentRef {
+    DocumentRef {
+        file_name: d.file_name,
+        media_type: d.media_type,
+        sha256: d.sha256,
+        size: d.size,
     }
 }
 

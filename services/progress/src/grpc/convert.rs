@@ -78,6 +78,11 @@ pub fn execution_to_proto(view: &ExecutionView) -> pb::Execution {
                 narrative: r.narrative.clone(),
                 reported_on: iso(r.reported_on),
                 reported_by: facts.lead_unit.clone(),
+                documents: r
+                    .documents
+                    .iter()
+                    .map(crate::events::document_to_proto)
+                    .collect(),
             })
             .collect(),
         coordinations: state
@@ -154,6 +159,11 @@ pub fn execution_to_proto(view: &ExecutionView) -> pb::Execution {
                     verdict: verdict as i32,
                     review_note: note,
                     reviewed_on,
+                    documents: s
+                        .documents
+                        .iter()
+                        .map(crate::events::document_to_proto)
+                        .collect(),
                 }
             })
             .collect(),

@@ -15,7 +15,7 @@ use crate::domain::register::{RegisterKind, Secrecy};
 use crate::domain::{CODE_MAX, DeadlineClass, FieldViolation};
 use crate::events::register::urgency_from_proto;
 use crate::handlers::error::ApiError;
-use crate::handlers::{Caller, DocumentInput, ExecutionFilter, Handlers, WorkRequest};
+use crate::handlers::{Caller, DocumentInput, ExecutionFilter, Handlers, Upload, WorkRequest};
 use convert::{document_to_proto, dossier_to_proto, execution_to_proto, status_from_proto};
 
 pub use dondoc_runtime::request::CORRELATION_HEADER;
@@ -132,6 +132,7 @@ impl ProgressService for ProgressApi {
             WorkRequest::ReportProgress {
                 percent: r.percent,
                 narrative: r.narrative.clone(),
+                documents: uploads(&r.documents),
             }
         })
     }
@@ -216,6 +217,7 @@ impl ProgressService for ProgressApi {
         work!(self, request, "SubmitResult", |r| {
             WorkRequest::SubmitResult {
                 summary: r.summary.clone(),
+                documents: uploads(&r.documents),
             }
         })
     }
@@ -315,6 +317,28 @@ impl ProgressService for ProgressApi {
                 document.content = found.content;
                 document.content_verified = found.verified;
                 Ok(document)
+            }
+            .await,
+        )
+    }
+
+    async fn get_attachment(
+        &self,
+        request: Request<pb::GetAttachmentRequest>,
+    ) -> Result<Response<pb::AttachmentContent>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        answer(
+            async {
+                let (document, content, verified) = self
+                    .handlers
+                    .get_attachment(&caller, &request.task_id, &request.sha256)
+                    .await?;
+                Ok(pb::AttachmentContent {
+                    document: Some(crate::events::document_to_proto(&document)),
+                    content,
+                    content_verified: verified,
+                })
             }
             .await,
         )
@@ -426,6 +450,17 @@ impl ProgressService for ProgressApi {
             .await,
         )
     }
+}
+
+fn uploads(documents: &[pb::Attachment]) -> Vec<Upload> {
+    documents
+        .iter()
+        .map(|d| Upload {
+            file_name: d.file_name.clone(),
+            media_type: d.media_type.clone(),
+            content: d.content.clone(),
+        })
+        .collect()
 }
 
 fn register_kind(raw: i32) -> Result<RegisterKind, ApiError> {

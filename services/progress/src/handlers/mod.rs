@@ -25,6 +25,7 @@ use crate::consumers::reply_due::ReplyDueReader;
 use crate::consumers::task_documents::TaskDocumentsReader;
 use crate::consumers::task_facts::TaskFactsReader;
 use crate::domain::dossier::{Dossier, DossierCommand, DossierError, DossierRequest};
+use crate::domain::execution::DocumentRef;
 use crate::domain::register::{
     EnterDocument, Register, RegisterKind, RegisteredDocument, Secrecy, Urgency, parse_document_id,
     year_of,
@@ -51,6 +52,14 @@ impl std::ops::Deref for Caller {
     }
 }
 
+/// A document sent with a report or a result, as received.
+#[derive(Clone, Debug, Default)]
+pub struct Upload {
+    pub file_name: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
 /// A change to a task's execution, as received (raw fields, validated here).
 #[derive(Clone, Debug)]
 pub enum WorkRequest {
@@ -58,6 +67,7 @@ pub enum WorkRequest {
     ReportProgress {
         percent: u32,
         narrative: String,
+        documents: Vec<Upload>,
     },
     RequestCoordination {
         unit: String,
@@ -86,6 +96,7 @@ pub enum WorkRequest {
     },
     SubmitResult {
         summary: String,
+        documents: Vec<Upload>,
     },
     ReviewResult {
         submission_id: String,
@@ -110,15 +121,55 @@ impl WorkRequest {
         }
     }
 
+    /// The documents sent with the request.
+    fn uploads(&self) -> &[Upload] {
+        match self {
+            WorkRequest::ReportProgress { documents, .. }
+            | WorkRequest::SubmitResult { documents, .. } => documents,
+            _ => &[],
+        }
+    }
+
     /// Every field checked at once; ids of new things drawn here (UUIDv7).
-    fn validate(&self, caller: &Caller, today: NaiveDate) -> Result<Action, ApiError> {
+    fn validate(
+        &self,
+        caller: &Caller,
+        today: NaiveDate,
+        max_document_bytes: usize,
+    ) -> Result<Action, ApiError> {
         let mut v = Violations::default();
+        for (i, upload) in self.uploads().iter().enumerate() {
+            v.optional_text(&format!("documents[{i}].file_name"), &upload.file_name, 255);
+            v.optional_text(
+                &format!("documents[{i}].media_type"),
+                &upload.media_type,
+                255,
+            );
+            if upload.content.is_empty() {
+                v.0.push(crate::domain::FieldViolation::new(
+                    &format!("documents[{i}].content"),
+                    "is required: the document itself",
+                ));
+            } else if upload.content.len() > max_document_bytes {
+                v.0.push(crate::domain::FieldViolation::new(
+                    &format!("documents[{i}].content"),
+                    format!(
+                        "is {} bytes; documents are at most {max_document_bytes} bytes",
+                        upload.content.len()
+                    ),
+                ));
+            }
+        }
         let new_id = || Uuid::now_v7().to_string();
         let action = match self {
             WorkRequest::Acknowledge => Action::Acknowledge,
-            WorkRequest::ReportProgress { percent, narrative } => Action::ReportProgress {
+            WorkRequest::ReportProgress {
+                percent, narrative, ..
+            } => Action::ReportProgress {
                 percent: v.percent("percent", *percent),
                 narrative: v.text("narrative", narrative, TEXT_MAX),
+                // Filled once the content is stored.
+                documents: Vec::new(),
             },
             WorkRequest::RequestCoordination {
                 unit,
@@ -169,9 +220,10 @@ impl WorkRequest {
                 requested_unit: v.unit_code("requested_unit", requested_unit),
                 reason: v.optional_text("reason", reason, TEXT_MAX),
             },
-            WorkRequest::SubmitResult { summary } => Action::SubmitResult {
+            WorkRequest::SubmitResult { summary, .. } => Action::SubmitResult {
                 submission_id: new_id(),
                 summary: v.text("summary", summary, TEXT_MAX),
+                documents: Vec::new(),
             },
             WorkRequest::ReviewResult {
                 submission_id,
@@ -452,10 +504,26 @@ impl Handlers {
         let now = self.clock.now();
         let today = business_date(now);
         // Validation names every bad field before anything about the task is looked up.
-        let action = request.validate(caller, today)?;
+        let mut action = request.validate(caller, today, self.max_document_bytes)?;
         let facts = self.facts_of(task_id).await?;
         authorize_on_task(rpc, caller, &facts)?;
         self.refuse_if_archived(&facts.task_id).await?;
+        if let Action::ReportProgress { documents, .. } | Action::SubmitResult { documents, .. } =
+            &mut action
+        {
+            for upload in request.uploads() {
+                documents.push(DocumentRef {
+                    file_name: upload.file_name.trim().to_owned(),
+                    media_type: if upload.media_type.trim().is_empty() {
+                        "application/octet-stream".to_owned()
+                    } else {
+                        upload.media_type.trim().to_owned()
+                    },
+                    sha256: self.blobs.put(&upload.content).await?,
+                    size: upload.content.len() as u64,
+                });
+            }
+        }
         if rpc == Rpc::GiveDirection {
             self.authorize_direction(caller, &facts, today).await?;
         }
@@ -878,6 +946,13 @@ impl Handlers {
                 sha256: d.sha256,
             });
         }
+        let attachment = |date: NaiveDate, d: &DocumentRef| DossierEntry {
+            kind: "attachment",
+            date: date.to_string(),
+            summary: d.file_name.clone(),
+            sha256: d.sha256.clone(),
+            ..blank_entry()
+        };
         for r in &execution.reports {
             records.push(DossierEntry {
                 kind: "progress_report",
@@ -885,6 +960,7 @@ impl Handlers {
                 summary: format!("{}% — {}", r.percent, r.narrative),
                 ..blank_entry()
             });
+            records.extend(r.documents.iter().map(|d| attachment(r.reported_on, d)));
         }
         for c in &execution.coordinations {
             if let Some(crate::domain::Settlement::Answered { reply, on }) = &c.settled {
@@ -903,6 +979,7 @@ impl Handlers {
                 summary: s.summary.clone(),
                 ..blank_entry()
             });
+            records.extend(s.documents.iter().map(|d| attachment(s.submitted_on, d)));
         }
         // ISO dates sort as text; the sort is stable, so one day keeps its order of kinds.
         records.sort_by(|a, b| a.date.cmp(&b.date));
@@ -928,6 +1005,33 @@ impl Handlers {
         Ok(recorded
             .decode::<crate::domain::register::DocumentEntered>()?
             .document)
+    }
+
+    /// `GetAttachment`: a document attached to one of the task's reports or results, hashed
+    /// again on the way out; only the task's own attachments are served.
+    pub async fn get_attachment(
+        &self,
+        caller: &Caller,
+        task_id: &str,
+        sha256: &str,
+    ) -> Result<(DocumentRef, Vec<u8>, bool), ApiError> {
+        let view = self.get_execution(caller, task_id).await?;
+        let document = view
+            .state
+            .attachments()
+            .find(|d| d.sha256 == sha256.trim())
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("task {task_id} has no attachment {sha256}"))
+            })?;
+        let content = self.blobs.get(&document.sha256).await?.ok_or_else(|| {
+            ApiError::Internal(format!(
+                "attachment {} of {task_id} is missing from the document store",
+                document.sha256
+            ))
+        })?;
+        let verified = crate::blobs::sha256_hex(&content) == document.sha256;
+        Ok((document, content, verified))
     }
 
     /// `ListRegister`: the year's register of `kind`, in number order.

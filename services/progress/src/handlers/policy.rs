@@ -25,6 +25,7 @@ pub enum Rpc {
     RegisterOutgoingDocument,
     ListRegister,
     GetDocument,
+    GetAttachment,
     GetDossier,
     CloseDossier,
     ArchiveDossier,
@@ -33,7 +34,7 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 20] = [
+    pub const ALL: [Rpc; 21] = [
         Rpc::AcknowledgeTask,
         Rpc::ReportProgress,
         Rpc::RequestCoordination,
@@ -49,6 +50,7 @@ impl Rpc {
         Rpc::RegisterOutgoingDocument,
         Rpc::ListRegister,
         Rpc::GetDocument,
+        Rpc::GetAttachment,
         Rpc::GetDossier,
         Rpc::CloseDossier,
         Rpc::ArchiveDossier,
@@ -96,6 +98,10 @@ pub const POLICY: &[(Rpc, &[Role])] = &[
         &[Admin, Office, Leader, Unit, HomeAffairs],
     ),
     (Rpc::GetDossier, &[Admin, Office, Leader, Unit, HomeAffairs]),
+    (
+        Rpc::GetAttachment,
+        &[Admin, Office, Leader, Unit, HomeAffairs],
+    ),
     // The Office controls every document, and so the dossier's lifecycle.
     (Rpc::CloseDossier, &[Office]),
     (Rpc::ArchiveDossier, &[Office]),

@@ -103,6 +103,91 @@ impl Projection for TaskExecutionProjection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumers::board::{TaskBoardProjection, read_board};
+    use dondoc_contracts::progress::RESULT_ACCEPTED;
+    use dondoc_eventsourcing::testing::TestDatabase;
+    use dondoc_eventsourcing::{Actor, RecordedEvent};
+    use dondoc_proto::v1 as pb;
+    use prost::Message;
+
+    fn event(
+        stream_type: &str,
+        task_id: &str,
+        event_type: &str,
+        payload: Vec<u8>,
+    ) -> RecordedEvent {
+        RecordedEvent {
+            position: 1,
+            event_id: uuid::Uuid::now_v7(),
+            stream_type: stream_type.to_owned(),
+            stream_id: task_id.to_owned(),
+            stream_version: 1,
+            event_type: event_type.to_owned(),
+            schema_version: 1,
+            occurred_at: chrono::Utc::now(),
+            recorded_at: chrono::Utc::now(),
+            actor: Actor::default(),
+            correlation_id: String::new(),
+            causation_id: String::new(),
+            traceparent: String::new(),
+            source: String::new(),
+            payload,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_completion_that_arrives_before_its_assignment_is_on_the_board_when_the_task_is() {
+        let test = TestDatabase::sqlite().await;
+        test.db
+            .run_schema(TaskBoardProjection.schema())
+            .await
+            .expect("board schema");
+        test.db
+            .run_schema(TaskExecutionProjection.schema())
+            .await
+            .expect("execution schema");
+        let mut conn = test.db.pool().acquire().await.expect("connection");
+        let accepted = pb::ResultAccepted {
+            task_id: "t-1".into(),
+            on_time: true,
+            ..Default::default()
+        };
+        let assigned = pb::TaskAssigned {
+            task_id: "t-1".into(),
+            lead_unit: "SXD".into(),
+            assigned_on: "2026-11-20".into(),
+            ..Default::default()
+        };
+
+        TaskExecutionProjection
+            .apply(
+                &mut conn,
+                &event(
+                    "execution",
+                    "t-1",
+                    RESULT_ACCEPTED.name,
+                    accepted.encode_to_vec(),
+                ),
+            )
+            .await
+            .expect("the completion, early");
+        let mut assignment = event(
+            "task",
+            "t-1",
+            dondoc_contracts::assignment::TASK_ASSIGNED.name,
+            assigned.encode_to_vec(),
+        );
+        assignment.schema_version = dondoc_contracts::assignment::TASK_ASSIGNED.version;
+        TaskBoardProjection
+            .apply(&mut conn, &assignment)
+            .await
+            .expect("the assignment, late");
+        drop(conn);
+
+        let board = read_board(&test.db, None).await.expect("board");
+        assert_eq!(board.total_tasks, 1);
+        assert_eq!(board.rows[0].status, "completed");
+    }
 
     #[test]
     fn completion_stands_over_a_later_cancellation_and_cancellation_over_work_in_progress() {

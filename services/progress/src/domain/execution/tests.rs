@@ -58,6 +58,7 @@ fn submit(id: &str) -> Action {
     Action::SubmitResult {
         submission_id: id.into(),
         summary: "Đã hoàn thành".into(),
+        documents: Vec::new(),
     }
 }
 
@@ -91,6 +92,7 @@ fn nothing_is_reported_before_the_task_is_acknowledged() {
         Action::ReportProgress {
             percent: 10,
             narrative: "x".into(),
+            documents: Vec::new(),
         },
     );
     assert_eq!(result, Err(ExecutionError::NotAcknowledged));
