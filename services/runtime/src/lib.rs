@@ -23,6 +23,7 @@
 //! - [`diagnostics`]: CPU, memory and SQL statement counts of the process, over gRPC.
 
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
