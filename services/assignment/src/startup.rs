@@ -155,35 +155,11 @@ impl Application {
             supervisor
                 .spawn_restarting("outbox relay", move || relay.clone().run(shutdown.clone()));
         }
-        {
-            let projector = projector.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("task list projection", move || {
-                let projector = projector.clone();
-                let shutdown = shutdown.clone();
-                async move { projector.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("task list projection", projector.clone());
 
-        {
-            let executions = executions.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("execution-status consumer", move || {
-                let executions = executions.clone();
-                let shutdown = shutdown.clone();
-                async move { executions.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("execution-status consumer", executions.clone());
 
-        {
-            let consumer = progress_requests.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("progress-request consumer", move || {
-                let consumer = consumer.clone();
-                let shutdown = shutdown.clone();
-                async move { consumer.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("progress-request consumer", progress_requests.clone());
 
         server.require("event-store-writer", store.writer_status(), |up| *up);
         server.require(

@@ -171,33 +171,9 @@ impl Application {
             supervisor
                 .spawn_restarting("outbox relay", move || relay.clone().run(shutdown.clone()));
         }
-        {
-            let projector = reply_due.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("reply-due projection", move || {
-                let projector = projector.clone();
-                let shutdown = shutdown.clone();
-                async move { projector.run(shutdown).await }
-            });
-        }
-        {
-            let projector = task_documents.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("task documents projection", move || {
-                let projector = projector.clone();
-                let shutdown = shutdown.clone();
-                async move { projector.run(shutdown).await }
-            });
-        }
-        {
-            let consumer = task_facts.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("task-facts consumer", move || {
-                let consumer = consumer.clone();
-                let shutdown = shutdown.clone();
-                async move { consumer.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("reply-due projection", reply_due.clone());
+        supervisor.spawn_read_model("task documents projection", task_documents.clone());
+        supervisor.spawn_read_model("task-facts consumer", task_facts.clone());
         {
             let handlers = handlers.clone();
             let shutdown = shutdown.clone();

@@ -95,26 +95,9 @@ impl Application {
         );
 
         let mut supervisor = Supervisor::new();
-        let shutdown = supervisor.shutdown_token();
-        {
-            let consumer = consumer.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("task-board consumer", move || {
-                let consumer = consumer.clone();
-                let shutdown = shutdown.clone();
-                async move { consumer.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("task-board consumer", consumer.clone());
 
-        {
-            let execution = execution.clone();
-            let shutdown = shutdown.clone();
-            supervisor.spawn_restarting("task-execution consumer", move || {
-                let execution = execution.clone();
-                let shutdown = shutdown.clone();
-                async move { execution.run(shutdown).await }
-            });
-        }
+        supervisor.spawn_read_model("task-execution consumer", execution.clone());
 
         server.require(
             TaskBoardProjection::NAME,

@@ -9,7 +9,9 @@
 //! consumer that silently stops would leave a service that answers calls while its events go
 //! nowhere.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -42,6 +44,17 @@ impl Supervisor {
         F: Future<Output = ()> + Send + 'static,
     {
         self.tasks.push((name, tokio::spawn(task)));
+    }
+
+    /// Spawns a read model's loop (a NATS consumer or a local projector) under
+    /// [`Supervisor::spawn_restarting`], handing it the shutdown token.
+    pub fn spawn_read_model<L: ReadModelLoop>(&mut self, name: &'static str, read_model: Arc<L>) {
+        let shutdown = self.shutdown.clone();
+        self.spawn_restarting(name, move || {
+            let read_model = read_model.clone();
+            let shutdown = shutdown.clone();
+            async move { read_model.run_until(shutdown).await }
+        });
     }
 
     /// Spawns a named loop that is started again, with backoff, whenever it panics or returns
@@ -125,6 +138,27 @@ pub fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Context {
         .timeout(Duration::from_secs(5))
         .backpressure_on_inflight(true)
         .build(client)
+}
+
+/// A loop that keeps a read model up to date until shutdown.
+pub trait ReadModelLoop: Send + Sync + 'static {
+    fn run_until(&self, shutdown: CancellationToken) -> impl Future<Output = ()> + Send + '_;
+}
+
+impl<P: dondoc_eventsourcing::projection::Projection> ReadModelLoop
+    for dondoc_eventsourcing::consumer::Consumer<P>
+{
+    fn run_until(&self, shutdown: CancellationToken) -> impl Future<Output = ()> + Send + '_ {
+        self.run(shutdown)
+    }
+}
+
+impl<P: dondoc_eventsourcing::projection::Projection> ReadModelLoop
+    for dondoc_eventsourcing::projection::LocalProjector<P>
+{
+    fn run_until(&self, shutdown: CancellationToken) -> impl Future<Output = ()> + Send + '_ {
+        self.run(shutdown)
+    }
 }
 
 #[cfg(test)]

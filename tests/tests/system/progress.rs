@@ -219,8 +219,13 @@ async fn goes_through_to_completion(system: TestSystem, task_id: String) {
     assert_eq!(listed.tasks.len(), 1);
 }
 
-/// Polls GetTask (the status crosses NATS from the progress service) until `status`.
-async fn task_when(system: &TestSystem, task_id: &str, status: pb::TaskStatus) -> pb::Task {
+/// Polls GetTask (what the progress service sends crosses NATS) until `done` holds.
+async fn task_until(
+    system: &TestSystem,
+    task_id: &str,
+    what: &str,
+    done: impl Fn(&pb::Task) -> bool,
+) -> pb::Task {
     let mut client = system.client(Role::Office).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
@@ -231,15 +236,23 @@ async fn task_when(system: &TestSystem, task_id: &str, status: pb::TaskStatus) -
             .await
             .expect("GetTask")
             .into_inner();
-        if task.status == status as i32 {
+        if done(&task) {
             return task;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "task {task_id} never became {status:?}: {task:?}"
+            "task {task_id}: timed out waiting for {what}; last seen {task:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Polls GetTask until the task shows `status`.
+async fn task_when(system: &TestSystem, task_id: &str, status: pb::TaskStatus) -> pb::Task {
+    task_until(system, task_id, &format!("{status:?}"), |t| {
+        t.status == status as i32
+    })
+    .await
 }
 
 #[tokio::test]
@@ -433,25 +446,10 @@ async fn a_hand_off_attempt_is_refused_and_recorded_once_per_request() {
     assert_eq!(reason_of(&retried), "LEAD_UNIT_HAND_OFF");
     assert_eq!(system.execution_known(&task_id).await.refused_hand_offs, 1);
     // The task in the assignment service shows the same evidence, once, with who tried.
-    let mut office = system.client(Role::Office).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let task = loop {
-        let task = office
-            .get_task(pb::GetTaskRequest {
-                task_id: task_id.clone(),
-            })
-            .await
-            .expect("GetTask")
-            .into_inner();
-        if !task.refused_hand_offs.is_empty() {
-            break task;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the attempt never reached the task"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let task = task_until(&system, &task_id, "the attempt on the task", |t| {
+        !t.refused_hand_offs.is_empty()
+    })
+    .await;
     assert_eq!(task.refused_hand_offs.len(), 1);
     assert_eq!(task.refused_hand_offs[0].requested_lead_unit, "STC");
     assert_eq!(task.refused_hand_offs[0].attempted_by, "sxd-officer");
@@ -595,29 +593,12 @@ async fn request_extension(
 
 /// Polls GetTask until the extension request `extension_id` is on the task.
 async fn task_with_extension(system: &TestSystem, task_id: &str, extension_id: &str) -> pb::Task {
-    let mut client = system.client(Role::Office).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let task = client
-            .get_task(pb::GetTaskRequest {
-                task_id: task_id.to_owned(),
-            })
-            .await
-            .expect("GetTask")
-            .into_inner();
-        if task
-            .extension_requests
+    task_until(system, task_id, "the extension request", |t| {
+        t.extension_requests
             .iter()
             .any(|e| e.extension_id == extension_id)
-        {
-            return task;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "extension {extension_id} never reached task {task_id}: {task:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 async fn decide(
@@ -1036,25 +1017,11 @@ async fn every_event_delivered_again_changes_nothing_anywhere() {
     let submitted = submit(&system, &task_id).await.expect("submits");
     review(&system, &task_id, &last_submission(&submitted), true).await;
     task_when(&system, &task_id, pb::TaskStatus::Completed).await;
+    let task = task_until(&system, &task_id, "both requests on the task", |t| {
+        t.refused_hand_offs.len() == 1 && t.extension_requests.len() == 1
+    })
+    .await;
     let mut office = system.client(Role::Office).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let task = loop {
-        let task = office
-            .get_task(pb::GetTaskRequest {
-                task_id: task_id.clone(),
-            })
-            .await
-            .expect("GetTask")
-            .into_inner();
-        if task.refused_hand_offs.len() == 1 && task.extension_requests.len() == 1 {
-            break task;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the requests never reached the task: {task:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
     // Every event of the task on the board, the forwarded hand-off attempt included.
     let board = system
         .board_when("every task event on the board", |b| {
