@@ -31,6 +31,7 @@ pub mod grpc;
 pub mod lifecycle;
 pub mod request;
 pub mod service;
+pub mod status;
 pub mod telemetry;
 
 /// The pinned `nats-server` launcher lives in the event-sourcing core (its tests need it);

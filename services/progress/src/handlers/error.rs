@@ -1,10 +1,6 @@
 //! The errors of the progress service's handlers: one enum for the application layer, mapped
 //! to a gRPC status only in `crate::grpc::status`.
 
-use dondoc_eventsourcing::projection::ProjectionError;
-use dondoc_eventsourcing::repository::ExecuteError;
-use dondoc_eventsourcing::{AppendError, DecodeError, StoreError};
-
 use crate::domain::dossier::DossierError;
 use crate::domain::register::RegisterError;
 use crate::domain::{ExecutionError, FieldViolation};
@@ -93,60 +89,4 @@ impl From<RegisterError> for ApiError {
     }
 }
 
-impl<E> From<ExecuteError<E>> for ApiError
-where
-    E: std::error::Error + Into<ApiError> + 'static,
-{
-    fn from(error: ExecuteError<E>) -> Self {
-        match error {
-            ExecuteError::Domain(e) => e.into(),
-            ExecuteError::Conflict {
-                stream_id,
-                expected,
-                actual,
-            } => ApiError::Conflict(format!(
-                "{stream_id} was changed concurrently (expected version {expected}, now \
-                 {actual}); read it again and retry"
-            )),
-            ExecuteError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
-            ExecuteError::Store(e) => e.into(),
-            ExecuteError::Decode(e) => e.into(),
-        }
-    }
-}
-
-impl From<AppendError> for ApiError {
-    fn from(error: AppendError) -> Self {
-        match error {
-            AppendError::Conflict { .. } => ApiError::Conflict(error.to_string()),
-            AppendError::RequestIdReused { request_id } => ApiError::RequestIdReused(request_id),
-            AppendError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        if error.is_transient() {
-            ApiError::Unavailable(error.to_string())
-        } else {
-            ApiError::Internal(error.to_string())
-        }
-    }
-}
-
-impl From<ProjectionError> for ApiError {
-    fn from(error: ProjectionError) -> Self {
-        match error {
-            ProjectionError::Refused(reason) => ApiError::Unavailable(reason),
-            error if error.is_transient() => ApiError::Unavailable(error.to_string()),
-            error => ApiError::Internal(error.to_string()),
-        }
-    }
-}
-
-impl From<DecodeError> for ApiError {
-    fn from(error: DecodeError) -> Self {
-        ApiError::Internal(error.to_string())
-    }
-}
+dondoc_runtime::store_error_conversions!(ApiError);
