@@ -161,6 +161,10 @@ impl Application {
             blobs,
             progress.max_document_bytes,
             clock,
+            Arc::new(
+                dondoc_runtime::calendar::WorkingCalendar::vietnam()
+                    .context("cannot read the working-day calendar")?,
+            ),
         );
 
         let mut supervisor = Supervisor::new();

@@ -330,14 +330,16 @@ async fn a_returned_result_resubmitted_after_the_deadline_completes_late() {
     assert_eq!(returned.status, pb::TaskStatus::ReturnedForRework as i32);
     task_when(&system, &task_id, pb::TaskStatus::ReturnedForRework).await;
 
-    // Rework takes until 3 January 2027, past the deadline of 31 December 2026.
-    system.clock.advance(chrono::Duration::days(36));
+    // Rework takes until Thursday 7 January 2027, past the deadline of Thursday 31 December
+    // 2026: seven calendar days, but New Year's Day and a weekend are not working days.
+    system.clock.advance(chrono::Duration::days(40));
     let again = submit(&system, &task_id).await.expect("resubmits");
     let completed = review(&system, &task_id, &last_submission(&again), true).await;
 
     assert_eq!(completed.status, pb::TaskStatus::Completed as i32);
     assert_eq!(completed.timeliness, pb::Timeliness::Late as i32);
-    assert_eq!(completed.days_late, 3);
+    // 4, 5, 6 and 7 January.
+    assert_eq!(completed.days_late, 4);
 }
 
 #[tokio::test]

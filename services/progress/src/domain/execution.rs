@@ -13,6 +13,7 @@
 //! - the lead unit may not hand its task on: the attempt is recorded, then refused.
 
 use chrono::NaiveDate;
+use dondoc_runtime::calendar::WorkingCalendar;
 
 use super::facts::TaskFacts;
 use super::{PERCENT_MAX, TaskStatus, Timeliness};
@@ -202,6 +203,8 @@ pub struct ExecutionCommand {
     pub facts: TaskFacts,
     pub today: NaiveDate,
     pub action: Action,
+    /// The civil-service calendar days late are counted on.
+    pub calendar: std::sync::Arc<WorkingCalendar>,
 }
 
 #[derive(Clone, Debug)]
@@ -496,6 +499,7 @@ impl Execution {
             facts,
             today,
             action,
+            calendar,
         } = command;
         let today = *today;
         if let Action::EvaluateReplyDeadlines = action {
@@ -694,7 +698,7 @@ impl Execution {
                     })?;
                 if *accept {
                     let (timeliness, days_late) =
-                        judge(submission.submitted_on, submission.deadline_then);
+                        judge(submission.submitted_on, submission.deadline_then, calendar);
                     Happened::ResultAccepted {
                         submission_id: submission_id.clone(),
                         submitted_on: submission.submitted_on,
@@ -850,14 +854,25 @@ impl Execution {
     }
 }
 
-/// On time when submitted on or before the deadline in force that day (calendar days; the
-/// working-day calendar arrives with the escalation service).
-pub fn judge(submitted_on: NaiveDate, deadline: Option<NaiveDate>) -> (Timeliness, u32) {
+/// On time when submitted on or before the deadline in force that day; otherwise late by the
+/// working days after the deadline up to the day of submission. A result submitted on a day
+/// off counts from the next working day, as a document received then is handled then — so a
+/// late result is always at least one working day late.
+pub fn judge(
+    submitted_on: NaiveDate,
+    deadline: Option<NaiveDate>,
+    calendar: &WorkingCalendar,
+) -> (Timeliness, u32) {
     match deadline {
         None => (Timeliness::NoDeadline, 0),
         Some(deadline) if submitted_on <= deadline => (Timeliness::OnTime, 0),
         Some(deadline) => {
-            let days = (submitted_on - deadline).num_days();
+            let received = if calendar.is_working_day(submitted_on) {
+                submitted_on
+            } else {
+                calendar.add_working_days(submitted_on, 1)
+            };
+            let days = calendar.working_days_between(deadline, received).max(1);
             (Timeliness::Late, u32::try_from(days).unwrap_or(u32::MAX))
         }
     }

@@ -60,7 +60,7 @@ pub enum DeadlineClass {
     NoDeadline,
 }
 
-/// Days before the deadline from which an open task is near due.
+/// Working days before the deadline from which an open task is near due.
 pub const NEAR_DUE_DAYS: i64 = 5;
 
 impl DeadlineClass {
@@ -74,12 +74,16 @@ impl DeadlineClass {
         }
     }
 
-    /// The class of an open task with `deadline` on `date`.
-    pub fn of(deadline: Option<NaiveDate>, date: NaiveDate) -> Self {
+    /// The class of an open task with `deadline` on `date`, counting working days.
+    pub fn of(
+        deadline: Option<NaiveDate>,
+        date: NaiveDate,
+        calendar: &dondoc_runtime::calendar::WorkingCalendar,
+    ) -> Self {
         match deadline {
             None => Self::NoDeadline,
             Some(d) if date > d => Self::Overdue,
-            Some(d) if (d - date).num_days() <= NEAR_DUE_DAYS => Self::NearDue,
+            Some(d) if calendar.working_days_between(date, d) <= NEAR_DUE_DAYS => Self::NearDue,
             Some(_) => Self::WithinTerm,
         }
     }

@@ -21,8 +21,10 @@ use dondoc_eventsourcing::clock::business_date;
 use dondoc_eventsourcing::repository::{CommandEnvelope, ExecuteError, Executed, Repository};
 use dondoc_eventsourcing::{Actor, EventMetadata, EventStore, RequestKey, StoredOutcome};
 use dondoc_runtime::auth::{Principal, Role};
+use dondoc_runtime::calendar::WorkingCalendar;
 use dondoc_runtime::clock::SharedClock;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::blobs::BlobStore;
@@ -328,9 +330,14 @@ pub struct Handlers {
     facts: TaskFactsReader,
     reply_due: ReplyDueReader,
     clock: SharedClock,
+    /// The civil-service calendar: days late and "near due" count working days.
+    calendar: Arc<WorkingCalendar>,
 }
 
 impl Handlers {
+    // Each argument is a distinct collaborator, wired once in `startup`; a struct of them would
+    // only rename the list.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: EventStore,
         facts: TaskFactsReader,
@@ -339,6 +346,7 @@ impl Handlers {
         blobs: BlobStore,
         max_document_bytes: usize,
         clock: SharedClock,
+        calendar: Arc<WorkingCalendar>,
     ) -> Self {
         Self {
             executions: Repository::new(store.clone()),
@@ -351,6 +359,7 @@ impl Handlers {
             facts,
             reply_due,
             clock,
+            calendar,
         }
     }
 
@@ -472,6 +481,7 @@ impl Handlers {
                         facts: facts.clone(),
                         today,
                         action,
+                        calendar: self.calendar.clone(),
                     },
                     expected_version: (expected_version > 0).then_some(expected_version),
                     new_stream: false,
@@ -543,6 +553,7 @@ impl Handlers {
                             facts,
                             today,
                             action: Action::EvaluateReplyDeadlines,
+                            calendar: self.calendar.clone(),
                         },
                         expected_version: None,
                         new_stream: false,
@@ -625,7 +636,7 @@ impl Handlers {
                     continue;
                 }
                 let view = self.view(facts, None).await?;
-                if matches(&filter, &view, as_of) {
+                if matches(&filter, &view, as_of, &self.calendar) {
                     page.executions.push(view);
                     if page.executions.len() >= filter.limit {
                         page.next_after = Some(after);
@@ -644,7 +655,12 @@ impl Handlers {
     }
 }
 
-fn matches(filter: &ExecutionFilter, view: &ExecutionView, as_of: NaiveDate) -> bool {
+fn matches(
+    filter: &ExecutionFilter,
+    view: &ExecutionView,
+    as_of: NaiveDate,
+    calendar: &WorkingCalendar,
+) -> bool {
     if filter.status.is_some_and(|s| s != view.status) {
         return false;
     }
@@ -656,7 +672,7 @@ fn matches(filter: &ExecutionFilter, view: &ExecutionView, as_of: NaiveDate) -> 
     }
     if let Some(class) = filter.deadline_class {
         let open = !matches!(view.status, TaskStatus::Completed | TaskStatus::Cancelled);
-        if !open || DeadlineClass::of(view.facts.deadline_on(as_of), as_of) != class {
+        if !open || DeadlineClass::of(view.facts.deadline_on(as_of), as_of, calendar) != class {
             return false;
         }
     }

@@ -8,6 +8,10 @@ fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
 
+fn calendar() -> std::sync::Arc<dondoc_runtime::calendar::WorkingCalendar> {
+    std::sync::Arc::new(dondoc_runtime::calendar::WorkingCalendar::vietnam().expect("calendar"))
+}
+
 fn facts() -> TaskFacts {
     TaskFacts {
         task_id: "task-1".into(),
@@ -32,6 +36,7 @@ fn run(state: &Execution, on: &str, action: Action) -> Result<Vec<ExecutionEvent
         facts: facts(),
         today: day(on),
         action,
+        calendar: calendar(),
     })
 }
 
@@ -160,9 +165,11 @@ fn a_returned_result_resubmitted_after_the_deadline_completes_late() {
     ]);
     assert!(matches!(
         state.completed().and_then(|s| s.review.clone()),
+        // Three calendar days after Thursday 31 December 2026 but submitted on a Sunday after
+        // the New Year holiday: received Monday 4 January, one working day late.
         Some(Review::Accepted {
             timeliness: Timeliness::Late,
-            days_late: 3,
+            days_late: 1,
             ..
         })
     ));
@@ -276,6 +283,7 @@ fn a_cancelled_task_refuses_work() {
         facts: cancelled.clone(),
         today: day("2026-11-22"),
         action: submit("s1"),
+        calendar: calendar(),
     });
     assert_eq!(result, Err(ExecutionError::TaskCancelled));
     assert_eq!(state.status(&cancelled), TaskStatus::Cancelled);
