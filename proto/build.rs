@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "dondoc/v1/reporting.proto",
     "dondoc/v1/diagnostics.proto",
     "dondoc/v1/progress.proto",
+    "dondoc/v1/escalation.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,0 +1,5 @@
+//! The escalation service's read models: what it knows of tasks from the assignment and
+//! progress services (over NATS), and the notices and actions in its own log (local).
+
+pub mod facts;
+pub mod notifications;

@@ -1,0 +1,41 @@
+//! `dondoc-escalation`: the escalation service as its own process (one container in
+//! docker-compose). Settings come from built-in defaults, then `--config FILE`, then
+//! `DONDOC_*` environment variables (e.g. `DONDOC_ESCALATION__DATABASE_URL`).
+
+use dondoc_escalation::{Application, EscalationSettings};
+use dondoc_runtime::clock::SystemClock;
+use dondoc_runtime::service::{
+    AuthSettings, config_file_from_args, load_verifier, shutdown_signal,
+};
+use dondoc_runtime::telemetry::TelemetrySettings;
+use serde::Deserialize;
+
+const DEFAULTS: &str = r#"
+[escalation]
+database_url = "sqlite://data/escalation.db"
+nats_url = "nats://127.0.0.1:4222"
+listen = "0.0.0.0:50054"
+
+[auth]
+public_key_path = "data/keys/dev-ed25519.pub.pem"
+"#;
+
+#[derive(Deserialize)]
+struct Settings {
+    escalation: EscalationSettings,
+    auth: AuthSettings,
+    #[serde(default)]
+    telemetry: TelemetrySettings,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings: Settings =
+        dondoc_runtime::config::load(config_file_from_args().as_deref(), DEFAULTS)?;
+    let _telemetry = dondoc_runtime::telemetry::init("dondoc-escalation", &settings.telemetry)?;
+    let verifier = load_verifier(&settings.auth.public_key_path)?;
+    let app = Application::build(&settings.escalation, verifier, SystemClock::shared()).await?;
+    shutdown_signal().await;
+    app.stop().await;
+    Ok(())
+}
