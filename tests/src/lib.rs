@@ -10,6 +10,7 @@ use dondoc_assignment::AssignmentSettings;
 use dondoc_eventsourcing::testing::TestDatabase;
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::escalation_service_client::EscalationServiceClient;
 use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
 use dondoc_reporting::ReportingSettings;
@@ -22,6 +23,9 @@ use tonic::transport::Channel;
 pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type EscalationClient = EscalationServiceClient<InterceptedService<Channel, BearerToken>>;
+
+pub mod smtp;
 
 /// The unit directory shipped with dondoc (2019 and post-2025 Hải Phòng).
 pub const SEED_UNITS: &str = include_str!("../../services/assignment/seed/haiphong-units.toml");
@@ -45,6 +49,8 @@ pub struct TestSystem {
     /// Started on demand ([`TestSystem::start_progress`]), so tests that do not need it do not
     /// pay for it.
     pub progress: Option<dondoc_progress::Application>,
+    /// Started on demand ([`TestSystem::start_escalation`]).
+    pub escalation: Option<dondoc_escalation::Application>,
     pub clock: Arc<ManualClock>,
     issuer: TokenIssuer,
     /// Kept to mint tokens at other instants (an expired one).
@@ -53,6 +59,8 @@ pub struct TestSystem {
     assignment_db: TestDatabase,
     reporting_db: TestDatabase,
     progress_db: TestDatabase,
+    /// Created when the escalation service first starts.
+    escalation_db: Option<TestDatabase>,
     engine: Engine,
 }
 
@@ -79,6 +87,11 @@ impl TestSystem {
 
     /// As [`TestSystem::spawn`] on the given engine; `None` when PostgreSQL is not configured.
     pub async fn spawn_on(engine: Engine) -> Option<Self> {
+        Self::spawn_with_units(engine, SEED_UNITS).await
+    }
+
+    /// As [`TestSystem::spawn_on`], importing `units` as the unit directory.
+    pub async fn spawn_with_units(engine: Engine, units: &str) -> Option<Self> {
         init_test_logging();
         let assignment_db = database(engine).await?;
         let reporting_db = database(engine).await?;
@@ -95,6 +108,7 @@ impl TestSystem {
             assignment: None,
             reporting: None,
             progress: None,
+            escalation: None,
             clock,
             issuer,
             private_key_pem: private.clone(),
@@ -102,12 +116,13 @@ impl TestSystem {
             assignment_db,
             reporting_db,
             progress_db,
+            escalation_db: None,
             engine,
         };
         system.start_assignment().await;
         system.start_reporting().await;
         let response = system
-            .import_units(SEED_UNITS)
+            .import_units(units)
             .await
             .expect("import the unit directory");
         assert_eq!(response.directories_imported, 2);
@@ -198,6 +213,92 @@ impl TestSystem {
             .await
             .expect("start the progress service");
         self.progress = Some(app);
+    }
+
+    /// (Re)starts the escalation service on its database, e-mailing through `smtp` when given.
+    /// The ticker is left to the tests (it evaluates once at start, then daily), which evaluate
+    /// at instants of their choosing.
+    pub async fn start_escalation_with(&mut self, smtp: Option<dondoc_escalation::SmtpSettings>) {
+        if self.escalation_db.is_none() {
+            self.escalation_db = Some(database(self.engine).await.expect("escalation database"));
+        }
+        let url = self
+            .escalation_db
+            .as_ref()
+            .map(|db| db.url.clone())
+            .unwrap_or_default();
+        let clock: SharedClock = self.clock.clone();
+        let mut settings =
+            dondoc_escalation::EscalationSettings::from(dondoc_runtime::service::ServiceSettings {
+                database_url: url,
+                nats_url: self.nats.url(),
+                listen: "127.0.0.1:0".into(),
+                tls: None,
+                database: Default::default(),
+            });
+        settings.evaluate_interval = Duration::from_secs(24 * 3600);
+        settings.smtp = smtp;
+        let app = dondoc_escalation::Application::build(&settings, self.verifier.clone(), clock)
+            .await
+            .expect("start the escalation service");
+        self.escalation = Some(app);
+    }
+
+    /// (Re)starts the escalation service without e-mail.
+    pub async fn start_escalation(&mut self) {
+        self.start_escalation_with(None).await;
+    }
+
+    pub fn escalation(&self) -> &dondoc_escalation::Application {
+        self.escalation
+            .as_ref()
+            .expect("escalation service running")
+    }
+
+    /// An escalation client acting as `principal`.
+    pub async fn escalation_client_as(&self, principal: &Principal) -> EscalationClient {
+        EscalationServiceClient::with_interceptor(
+            Self::channel(self.escalation().port()).await,
+            BearerToken::new(self.mint(principal)),
+        )
+    }
+
+    /// An escalation client acting with `role` (see [`TestSystem::token`]).
+    pub async fn escalation_client(&self, role: Role) -> EscalationClient {
+        EscalationServiceClient::with_interceptor(
+            Self::channel(self.escalation().port()).await,
+            BearerToken::new(self.token(role)),
+        )
+    }
+
+    /// Polls the escalation service's watch of `task_id` until `done` holds, failing after a
+    /// deadline (its facts come over NATS).
+    pub async fn watch_when(
+        &self,
+        task_id: &str,
+        what: &str,
+        done: impl Fn(&pb::Watch) -> bool,
+    ) -> pb::Watch {
+        let mut client = self.escalation_client(Role::Office).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = client
+                .get_watch(pb::GetWatchRequest {
+                    task_id: task_id.to_owned(),
+                })
+                .await
+                .map(tonic::Response::into_inner);
+            if let Ok(watch) = &seen
+                && done(watch)
+            {
+                return watch.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for the watch of {task_id}: {what}; last seen {seen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn progress(&self) -> &dondoc_progress::Application {

@@ -4,6 +4,7 @@
 
 mod architecture;
 mod deploy;
+mod escalation;
 mod faults;
 mod flows;
 mod office;
