@@ -6,8 +6,8 @@
 -- existing volume: `docker compose exec postgres createdb -U "$POSTGRES_USER" <name>`.
 --
 -- The services create their own tables (migrations at start-up), so only the databases are
--- made here. Escalation and discipline have no container yet; their databases exist
--- already so adding those services needs no change to a running PostgreSQL.
+-- made here. Discipline has no container yet; its database exists already so adding the
+-- service needs no change to a running PostgreSQL.
 
 CREATE DATABASE assignment;
 CREATE DATABASE progress;

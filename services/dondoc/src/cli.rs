@@ -20,6 +20,8 @@ pub const DEFAULT_ASSIGNMENT_ENDPOINT: &str = "http://127.0.0.1:50051";
 pub const DEFAULT_REPORTING_ENDPOINT: &str = "http://127.0.0.1:50052";
 /// Where `dondoc up` serves the progress service.
 pub const DEFAULT_PROGRESS_ENDPOINT: &str = "http://127.0.0.1:50053";
+/// Where `dondoc up` serves the escalation service.
+pub const DEFAULT_ESCALATION_ENDPOINT: &str = "http://127.0.0.1:50054";
 /// Default data directory, relative to where the operator runs `dondoc`.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
@@ -105,6 +107,21 @@ pub enum OperatorCommand {
         #[command(subcommand)]
         command: RegisterCommand,
     },
+    /// Deadline watch and the escalation ladder (đôn đốc): evaluate deadlines, show a task's
+    /// watch, list escalations, record the leadership's reminders, criticisms, commendations.
+    Escalation {
+        #[command(flatten)]
+        connection: EscalationConnection,
+        #[command(subcommand)]
+        command: EscalationCommand,
+    },
+    /// Notices for whoever holds the token: reminders, overdue notices, escalations.
+    Notifications {
+        #[command(flatten)]
+        connection: EscalationConnection,
+        #[command(subcommand)]
+        command: NotificationsCommand,
+    },
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -151,6 +168,7 @@ pub enum ServiceArg {
     Assignment,
     Reporting,
     Progress,
+    Escalation,
 }
 
 impl ServiceArg {
@@ -159,6 +177,7 @@ impl ServiceArg {
             ServiceArg::Assignment => "assignment",
             ServiceArg::Reporting => "reporting",
             ServiceArg::Progress => "progress",
+            ServiceArg::Escalation => "escalation",
         }
     }
 }
@@ -198,6 +217,9 @@ pub struct UpArgs {
     /// gRPC port of the progress service; 0 picks a free port [default: 50053].
     #[arg(long, value_name = "PORT")]
     pub progress_port: Option<u16>,
+    /// gRPC port of the escalation service; 0 picks a free port [default: 50054].
+    #[arg(long, value_name = "PORT")]
+    pub escalation_port: Option<u16>,
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,
@@ -337,6 +359,105 @@ pub struct ProgressConnection {
     pub request_id: Option<String>,
     #[command(flatten)]
     pub credentials: Credentials,
+}
+
+/// Where the escalation service is and who is asking.
+#[derive(Debug, Args)]
+pub struct EscalationConnection {
+    /// gRPC endpoint of the escalation service.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = DEFAULT_ESCALATION_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub endpoint: String,
+    /// The AIP-155 request id of a change, to retry one safely [default: a new UUIDv7].
+    #[arg(long, global = true, value_name = "ID")]
+    pub request_id: Option<String>,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// `dondoc escalation …`.
+#[derive(Debug, Subcommand)]
+pub enum EscalationCommand {
+    /// Issue every notice due by an instant (the Office, administrators). Evaluating the same
+    /// instant twice issues nothing new.
+    Evaluate {
+        /// A day (evaluated at noon in Hải Phòng) or an RFC 3339 instant [default: now].
+        #[arg(long, value_name = "YYYY-MM-DD|RFC3339")]
+        as_of: Option<String>,
+    },
+    /// A task's watch: its deadline now, what was issued, what comes next.
+    Show { task_id: String },
+    /// Overdue notices and escalations.
+    List {
+        /// Only this ladder level and above (1 unit head, 2 Vice-Chairman, 3 Chairman).
+        #[arg(long, value_name = "LEVEL", default_value_t = 0)]
+        min_level: u32,
+        /// Only tasks this unit leads.
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+    },
+    /// Record a leadership action with its document.
+    Action {
+        /// reminder (nhắc nhở), criticism (phê bình) or commendation (biểu dương).
+        kind: String,
+        /// A unit concerned (repeatable).
+        #[arg(long = "unit", value_name = "UNIT", required = true)]
+        units: Vec<String>,
+        /// A task concerned (repeatable).
+        #[arg(long = "task", value_name = "TASK_ID")]
+        tasks: Vec<String>,
+        /// Số of the document.
+        #[arg(long, value_name = "NUMBER")]
+        number: String,
+        /// Ký hiệu of the document.
+        #[arg(long, value_name = "SYMBOL")]
+        symbol: String,
+        /// Ngày ban hành.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
+        /// Trích yếu.
+        #[arg(long, value_name = "TEXT")]
+        summary: String,
+        /// The signing leader (a leader's own token may leave it out).
+        #[arg(long, value_name = "LEADER_ID")]
+        leader: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// Leadership actions recorded.
+    Actions {
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<NaiveDate>,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<NaiveDate>,
+    },
+}
+
+/// `dondoc notifications …`.
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCommand {
+    /// Follow notices as they are issued, from a cursor (Ctrl-C to stop; resume with the last
+    /// cursor printed).
+    Watch {
+        #[arg(long, value_name = "CURSOR", default_value_t = 0)]
+        after: u64,
+    },
+    /// Notices issued so far.
+    List {
+        #[arg(long, value_name = "CURSOR", default_value_t = 0)]
+        after: u64,
+        #[arg(long, value_name = "TASK_ID")]
+        task: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 /// `dondoc progress …`. Unit actions need a unit token (`dondoc token --role unit --unit

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::escalation_service_client::EscalationServiceClient;
 use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
 use dondoc_runtime::auth::BearerToken;
@@ -16,12 +17,13 @@ use tonic::service::interceptor::InterceptedService;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use crate::cli::{AssignmentConnection, Credentials, ProgressConnection};
+use crate::cli::{AssignmentConnection, Credentials, EscalationConnection, ProgressConnection};
 use crate::token;
 
 pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type EscalationClient = EscalationServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// Long enough for a loaded server, short enough that a wrong endpoint fails while the operator
 /// still remembers what they typed.
@@ -59,6 +61,17 @@ pub async fn progress(connection: &ProgressConnection) -> anyhow::Result<Progres
     )
     .await?;
     Ok(ProgressServiceClient::with_interceptor(channel, token))
+}
+
+pub async fn escalation(connection: &EscalationConnection) -> anyhow::Result<EscalationClient> {
+    let token = bearer_token(&connection.credentials)?;
+    let channel = channel(
+        &connection.endpoint,
+        "escalation",
+        connection.credentials.ca_cert.as_deref(),
+    )
+    .await?;
+    Ok(EscalationServiceClient::with_interceptor(channel, token))
 }
 
 pub async fn reporting(

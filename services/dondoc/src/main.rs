@@ -22,6 +22,7 @@ mod bench;
 mod board;
 mod cli;
 mod client;
+mod escalation;
 mod i18n;
 mod keys;
 mod log;
@@ -103,6 +104,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => progress::run_register(&connection, command, ui, &mut out).await,
+                OperatorCommand::Escalation {
+                    connection,
+                    command,
+                } => escalation::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Notifications {
+                    connection,
+                    command,
+                } => escalation::run_notifications(&connection, command, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

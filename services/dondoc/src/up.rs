@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dondoc_assignment::AssignmentSettings;
+use dondoc_escalation::{EscalationSettings, SmtpSettings};
 use dondoc_progress::ProgressSettings;
 use dondoc_reporting::ReportingSettings;
 use dondoc_runtime::clock::SystemClock;
@@ -45,6 +46,18 @@ port = 50052
 [progress]
 port = 50053
 
+[escalation]
+port = 50054
+# E-mail notices through an SMTP relay; off unless configured:
+# [escalation.smtp]
+# host = "smtp.example.gov.vn"
+# port = 587
+# from = "Văn phòng UBND thành phố <vanphong@example.gov.vn>"
+# username = "dondoc"
+# password_file = "/run/secrets/smtp-password"
+# The escalation policy (reminders, ladder); unset: the shipped one.
+# policy_file = "./escalation-policy.toml"
+
 [nats]
 # Unset: start the pinned nats-server with its store under <data_dir>/nats.
 # url = "nats://127.0.0.1:4222"
@@ -65,6 +78,8 @@ struct FileConfig {
     #[serde(default = "default_progress_port")]
     progress: PortConfig,
     #[serde(default)]
+    escalation: EscalationConfig,
+    #[serde(default)]
     nats: NatsConfig,
     #[serde(default)]
     telemetry: TelemetrySettings,
@@ -76,6 +91,32 @@ struct FileConfig {
 #[derive(Debug, Deserialize)]
 struct PortConfig {
     port: u16,
+}
+
+/// `[escalation]`: its port, e-mail and policy.
+#[derive(Debug, Deserialize)]
+struct EscalationConfig {
+    #[serde(default = "default_escalation_port")]
+    port: u16,
+    #[serde(default)]
+    smtp: Option<SmtpSettings>,
+    #[serde(default)]
+    policy_file: Option<PathBuf>,
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        Self {
+            port: default_escalation_port(),
+            smtp: None,
+            policy_file: None,
+        }
+    }
+}
+
+/// For configuration files written before the escalation service existed.
+fn default_escalation_port() -> u16 {
+    50054
 }
 
 /// For configuration files written before the progress service existed.
@@ -98,6 +139,10 @@ pub struct UpConfig {
     pub assignment_port: u16,
     pub reporting_port: u16,
     pub progress_port: u16,
+    pub escalation_port: u16,
+    /// E-mail for the escalation service's notices.
+    pub smtp: Option<SmtpSettings>,
+    pub escalation_policy: Option<PathBuf>,
     /// An external NATS server; `None` starts the pinned one.
     pub nats_url: Option<String>,
     pub telemetry: TelemetrySettings,
@@ -127,6 +172,9 @@ impl UpConfig {
             assignment_port: args.assignment_port.unwrap_or(file.assignment.port),
             reporting_port: args.reporting_port.unwrap_or(file.reporting.port),
             progress_port: args.progress_port.unwrap_or(file.progress.port),
+            escalation_port: args.escalation_port.unwrap_or(file.escalation.port),
+            smtp: file.escalation.smtp,
+            escalation_policy: file.escalation.policy_file,
             nats_url,
             telemetry: file.telemetry,
             tls: file.tls,
@@ -198,7 +246,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     progress_settings.blob_dir = Some(data_dir.join("blobs"));
     let progress = match dondoc_progress::Application::build(
         &progress_settings,
-        verifier,
+        verifier.clone(),
         SystemClock::shared(),
     )
     .await
@@ -207,6 +255,29 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         Err(error) => {
             tokio::join!(assignment.stop(), reporting.stop());
             return Err(error.context("cannot start the progress service"));
+        }
+    };
+    let mut escalation_settings =
+        EscalationSettings::from(dondoc_runtime::service::ServiceSettings {
+            database_url: sqlite_url(&data_dir.join("escalation.db"))?,
+            nats_url: nats_url.clone(),
+            listen: listen_address(&config.bind, config.escalation_port),
+            tls: config.tls.clone(),
+            database: Default::default(),
+        });
+    escalation_settings.smtp = config.smtp.clone();
+    escalation_settings.policy_file = config.escalation_policy.clone();
+    let escalation = match dondoc_escalation::Application::build(
+        &escalation_settings,
+        verifier,
+        SystemClock::shared(),
+    )
+    .await
+    {
+        Ok(escalation) => escalation,
+        Err(error) => {
+            tokio::join!(assignment.stop(), reporting.stop(), progress.stop());
+            return Err(error.context("cannot start the escalation service"));
         }
     };
 
@@ -222,6 +293,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             assignment: format!("{host}:{}", assignment.port()),
             reporting: format!("{host}:{}", reporting.port()),
             progress: format!("{host}:{}", progress.port()),
+            escalation: format!("{host}:{}", escalation.port()),
             nats_url: &nats_url,
             data_dir: &data_dir,
             admin_token: &admin_token,
@@ -233,6 +305,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         assignment_port = assignment.port(),
         reporting_port = reporting.port(),
         progress_port = progress.port(),
+        escalation_port = escalation.port(),
         nats = %nats_url,
         data_dir = %data_dir.display(),
         "dondoc is up"
@@ -246,7 +319,12 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     // signal abandons the graceful stop: an operator pressing Ctrl-C twice wants out now, and
     // the event log loses nothing (commits are durable; the outbox is relayed on the next run).
     let graceful = async {
-        tokio::join!(assignment.stop(), reporting.stop(), progress.stop());
+        tokio::join!(
+            assignment.stop(),
+            reporting.stop(),
+            progress.stop(),
+            escalation.stop()
+        );
     };
     tokio::select! {
         () = graceful => {}
@@ -303,6 +381,7 @@ struct Banner<'a> {
     assignment: String,
     reporting: String,
     progress: String,
+    escalation: String,
     nats_url: &'a str,
     data_dir: &'a Path,
     admin_token: &'a str,
@@ -317,6 +396,7 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "  assignment gRPC  {}", banner.assignment)?;
     writeln!(out, "  reporting gRPC   {}", banner.reporting)?;
     writeln!(out, "  progress gRPC    {}", banner.progress)?;
+    writeln!(out, "  escalation gRPC  {}", banner.escalation)?;
     writeln!(out, "  NATS             {}", banner.nats_url)?;
     writeln!(out, "  data directory   {}", banner.data_dir.display())?;
     writeln!(
@@ -421,6 +501,7 @@ mod tests {
             assignment_port: None,
             reporting_port: None,
             progress_port: None,
+            escalation_port: None,
             nats_url: None,
         }
     }
@@ -432,6 +513,11 @@ mod tests {
             assignment: PortConfig { port: 1 },
             reporting: PortConfig { port: 2 },
             progress: PortConfig { port: 3 },
+            escalation: EscalationConfig {
+                port: 4,
+                smtp: None,
+                policy_file: None,
+            },
             nats: NatsConfig {
                 url: Some("nats://file:4222".to_owned()),
             },
@@ -450,6 +536,8 @@ mod tests {
         assert_eq!(config.assignment_port, 50051);
         assert_eq!(config.reporting_port, 50052);
         assert_eq!(config.progress_port, 50053);
+        assert_eq!(config.escalation_port, 50054);
+        assert!(config.smtp.is_none(), "e-mail is off unless configured");
         assert_eq!(config.telemetry.log_filter, "info");
     }
 
@@ -471,6 +559,7 @@ mod tests {
             assignment_port: Some(10),
             reporting_port: Some(0),
             progress_port: Some(0),
+            escalation_port: Some(0),
             nats_url: Some("nats://flag:4222".to_owned()),
         };
 
@@ -533,6 +622,7 @@ mod tests {
                 assignment: "127.0.0.1:50051".to_owned(),
                 reporting: "127.0.0.1:50052".to_owned(),
                 progress: "127.0.0.1:50053".to_owned(),
+                escalation: "127.0.0.1:50054".to_owned(),
                 nats_url: "nats://127.0.0.1:4222",
                 data_dir: Path::new("/srv/data"),
                 admin_token: "tok.en.value",

@@ -23,6 +23,7 @@ struct Up {
     assignment: String,
     reporting: String,
     progress: String,
+    escalation: String,
 }
 
 impl Drop for Up {
@@ -46,6 +47,8 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
             "0",
             "--progress-port",
             "0",
+            "--escalation-port",
+            "0",
             "--data-dir",
         ])
         .arg(data_dir)
@@ -59,6 +62,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
     let mut assignment = None;
     let mut reporting = None;
     let mut progress = None;
+    let mut escalation = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read the banner");
         let endpoint = |prefix: &str| {
@@ -69,6 +73,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         assignment = assignment.or_else(|| endpoint("assignment gRPC"));
         reporting = reporting.or_else(|| endpoint("reporting gRPC"));
         progress = progress.or_else(|| endpoint("progress gRPC"));
+        escalation = escalation.or_else(|| endpoint("escalation gRPC"));
         if line.contains("Press Ctrl-C to stop") {
             break;
         }
@@ -78,6 +83,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         assignment: assignment.expect("the banner names the assignment endpoint"),
         reporting: reporting.expect("the banner names the reporting endpoint"),
         progress: progress.expect("the banner names the progress endpoint"),
+        escalation: escalation.expect("the banner names the escalation endpoint"),
     }
 }
 
@@ -88,6 +94,52 @@ fn dondoc(data_dir: &Path, args: &[&str]) -> Output {
         .arg(data_dir)
         .output()
         .expect("run dondoc")
+}
+
+/// `dondoc task assign`: Vice-Chairman pct-tran gives the Department of Construction a task
+/// through document 4521/UBND-XD of `doc_date`, due `deadline`; its id.
+fn assign_to_sxd(
+    data_dir: &Path,
+    endpoint: &[&str],
+    doc_date: &str,
+    deadline: &str,
+    extra: &[&str],
+) -> String {
+    let assigned = dondoc(
+        data_dir,
+        &[
+            &[
+                "task",
+                "assign",
+                "--output",
+                "json",
+                "--assigner",
+                "vice-chairman",
+                "--leader",
+                "pct-tran",
+                "--doc-number",
+                "4521",
+                "--doc-symbol",
+                "UBND-XD",
+                "--doc-date",
+                doc_date,
+                "--doc-summary",
+                "Về việc đôn đốc tiến độ",
+                "--title",
+                "Báo cáo tiến độ giải phóng mặt bằng",
+                "--lead",
+                "SXD",
+                "--deadline",
+                deadline,
+            ][..],
+            extra,
+            endpoint,
+        ]
+        .concat(),
+    );
+    assert!(assigned.status.success(), "assign: {assigned:?}");
+    let task: serde_json::Value = serde_json::from_slice(&assigned.stdout).expect("json");
+    task["task_id"].as_str().expect("task id").to_owned()
 }
 
 fn stdout(output: &Output) -> String {
@@ -520,42 +572,13 @@ fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
         .status
         .success()
     );
-    let assigned = dondoc(
+    let task_id = assign_to_sxd(
         data.path(),
-        &[
-            &[
-                "task",
-                "assign",
-                "--output",
-                "json",
-                "--assigner",
-                "vice-chairman",
-                "--leader",
-                "pct-tran",
-                "--doc-number",
-                "4521",
-                "--doc-symbol",
-                "UBND-XD",
-                "--doc-date",
-                "2026-11-20",
-                "--doc-summary",
-                "Về việc đôn đốc tiến độ",
-                "--title",
-                "Báo cáo tiến độ giải phóng mặt bằng",
-                "--lead",
-                "SXD",
-                "--coordinate",
-                "STC",
-                "--deadline",
-                &deadline_iso,
-            ][..],
-            &endpoint,
-        ]
-        .concat(),
+        &endpoint,
+        "2026-11-20",
+        &deadline_iso,
+        &["--coordinate", "STC"],
     );
-    assert!(assigned.status.success(), "assign: {assigned:?}");
-    let task: serde_json::Value = serde_json::from_slice(&assigned.stdout).expect("json");
-    let task_id = task["task_id"].as_str().expect("task id").to_owned();
     let unit_token = stdout(&dondoc(
         data.path(),
         &["token", "--role", "unit", "--unit", "SXD"],
@@ -700,4 +723,130 @@ fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
         stdout(&verified).contains("progress: nguyên vẹn"),
         "verify: {verified:?}"
     );
+}
+
+#[test]
+fn the_office_evaluates_deadlines_and_a_unit_follows_its_notices_with_the_cli() {
+    let data = tempfile::tempdir().expect("data dir");
+    let up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+    let today = chrono::Utc::now().date_naive();
+    let deadline_iso = (today + chrono::Days::new(20)).to_string();
+    for (what, file) in [("units", SEED), ("leaders", LEADERS)] {
+        assert!(
+            dondoc(
+                data.path(),
+                &[&[what, "import", file][..], &endpoint].concat()
+            )
+            .status
+            .success()
+        );
+    }
+    let task_id = assign_to_sxd(
+        data.path(),
+        &endpoint,
+        &today.to_string(),
+        &deadline_iso,
+        &[],
+    );
+    let escalation = |args: &[&str]| {
+        dondoc(
+            data.path(),
+            &[args, &["--endpoint", up.escalation.as_str()]].concat(),
+        )
+    };
+
+    // A month after the deadline every rung of the ladder is due; the task reaches the
+    // escalation service over NATS, so the Office evaluates until it is watched.
+    let as_of = (today + chrono::Days::new(50)).to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let evaluated = loop {
+        let attempt = escalation(&[
+            "escalation",
+            "evaluate",
+            "--as-of",
+            &as_of,
+            "--output",
+            "json",
+        ]);
+        let issued = serde_json::from_slice::<serde_json::Value>(&attempt.stdout)
+            .ok()
+            .and_then(|v| v["issued"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if issued > 0 || Instant::now() > deadline {
+            break attempt;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let again = escalation(&["escalation", "evaluate", "--as-of", &as_of]);
+    let unit_token = stdout(&dondoc(
+        data.path(),
+        &["token", "--role", "unit", "--unit", "SXD"],
+    ))
+    .trim()
+    .to_owned();
+    let listed = escalation(&[
+        "notifications",
+        "list",
+        "--output",
+        "json",
+        "--token",
+        &unit_token,
+    ]);
+    let mut watcher = Command::new(DONDOC)
+        .args([
+            "notifications",
+            "watch",
+            "--endpoint",
+            up.escalation.as_str(),
+            "--token",
+            &unit_token,
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the watcher");
+    let first_watched = BufReader::new(watcher.stdout.take().expect("stdout"))
+        .lines()
+        .next()
+        .expect("a line")
+        .expect("read");
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
+    let evaluated: serde_json::Value =
+        serde_json::from_slice(&evaluated.stdout).expect("evaluate prints JSON");
+    let kinds: Vec<(&str, u64)> = evaluated["issued"]
+        .as_array()
+        .expect("issued")
+        .iter()
+        .map(|n| {
+            (
+                n["kind"].as_str().unwrap_or_default(),
+                n["level"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("reminder", 0),
+            ("reminder", 0),
+            ("reminder", 0),
+            ("overdue", 1),
+            ("escalation", 2),
+            ("escalation", 3),
+        ]
+    );
+    let again = stdout(&again);
+    assert!(again.contains("0 thông báo mới"), "{again}");
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(6), "{listed}");
+    assert!(
+        first_watched.starts_with("#") && first_watched.contains(&task_id),
+        "{first_watched}"
+    );
+    assert!(first_watched.contains("[Nhắc hạn]"), "{first_watched}");
 }
