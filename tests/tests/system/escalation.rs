@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use dondoc_escalation::handlers::policy::{POLICY, Rpc};
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::{Principal, Role};
 use dondoc_runtime::clock::Clock as _;
@@ -710,6 +711,64 @@ async fn a_reminder_reaches_its_unit_on_the_stream_on_nats_and_in_the_mailbox_in
     );
 }
 
+/// Calls `rpc` with a request that is valid but for the caller's rights.
+async fn call(client: &mut EscalationClient, rpc: Rpc, task_id: &str) -> Result<(), tonic::Status> {
+    match rpc {
+        Rpc::EvaluateDeadlines => client
+            .evaluate_deadlines(pb::EvaluateDeadlinesRequest { as_of: None })
+            .await
+            .map(drop),
+        Rpc::WatchNotifications => client
+            .watch_notifications(pb::WatchNotificationsRequest { after_cursor: 0 })
+            .await
+            .map(drop),
+        Rpc::ListNotifications => client
+            .list_notifications(pb::ListNotificationsRequest::default())
+            .await
+            .map(drop),
+        Rpc::ListEscalations => client
+            .list_escalations(pb::ListEscalationsRequest::default())
+            .await
+            .map(drop),
+        Rpc::GetWatch => match client
+            .get_watch(pb::GetWatchRequest {
+                task_id: task_id.to_owned(),
+            })
+            .await
+        {
+            // Another unit's task is not found for a unit: not a denial of the RPC.
+            Err(status) if status.code() == Code::NotFound => Ok(()),
+            other => other.map(drop),
+        },
+        Rpc::RecordLeadershipAction => client
+            .record_leadership_action(pb::RecordLeadershipActionRequest {
+                request_id: request_id(),
+                kind: "commendation".into(),
+                leader_id: "ct-nguyen".into(),
+                units: vec!["SXD".into()],
+                task_ids: Vec::new(),
+                document: Some(pb::SourceDocument {
+                    number: "7".into(),
+                    symbol: "QĐ-UBND".into(),
+                    date: "2025-12-20".into(),
+                    summary: "Biểu dương Sở Xây dựng".into(),
+                }),
+                note: String::new(),
+            })
+            .await
+            .map(drop)
+            // A leader may record only their own actions: the field is refused, not the RPC.
+            .or_else(|status| match status.code() {
+                Code::InvalidArgument => Ok(()),
+                _ => Err(status),
+            }),
+        Rpc::ListLeadershipActions => client
+            .list_leadership_actions(pb::ListLeadershipActionsRequest::default())
+            .await
+            .map(drop),
+    }
+}
+
 #[tokio::test]
 async fn each_role_calls_what_the_table_allows_and_a_unit_sees_only_its_own() {
     let system = system_on(day(2025, 12, 15)).await;
@@ -719,21 +778,45 @@ async fn each_role_calls_what_the_table_allows_and_a_unit_sees_only_its_own() {
         .await;
     system.clock.set(morning(day(2025, 12, 24)));
 
-    for role in Role::ALL {
-        let allowed = dondoc_escalation::handlers::policy::POLICY
-            .iter()
-            .find(|(rpc, _)| *rpc == dondoc_escalation::handlers::policy::Rpc::EvaluateDeadlines)
-            .is_some_and(|(_, roles)| roles.contains(&role));
-        let result = system
-            .escalation_client(role)
-            .await
-            .evaluate_deadlines(pb::EvaluateDeadlinesRequest { as_of: None })
-            .await;
-        assert_eq!(result.is_ok(), allowed, "{role:?}: {result:?}");
-        if !allowed {
-            assert_eq!(result.expect_err("denied").code(), Code::PermissionDenied);
+    // Every RPC by every role: refused exactly when the table says so, and a refusal writes
+    // nothing.
+    let mut wrong = Vec::new();
+    for rpc in Rpc::ALL {
+        for role in Role::ALL {
+            let mut client = system.escalation_client(role).await;
+            let head_before = system
+                .escalation()
+                .store()
+                .head_position()
+                .await
+                .expect("head");
+
+            let result = call(&mut client, rpc, &task).await;
+
+            let denied = matches!(&result, Err(status) if status.code() == Code::PermissionDenied);
+            let allowed = POLICY
+                .iter()
+                .any(|(r, roles)| *r == rpc && roles.contains(&role));
+            if denied == allowed {
+                wrong.push(format!("{rpc:?} by {role:?}: {result:?}"));
+            }
+            let head_after = system
+                .escalation()
+                .store()
+                .head_position()
+                .await
+                .expect("head");
+            if denied && head_after != head_before {
+                wrong.push(format!("{rpc:?} by {role:?} was denied but wrote events"));
+            }
         }
     }
+    assert!(
+        wrong.is_empty(),
+        "access table violated:\n{}",
+        wrong.join("\n")
+    );
+
     let action = pb::RecordLeadershipActionRequest {
         request_id: request_id(),
         kind: "criticism".into(),
@@ -786,8 +869,8 @@ async fn each_role_calls_what_the_table_allows_and_a_unit_sees_only_its_own() {
         );
     }
     let actions = actions_seen_by(&system, &unit("SXD")).await;
-    assert_eq!(actions.len(), 2, "the Office's and the leader's");
-    assert!(actions.iter().all(|a| a.kind == "criticism"));
+    let criticisms = actions.iter().filter(|a| a.kind == "criticism").count();
+    assert_eq!(criticisms, 2, "the Office's and the leader's: {actions:?}");
     assert!(actions_seen_by(&system, &unit("STC")).await.is_empty());
 
     // Another unit neither sees the notices nor the watch.
@@ -803,4 +886,92 @@ async fn each_role_calls_what_the_table_allows_and_a_unit_sees_only_its_own() {
         .expect_err("not theirs");
     assert_eq!(watch.code(), Code::NotFound);
     assert_eq!(notices_seen_by(&system, &unit("SXD")).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_task_whose_events_arrive_in_reverse_order_is_watched_as_if_they_had_not() {
+    let system = system_on(day(2025, 12, 22)).await;
+    let task = assign_due(&system, "Tổng hợp báo cáo quý", "SXD", day(2025, 12, 31)).await;
+    system
+        .client(Role::Office)
+        .await
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            request_id: request_id(),
+            task_id: task.clone(),
+            new_deadline: "2026-01-20".into(),
+            reason: "Chờ số liệu quyết toán".into(),
+            expected_version: 0,
+            requested_on: "2025-12-22".into(),
+            approved_by_leader_id: "pct-tran".into(),
+        })
+        .await
+        .expect("extended");
+    let original = system
+        .watch_when(&task, "extended", |w| w.deadline == "2026-01-20")
+        .await;
+    let parked_before = system.escalation().assignment_facts().stats().parked;
+
+    // The same task's events again, as another task's, with new ids, published newest first:
+    // the extension reaches the escalation service before the assignment it extends.
+    let js = async_nats::jetstream::new(
+        async_nats::connect(system.nats.url())
+            .await
+            .expect("connect"),
+    );
+    let log = system
+        .assignment()
+        .store()
+        .read_all_stored(0, 1000)
+        .await
+        .expect("log");
+    let events: Vec<_> = log
+        .iter()
+        .filter(|e| e.stream_type == "task" && e.stream_id == task)
+        .collect();
+    assert!(events.len() >= 2, "{events:?}");
+    let copy = format!("{task}-copy");
+    for event in events.iter().rev() {
+        let mut again = (*event).clone();
+        again.stream_id = copy.clone();
+        again.event_id = uuid::Uuid::now_v7();
+        let message = async_nats::jetstream::message::PublishMessage::build()
+            .payload(prost::Message::encode_to_vec(&again.to_envelope()).into())
+            .message_id(again.event_id.to_string());
+        js.send_publish(
+            dondoc_eventsourcing::relay::subject_for("dondoc.assignment", &again),
+            message,
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    }
+    let watched = system
+        .watch_when(&copy, "the copy watched", |w| w.deadline == "2026-01-20")
+        .await;
+    system.clock.set(morning(day(2026, 1, 15)));
+    let mut office = system.escalation_client(Role::Office).await;
+    evaluate(&mut office).await;
+
+    assert!(
+        system.escalation().assignment_facts().stats().parked > parked_before,
+        "the early events waited for their predecessor"
+    );
+    assert_eq!(
+        (&watched.lead_unit, &watched.deadline, &watched.state),
+        (&original.lead_unit, &original.deadline, &original.state)
+    );
+    let kinds = |notices: Vec<pb::Notification>| -> Vec<(String, String)> {
+        notices.into_iter().map(|n| (n.kind, n.due_on)).collect()
+    };
+    let of_copy = kinds(notices_of(&system, &copy).await);
+    assert_eq!(of_copy, kinds(notices_of(&system, &task).await));
+    // Only the reminders of the deadline in force: 5 and 3 working days before 20 January.
+    assert_eq!(
+        of_copy,
+        vec![
+            ("reminder".to_owned(), "2026-01-13".to_owned()),
+            ("reminder".to_owned(), "2026-01-15".to_owned()),
+        ]
+    );
 }
