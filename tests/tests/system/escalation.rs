@@ -665,6 +665,27 @@ async fn a_reminder_reaches_its_unit_on_the_stream_on_nats_and_in_the_mailbox_in
     assert_eq!(stc_first.task_id, stc_task);
     assert_eq!(stc_first.recipient_unit, "STC");
 
+    // SXD's client comes back after its first notice: it resumes from there.
+    let mut resumed = system
+        .escalation_client_as(&unit("SXD"))
+        .await
+        .watch_notifications(pb::WatchNotificationsRequest {
+            after_cursor: seen.cursor,
+        })
+        .await
+        .expect("SXD resumes")
+        .into_inner();
+    let next = tokio::time::timeout(Duration::from_secs(30), resumed.next())
+        .await
+        .expect("the resumed stream delivers")
+        .expect("an item")
+        .expect("a notification");
+    assert!(next.cursor > seen.cursor);
+    assert_eq!(
+        (next.task_id.as_str(), next.working_days),
+        (sxd_task.as_str(), 3)
+    );
+
     let mail = sink
         .messages_when("SXD's reminder", |m| !m.is_empty())
         .await;
@@ -974,4 +995,62 @@ async fn a_task_whose_events_arrive_in_reverse_order_is_watched_as_if_they_had_n
             ("reminder".to_owned(), "2026-01-15".to_owned()),
         ]
     );
+}
+
+#[tokio::test]
+async fn an_unreachable_mail_server_is_retried_and_the_failure_recorded() {
+    let units = SEED_UNITS.replace(
+        "code = \"SXD\"\n",
+        "code = \"SXD\"\nemail = \"sxd@example.haiphong.gov.vn\"\n",
+    );
+    let mut system = TestSystem::spawn_with_units(Engine::Sqlite, &units)
+        .await
+        .expect("sqlite");
+    system.clock.set(morning(day(2025, 12, 15)));
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port();
+    system
+        .start_escalation_with(Some(
+            toml::from_str(&format!(
+                "host = \"127.0.0.1\"\nport = {closed}\nfrom = \"vanphong@example.haiphong.gov.vn\"\n\
+                 starttls = false\nmax_attempts = 3\nretry_backoff = \"10ms\"\n"
+            ))
+            .expect("smtp settings"),
+        ))
+        .await;
+    let task = assign_due(&system, "Báo cáo nhanh", "SXD", day(2025, 12, 31)).await;
+    system
+        .watch_when(&task, "known", |w| w.deadline == "2025-12-31")
+        .await;
+    system.clock.set(morning(day(2025, 12, 24)));
+    evaluate(&mut system.escalation_client(Role::Office).await).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while notices_of(&system, &task)
+        .await
+        .first()
+        .is_none_or(|n| n.email_status != "failed")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let log = system
+        .escalation()
+        .store()
+        .read_all_stored(0, 100)
+        .await
+        .expect("log");
+    let failed: Vec<pb::NoticeDeliveryFailed> = log
+        .iter()
+        .filter(|e| e.event_type == "dondoc.escalation.notice_delivery_failed")
+        .map(|e| pb::NoticeDeliveryFailed::decode(e.payload.as_slice()).expect("payload"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].attempts, 3);
+    assert_eq!(failed[0].address, "sxd@example.haiphong.gov.vn");
+    assert!(!failed[0].error.is_empty());
 }
