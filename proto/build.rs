@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "dondoc/v1/diagnostics.proto",
     "dondoc/v1/progress.proto",
     "dondoc/v1/escalation.proto",
+    "dondoc/v1/discipline.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

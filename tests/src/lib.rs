@@ -10,6 +10,7 @@ use dondoc_assignment::AssignmentSettings;
 use dondoc_eventsourcing::testing::TestDatabase;
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::discipline_service_client::DisciplineServiceClient;
 use dondoc_proto::v1::escalation_service_client::EscalationServiceClient;
 use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
@@ -24,6 +25,7 @@ pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, 
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type EscalationClient = EscalationServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type DisciplineClient = DisciplineServiceClient<InterceptedService<Channel, BearerToken>>;
 
 pub mod smtp;
 
@@ -51,6 +53,8 @@ pub struct TestSystem {
     pub progress: Option<dondoc_progress::Application>,
     /// Started on demand ([`TestSystem::start_escalation`]).
     pub escalation: Option<dondoc_escalation::Application>,
+    /// Started on demand ([`TestSystem::start_discipline`]).
+    pub discipline: Option<dondoc_discipline::Application>,
     pub clock: Arc<ManualClock>,
     issuer: TokenIssuer,
     /// Kept to mint tokens at other instants (an expired one).
@@ -61,6 +65,8 @@ pub struct TestSystem {
     progress_db: TestDatabase,
     /// Created when the escalation service first starts.
     escalation_db: Option<TestDatabase>,
+    /// Created when the discipline service first starts.
+    discipline_db: Option<TestDatabase>,
     engine: Engine,
 }
 
@@ -109,6 +115,7 @@ impl TestSystem {
             reporting: None,
             progress: None,
             escalation: None,
+            discipline: None,
             clock,
             issuer,
             private_key_pem: private.clone(),
@@ -117,6 +124,7 @@ impl TestSystem {
             reporting_db,
             progress_db,
             escalation_db: None,
+            discipline_db: None,
             engine,
         };
         system.start_assignment().await;
@@ -247,6 +255,56 @@ impl TestSystem {
     /// (Re)starts the escalation service without e-mail.
     pub async fn start_escalation(&mut self) {
         self.start_escalation_with(None).await;
+    }
+
+    /// (Re)starts the discipline service on its database. Drafts are opened within a tenth of
+    /// a second of their trigger; the clocks are left to the tests.
+    pub async fn start_discipline(&mut self) {
+        if self.discipline_db.is_none() {
+            self.discipline_db = Some(database(self.engine).await.expect("discipline database"));
+        }
+        let url = self
+            .discipline_db
+            .as_ref()
+            .map(|db| db.url.clone())
+            .unwrap_or_default();
+        let clock: SharedClock = self.clock.clone();
+        let mut settings =
+            dondoc_discipline::DisciplineSettings::from(dondoc_runtime::service::ServiceSettings {
+                database_url: url,
+                nats_url: self.nats.url(),
+                listen: "127.0.0.1:0".into(),
+                tls: None,
+                database: Default::default(),
+            });
+        settings.draft_interval = Duration::from_millis(100);
+        settings.clock_interval = Duration::from_secs(24 * 3600);
+        let app = dondoc_discipline::Application::build(&settings, self.verifier.clone(), clock)
+            .await
+            .expect("start the discipline service");
+        self.discipline = Some(app);
+    }
+
+    pub fn discipline(&self) -> &dondoc_discipline::Application {
+        self.discipline
+            .as_ref()
+            .expect("discipline service running")
+    }
+
+    /// A discipline client acting as `principal`.
+    pub async fn discipline_client_as(&self, principal: &Principal) -> DisciplineClient {
+        DisciplineServiceClient::with_interceptor(
+            Self::channel(self.discipline().port()).await,
+            BearerToken::new(self.mint(principal)),
+        )
+    }
+
+    /// A discipline client acting with `role` (see [`TestSystem::token`]).
+    pub async fn discipline_client(&self, role: Role) -> DisciplineClient {
+        DisciplineServiceClient::with_interceptor(
+            Self::channel(self.discipline().port()).await,
+            BearerToken::new(self.token(role)),
+        )
     }
 
     pub fn escalation(&self) -> &dondoc_escalation::Application {

@@ -12,11 +12,13 @@
 //! - [`assignment`]: the unit directory and tasks.
 //! - [`progress`]: how lead units carry tasks out (execution).
 //! - [`escalation`]: notices about deadlines and the leadership's actions.
+//! - [`discipline`]: discipline proposals, their clocks and read audit.
 //!
 //! [`text`] holds the text rules every service applies to what people type (NFC, no control
 //! characters, Vietnamese-insensitive folding), so that a name means the same in every service.
 
 pub mod assignment;
+pub mod discipline;
 pub mod escalation;
 pub mod progress;
 pub mod text;

@@ -22,12 +22,12 @@ use futures::StreamExt;
 use prost::Message as _;
 use tonic::Code;
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("a date")
 }
 
 /// 09:00 in Hải Phòng on `date`.
-fn morning(date: NaiveDate) -> DateTime<Utc> {
+pub(crate) fn morning(date: NaiveDate) -> DateTime<Utc> {
     chrono::FixedOffset::east_opt(7 * 3600)
         .expect("UTC+7")
         .from_local_datetime(&date.and_hms_opt(9, 0, 0).expect("09:00"))
@@ -43,7 +43,7 @@ fn business_day(t: &dondoc_proto::Timestamp) -> NaiveDate {
         .date_naive()
 }
 
-fn unit(code: &str) -> Principal {
+pub(crate) fn unit(code: &str) -> Principal {
     Principal {
         subject: format!("{}-officer", code.to_lowercase()),
         role: Role::Unit,
@@ -54,7 +54,7 @@ fn unit(code: &str) -> Principal {
 
 /// Assigns, on the clock's day, a task led by `lead_unit` and due on `deadline`, by
 /// Vice-Chairman pct-tran (who supervises SXD and STC) through a document of that day.
-async fn assign_due(
+pub(crate) async fn assign_due(
     system: &TestSystem,
     title: &str,
     lead_unit: &str,
@@ -83,7 +83,7 @@ async fn assign_due(
         .task_id
 }
 
-async fn evaluate(client: &mut EscalationClient) -> pb::EvaluateDeadlinesResponse {
+pub(crate) async fn evaluate(client: &mut EscalationClient) -> pb::EvaluateDeadlinesResponse {
     client
         .evaluate_deadlines(pb::EvaluateDeadlinesRequest { as_of: None })
         .await
@@ -92,7 +92,7 @@ async fn evaluate(client: &mut EscalationClient) -> pb::EvaluateDeadlinesRespons
 }
 
 /// Every notice of a task, in the order issued.
-async fn notices_of(system: &TestSystem, task_id: &str) -> Vec<pb::Notification> {
+pub(crate) async fn notices_of(system: &TestSystem, task_id: &str) -> Vec<pb::Notification> {
     system
         .escalation_client(Role::Office)
         .await

@@ -4,6 +4,7 @@
 
 mod architecture;
 mod deploy;
+mod discipline;
 mod escalation;
 mod faults;
 mod flows;

@@ -1,0 +1,41 @@
+//! `dondoc-discipline`: the discipline service as its own process (one container in
+//! docker-compose). Settings come from built-in defaults, then `--config FILE`, then
+//! `DONDOC_*` environment variables (e.g. `DONDOC_DISCIPLINE__DATABASE_URL`).
+
+use dondoc_discipline::{Application, DisciplineSettings};
+use dondoc_runtime::clock::SystemClock;
+use dondoc_runtime::service::{
+    AuthSettings, config_file_from_args, load_verifier, shutdown_signal,
+};
+use dondoc_runtime::telemetry::TelemetrySettings;
+use serde::Deserialize;
+
+const DEFAULTS: &str = r#"
+[discipline]
+database_url = "sqlite://data/discipline.db"
+nats_url = "nats://127.0.0.1:4222"
+listen = "0.0.0.0:50055"
+
+[auth]
+public_key_path = "data/keys/dev-ed25519.pub.pem"
+"#;
+
+#[derive(Deserialize)]
+struct Settings {
+    discipline: DisciplineSettings,
+    auth: AuthSettings,
+    #[serde(default)]
+    telemetry: TelemetrySettings,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings: Settings =
+        dondoc_runtime::config::load(config_file_from_args().as_deref(), DEFAULTS)?;
+    let _telemetry = dondoc_runtime::telemetry::init("dondoc-discipline", &settings.telemetry)?;
+    let verifier = load_verifier(&settings.auth.public_key_path)?;
+    let app = Application::build(&settings.discipline, verifier, SystemClock::shared()).await?;
+    shutdown_signal().await;
+    app.stop().await;
+    Ok(())
+}
