@@ -1,5 +1,6 @@
 //! Wiring the reporting service: database, NATS consumers (the assignment stream for the
-//! board, the progress stream for how far each task has got), gRPC server, under one
+//! board, the progress stream for how far each task has got, the discipline stream for
+//! timeliness exemptions), gRPC server, under one
 //! supervisor; health follows the read models.
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::board::TaskBoardProjection;
 use crate::consumers::execution::TaskExecutionProjection;
+use crate::consumers::exemptions::TimelinessExemptionsProjection;
 use crate::grpc::ReportingApi;
 use crate::handlers::Handlers;
 
@@ -31,6 +33,7 @@ pub struct Application {
     supervisor: Supervisor,
     consumer: Arc<Consumer<TaskBoardProjection>>,
     execution: Arc<Consumer<TaskExecutionProjection>>,
+    exemptions: Arc<Consumer<TimelinessExemptionsProjection>>,
     db: Database,
 }
 
@@ -78,7 +81,7 @@ impl Application {
         let execution = Arc::new(
             Consumer::new(
                 db.clone(),
-                jetstream(nats),
+                jetstream(nats.clone()),
                 ConsumerConfig::new(
                     progress.stream_name.clone(),
                     vec![format!(
@@ -93,11 +96,31 @@ impl Application {
             .await
             .context("cannot prepare the task-execution consumer")?,
         );
+        let discipline = RelayConfig::for_service(dondoc_contracts::discipline::SERVICE);
+        let exemptions = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats),
+                ConsumerConfig::new(
+                    discipline.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        discipline.subject_prefix,
+                        dondoc_contracts::discipline::CASE_STREAM
+                    )],
+                ),
+                Arc::new(TimelinessExemptionsProjection),
+                dondoc_contracts::discipline::upcasters(),
+            )
+            .await
+            .context("cannot prepare the timeliness-exemptions consumer")?,
+        );
 
         let mut supervisor = Supervisor::new();
         supervisor.spawn_read_model("task-board consumer", consumer.clone());
 
         supervisor.spawn_read_model("task-execution consumer", execution.clone());
+        supervisor.spawn_read_model("timeliness-exemptions consumer", exemptions.clone());
 
         server.require(
             TaskBoardProjection::NAME,
@@ -107,6 +130,11 @@ impl Application {
         server.require(
             TaskExecutionProjection::NAME,
             execution.state(),
+            ReadModelState::is_ready,
+        );
+        server.require(
+            TimelinessExemptionsProjection::NAME,
+            exemptions.state(),
             ReadModelState::is_ready,
         );
         let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone()));
@@ -129,6 +157,7 @@ impl Application {
             supervisor,
             consumer,
             execution,
+            exemptions,
             db,
         })
     }
@@ -142,12 +171,18 @@ impl Application {
     pub async fn rebuild_projections(&self) -> anyhow::Result<()> {
         self.consumer.reset_for_rebuild().await?;
         self.execution.reset_for_rebuild().await?;
+        self.exemptions.reset_for_rebuild().await?;
         Ok(())
     }
 
     /// The consumer of the progress service's events (tests read its backlog).
     pub fn task_execution(&self) -> &Consumer<TaskExecutionProjection> {
         &self.execution
+    }
+
+    /// The consumer of the discipline service's withdrawn cases.
+    pub fn timeliness_exemptions(&self) -> &Consumer<TimelinessExemptionsProjection> {
+        &self.exemptions
     }
 
     /// The task-board consumer (tests read its statistics and backlog).

@@ -717,3 +717,107 @@ async fn a_unit_sees_only_that_its_cases_exist_and_every_read_is_recorded() {
     );
     assert!(audit.reads.iter().all(|r| r.at.is_some()));
 }
+
+#[tokio::test]
+async fn a_case_withdrawn_for_an_objective_cause_exempts_its_task_in_reporting() {
+    let system = system_on(day(2026, 1, 5)).await;
+    directory_known(&system).await;
+    let task = assign_due(&system, "Di dời cột điện", "SXD", day(2026, 1, 30)).await;
+    let mut office = system.discipline_client(Role::Office).await;
+    let case = office
+        .open_case(pb::OpenCaseRequest {
+            request_id: request_id(),
+            target: Some(pb::CaseTarget {
+                unit: "SXD".into(),
+                group: "cong_chuc".into(),
+                ..Default::default()
+            }),
+            summary: "Chậm di dời cột điện".into(),
+            task_ids: vec![task.clone()],
+            ..Default::default()
+        })
+        .await
+        .expect("opened")
+        .into_inner();
+
+    let withdrawn = office
+        .withdraw_case(pb::WithdrawCaseRequest {
+            request_id: request_id(),
+            case_id: case.case_id.clone(),
+            expected_version: 0,
+            reason: "Nguyên nhân khách quan: chờ ngành điện cắt điện, đã được xác nhận".into(),
+            objective_cause: true,
+        })
+        .await
+        .expect("withdrawn")
+        .into_inner();
+    assert_eq!(withdrawn.state, "withdrawn");
+
+    let mut reporting = system.reporting_client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let exemptions = loop {
+        let exemptions = reporting
+            .list_timeliness_exemptions(pb::ListTimelinessExemptionsRequest::default())
+            .await
+            .expect("exemptions")
+            .into_inner()
+            .exemptions;
+        if !exemptions.is_empty() {
+            break exemptions;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never exempt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        exemptions
+            .iter()
+            .map(|e| (e.task_id.as_str(), e.unit.as_str(), e.case_id.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(task.as_str(), "SXD", case.case_id.as_str())]
+    );
+    assert_eq!(exemptions[0].exempt_from, "2026-01-05");
+    // Another unit sees none of it.
+    let stc = system
+        .reporting_client(Role::Unit)
+        .await
+        .list_timeliness_exemptions(pb::ListTimelinessExemptionsRequest { unit: "STC".into() })
+        .await
+        .expect_err("a unit reads its own only");
+    assert_eq!(stc.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn three_overdue_tasks_of_a_unit_in_one_reporting_period_open_one_draft() {
+    let system = system_on(day(2025, 12, 22)).await;
+    let mut tasks = Vec::new();
+    for title in ["Báo cáo A", "Báo cáo B", "Báo cáo C"] {
+        tasks.push(assign_due(&system, title, "SXD", day(2025, 12, 31)).await);
+    }
+    for task in &tasks {
+        system
+            .watch_when(task, "known", |w| w.deadline == "2025-12-31")
+            .await;
+    }
+
+    // 5 January 2026: each is overdue (the period 15 December – 14 January, "2026-01").
+    system.clock.set(morning(day(2026, 1, 5)));
+    let mut escalation = system.escalation_client(Role::Office).await;
+    evaluate(&mut escalation).await;
+    evaluate(&mut escalation).await;
+    let cases = cases_when(&system, "a draft for the unit", |c| !c.is_empty()).await;
+
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0].trigger_key, "overdue:SXD:2026-01");
+    let mut cited = cases[0].task_ids.clone();
+    cited.sort();
+    tasks.sort();
+    assert_eq!(cited, tasks);
+    assert_eq!(
+        cases[0]
+            .evidence
+            .iter()
+            .filter(|e| e.kind == "overdue_notice")
+            .count(),
+        3
+    );
+}

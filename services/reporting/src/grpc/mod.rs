@@ -65,4 +65,27 @@ impl ReportingService for ReportingApi {
             events_applied: board.events_applied,
         }))
     }
+
+    async fn list_timeliness_exemptions(
+        &self,
+        request: Request<pb::ListTimelinessExemptionsRequest>,
+    ) -> Result<Response<pb::ListTimelinessExemptionsResponse>, Status> {
+        let caller = principal(&request)?;
+        let exemptions = self
+            .handlers
+            .timeliness_exemptions(&caller, &request.into_inner().unit)
+            .await?;
+        Ok(Response::new(pb::ListTimelinessExemptionsResponse {
+            exemptions: exemptions
+                .into_iter()
+                .map(|e| pb::TimelinessExemption {
+                    task_id: e.task_id,
+                    unit: e.unit,
+                    case_id: e.case_id,
+                    reason: e.reason,
+                    exempt_from: e.exempt_from,
+                })
+                .collect(),
+        }))
+    }
 }

@@ -7,6 +7,7 @@ use dondoc_eventsourcing::consumer::Consumer;
 use dondoc_runtime::auth::{Principal, Role};
 
 use crate::consumers::board::{TaskBoardProjection, read_board};
+use crate::consumers::exemptions::{Exemption, read_exemptions};
 use crate::domain::Board;
 
 /// Why a query was not answered.
@@ -58,6 +59,35 @@ impl Handlers {
             .await
             .map_err(|error| {
                 tracing::error!(error = %error, "cannot read the task board");
+                ReportingError::Unavailable(
+                    "the reporting database is unavailable; retry later".into(),
+                )
+            })
+    }
+
+    /// `ListTimelinessExemptions`: a unit sees its own; everyone else any unit or all.
+    pub async fn timeliness_exemptions(
+        &self,
+        caller: &Principal,
+        requested_unit: &str,
+    ) -> Result<Vec<Exemption>, ReportingError> {
+        let requested = requested_unit.trim().to_ascii_uppercase();
+        let unit = match (caller.role, caller.unit_code.as_deref()) {
+            (Role::Unit, Some(own)) if requested.is_empty() || requested == own => {
+                Some(own.to_owned())
+            }
+            (Role::Unit, _) => {
+                return Err(ReportingError::PermissionDenied(
+                    "a unit may only read its own exemptions".into(),
+                ));
+            }
+            _ if requested.is_empty() => None,
+            _ => Some(requested),
+        };
+        read_exemptions(&self.db, unit.as_deref())
+            .await
+            .map_err(|error| {
+                tracing::error!(error = %error, "cannot read the timeliness exemptions");
                 ReportingError::Unavailable(
                     "the reporting database is unavailable; retry later".into(),
                 )

@@ -1,0 +1,109 @@
+//! Timeliness exemptions (Decree 335/2025): each late task loses a quarter of its timeliness
+//! points unless an objective cause is confirmed. A discipline case withdrawn for an objective
+//! cause confirms it for the case's tasks; this read model keeps which tasks, from which case,
+//! since when — and nothing else of the case (its personal data stays in the discipline
+//! service).
+
+use async_trait::async_trait;
+use dondoc_contracts::discipline::{CASE_STREAM, DisciplineEvent};
+use dondoc_eventsourcing::projection::{Projection, ProjectionError};
+use dondoc_eventsourcing::{Database, RecordedEvent};
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Default)]
+pub struct TimelinessExemptionsProjection;
+
+impl TimelinessExemptionsProjection {
+    pub const NAME: &'static str = "reporting-timeliness-exemptions";
+}
+
+#[async_trait]
+impl Projection for TimelinessExemptionsProjection {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn schema(&self) -> &'static [&'static str] {
+        &["CREATE TABLE IF NOT EXISTS timeliness_exemptions_v1 (
+                task_id TEXT NOT NULL,
+                case_id TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                exempt_from TEXT NOT NULL,
+                PRIMARY KEY (task_id, case_id)
+            )"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["timeliness_exemptions_v1"]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        if event.stream_type != CASE_STREAM {
+            return Ok(());
+        }
+        let decoded =
+            DisciplineEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let Some(DisciplineEvent::CaseWithdrawn(w)) = decoded else {
+            return Ok(());
+        };
+        if !w.objective_cause {
+            return Ok(());
+        }
+        for task in &w.exempt_task_ids {
+            sqlx::query(
+                "INSERT INTO timeliness_exemptions_v1 (task_id, case_id, unit, reason, exempt_from) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(task.clone())
+            .bind(event.stream_id.clone())
+            .bind(w.unit.clone())
+            .bind(w.reason.clone())
+            .bind(w.withdrawn_on.clone())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// An exempt task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exemption {
+    pub task_id: String,
+    pub unit: String,
+    pub case_id: String,
+    pub reason: String,
+    pub exempt_from: String,
+}
+
+/// The exemptions, of `unit` when given, by task.
+pub async fn read_exemptions(
+    db: &Database,
+    unit: Option<&str>,
+) -> Result<Vec<Exemption>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT task_id, unit, case_id, reason, exempt_from FROM timeliness_exemptions_v1 \
+         ORDER BY task_id, case_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let e = Exemption {
+            task_id: r.try_get("task_id")?,
+            unit: r.try_get("unit")?,
+            case_id: r.try_get("case_id")?,
+            reason: r.try_get("reason")?,
+            exempt_from: r.try_get("exempt_from")?,
+        };
+        if unit.is_none_or(|u| u == e.unit) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
