@@ -23,6 +23,7 @@ use dondoc_runtime::grpc::PreparedServer;
 use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
+use crate::consumers::case_warnings::CaseWarningsProjection;
 use crate::consumers::facts::{AssignmentFactsProjection, ExecutionFactsProjection, FactsReader};
 use crate::consumers::notifications::{NotificationsProjection, NotificationsReader};
 use crate::delivery::mailer::{Mailer, SmtpSettings};
@@ -103,6 +104,7 @@ pub struct Application {
     notifications: Arc<LocalProjector<NotificationsProjection>>,
     assignment_facts: Arc<Consumer<AssignmentFactsProjection>>,
     execution_facts: Arc<Consumer<ExecutionFactsProjection>>,
+    case_warnings: Arc<Consumer<CaseWarningsProjection>>,
     relay: Relay,
     handlers: Handlers,
 }
@@ -196,6 +198,25 @@ impl Application {
             .await
             .context("cannot prepare the execution-facts consumer")?,
         );
+        let discipline = RelayConfig::for_service(dondoc_contracts::discipline::SERVICE);
+        let case_warnings = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats.clone()),
+                ConsumerConfig::new(
+                    discipline.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        discipline.subject_prefix,
+                        dondoc_contracts::discipline::CASE_STREAM
+                    )],
+                ),
+                Arc::new(CaseWarningsProjection),
+                dondoc_contracts::discipline::upcasters(),
+            )
+            .await
+            .context("cannot prepare the case-warnings consumer")?,
+        );
 
         let notices = NotificationsReader::new(notifications.clone());
         let handlers = Handlers::new(
@@ -226,6 +247,7 @@ impl Application {
         supervisor.spawn_read_model("notifications projection", notifications.clone());
         supervisor.spawn_read_model("assignment-facts consumer", assignment_facts.clone());
         supervisor.spawn_read_model("execution-facts consumer", execution_facts.clone());
+        supervisor.spawn_read_model("case-warnings consumer", case_warnings.clone());
         {
             let publisher = Publisher::new(db.clone(), notices, jetstream(nats));
             let shutdown = shutdown.clone();
@@ -272,6 +294,11 @@ impl Application {
             execution_facts.state(),
             ReadModelState::is_ready,
         );
+        server.require(
+            CaseWarningsProjection::NAME,
+            case_warnings.state(),
+            ReadModelState::is_ready,
+        );
         let api = EscalationApi::new(handlers.clone(), shutdown.clone());
         server
             .serve_as(
@@ -294,6 +321,7 @@ impl Application {
             notifications,
             assignment_facts,
             execution_facts,
+            case_warnings,
             relay,
             handlers,
         })
@@ -318,6 +346,11 @@ impl Application {
         &self.assignment_facts
     }
 
+    /// The consumer of the discipline service's deadline warnings.
+    pub fn case_warnings(&self) -> &Consumer<CaseWarningsProjection> {
+        &self.case_warnings
+    }
+
     /// The consumer of the progress service's events.
     pub fn execution_facts(&self) -> &Consumer<ExecutionFactsProjection> {
         &self.execution_facts
@@ -333,6 +366,7 @@ impl Application {
     pub async fn rebuild_projections(&self) -> anyhow::Result<u64> {
         self.assignment_facts.reset_for_rebuild().await?;
         self.execution_facts.reset_for_rebuild().await?;
+        self.case_warnings.reset_for_rebuild().await?;
         Ok(self.notifications.rebuild().await?)
     }
 

@@ -9,6 +9,7 @@ use dondoc_discipline::handlers::policy::{POLICY, Rpc};
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::{Principal, Role};
 use dondoc_tests::{DisciplineClient, TestSystem, request_id};
+use futures::StreamExt;
 use prost::Message as _;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -527,6 +528,13 @@ async fn the_workflow_runs_with_the_right_roles_and_a_decided_case_never_changes
 async fn the_clock_warns_before_90_days_and_again_before_150_after_an_extension() {
     let system = system_on(day(2026, 1, 5)).await;
     directory_known(&system).await;
+    let nats = async_nats::connect(system.nats.url())
+        .await
+        .expect("connect");
+    let mut office_subject = nats
+        .subscribe("dondoc.notify.office")
+        .await
+        .expect("subscribe");
     let mut office = system.discipline_client(Role::Office).await;
     let case = open_case(&mut office, "2026-01-05").await;
     assert_eq!(case.decide_by, "2026-04-05");
@@ -587,6 +595,52 @@ async fn the_clock_warns_before_90_days_and_again_before_150_after_an_extension(
     );
     assert!(again.is_empty(), "{again:?}");
     assert!(extended_before.is_empty());
+
+    // Both warnings reach the Office through the escalation service's channels.
+    let mut escalation = system.escalation_client(Role::Office).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let notices = loop {
+        evaluate(&mut escalation).await;
+        let notices: Vec<pb::Notification> = escalation
+            .list_notifications(pb::ListNotificationsRequest {
+                task_id: format!("case-{}", case.case_id),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .notifications;
+        if notices.len() == 2 {
+            break notices;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{notices:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(notices.iter().all(|n| n.kind == "discipline_deadline"));
+    assert!(
+        notices[0].text.contains("05/04/2026") && notices[1].text.contains("04/06/2026"),
+        "{notices:?}"
+    );
+    let on_nats = tokio::time::timeout(Duration::from_secs(30), office_subject.next())
+        .await
+        .expect("the Office's subject receives it")
+        .expect("a message");
+    assert_eq!(
+        pb::Notification::decode(on_nats.payload)
+            .expect("a Notification")
+            .kind,
+        "discipline_deadline"
+    );
+    // A unit's stream does not carry it: it names a case of personal data.
+    let sxd = system
+        .escalation_client_as(&unit("SXD"))
+        .await
+        .list_notifications(pb::ListNotificationsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .notifications;
+    assert!(sxd.iter().all(|n| n.kind != "discipline_deadline"));
     assert_eq!(
         second
             .iter()

@@ -32,6 +32,8 @@ pub enum NoticeKind {
     Coordination,
     /// A task without a deadline that has been quiet too long.
     Inactivity,
+    /// A discipline case's limit from detection to decision draws near (to the Office).
+    DisciplineDeadline,
 }
 
 impl NoticeKind {
@@ -43,6 +45,7 @@ impl NoticeKind {
             NoticeKind::Difficulty => "difficulty",
             NoticeKind::Coordination => "coordination",
             NoticeKind::Inactivity => "inactivity",
+            NoticeKind::DisciplineDeadline => "discipline_deadline",
         }
     }
 
@@ -55,6 +58,7 @@ impl NoticeKind {
             "difficulty" => "Khó khăn chưa được chỉ đạo",
             "coordination" => "Nhắc ý kiến phối hợp",
             "inactivity" => "Chưa báo cáo tiến độ",
+            "discipline_deadline" => "Sắp hết thời hạn xử lý kỷ luật",
             _ => "Thông báo",
         }
     }
@@ -110,6 +114,41 @@ impl People {
             .get(code)
             .cloned()
             .unwrap_or_else(|| code.to_owned())
+    }
+}
+
+/// The notice to the Office that a discipline case's limit draws near. Its subject is the
+/// case (`case-<id>`), not a task; it names no person, only the case, its unit and the dates.
+pub fn discipline_deadline_notice(
+    case_id: &str,
+    unit: &str,
+    limit_days: u32,
+    due_on: NaiveDate,
+    days_left: u32,
+    warned_on: NaiveDate,
+    policy_version: &str,
+) -> Notice {
+    let subject = format!("case-{case_id}");
+    Notice {
+        notice_id: format!("{subject}/deadline-{limit_days}"),
+        task_id: subject,
+        kind: NoticeKind::DisciplineDeadline.as_str().to_owned(),
+        level: 0,
+        due_on: warned_on,
+        deadline: Some(due_on),
+        working_days: i32::try_from(days_left).unwrap_or(i32::MAX),
+        lead_unit: String::new(),
+        recipient_unit: String::new(),
+        recipient_leader_id: String::new(),
+        title: format!("Hồ sơ đề nghị xử lý kỷ luật {case_id}"),
+        text: format!(
+            "Sắp hết thời hạn xử lý kỷ luật: hồ sơ {case_id} (đơn vị {unit}) phải có quyết định \
+             chậm nhất ngày {due}, còn {days_left} ngày (thời hạn {limit_days} ngày kể từ ngày \
+             phát hiện vi phạm).",
+            due = vi_date(due_on)
+        ),
+        policy_version: policy_version.to_owned(),
+        item_id: case_id.to_owned(),
     }
 }
 

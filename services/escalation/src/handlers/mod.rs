@@ -90,6 +90,7 @@ pub struct Handlers {
     watches: Repository<Watch>,
     actions: Repository<LeadershipAction>,
     store: EventStore,
+    db: dondoc_eventsourcing::Database,
     facts: FactsReader,
     notices: NotificationsReader,
     policy: Arc<EscalationPolicy>,
@@ -109,6 +110,7 @@ impl Handlers {
         Self {
             watches: Repository::new(store.clone()),
             actions: Repository::new(store.clone()),
+            db: store.database().clone(),
             store,
             facts,
             notices,
@@ -209,6 +211,7 @@ impl Handlers {
             }
             issued.extend(self.issue(caller, &known.task_id, new).await?);
         }
+        issued.extend(self.issue_case_warnings(caller).await?);
         if !issued.is_empty() {
             self.notices.catch_up().await?;
             tracing::info!(%today, issued = issued.len(), "notices issued");
@@ -218,6 +221,34 @@ impl Handlers {
             issued,
             tasks_watched: u32::try_from(open.len()).unwrap_or(u32::MAX),
         })
+    }
+
+    /// Notices to the Office of every discipline case's limit drawing near, once each.
+    async fn issue_case_warnings(&self, caller: &Caller) -> Result<Vec<Notice>, ApiError> {
+        let mut issued = Vec::new();
+        for w in crate::consumers::case_warnings::case_warnings(&self.db).await? {
+            let notice = crate::domain::schedule::discipline_deadline_notice(
+                &w.case_id,
+                &w.unit,
+                w.limit_days,
+                w.due_on,
+                w.days_left,
+                w.warned_on,
+                &self.policy.version,
+            );
+            let known: BTreeSet<String> = self
+                .notices
+                .known_ids(&notice.task_id)
+                .await?
+                .into_iter()
+                .collect();
+            if known.contains(&notice.notice_id) {
+                continue;
+            }
+            let subject = notice.task_id.clone();
+            issued.extend(self.issue(caller, &subject, vec![notice]).await?);
+        }
+        Ok(issued)
     }
 
     /// Runs a command on a task's watch, deciding again on the new state when another
