@@ -6,8 +6,7 @@
 -- existing volume: `docker compose exec postgres createdb -U "$POSTGRES_USER" <name>`.
 --
 -- The services create their own tables (migrations at start-up), so only the databases are
--- made here. Discipline has no container yet; its database exists already so adding the
--- service needs no change to a running PostgreSQL.
+-- made here.
 
 CREATE DATABASE assignment;
 CREATE DATABASE progress;

@@ -22,6 +22,8 @@ pub const DEFAULT_REPORTING_ENDPOINT: &str = "http://127.0.0.1:50052";
 pub const DEFAULT_PROGRESS_ENDPOINT: &str = "http://127.0.0.1:50053";
 /// Where `dondoc up` serves the escalation service.
 pub const DEFAULT_ESCALATION_ENDPOINT: &str = "http://127.0.0.1:50054";
+/// Where `dondoc up` serves the discipline service.
+pub const DEFAULT_DISCIPLINE_ENDPOINT: &str = "http://127.0.0.1:50055";
 /// Default data directory, relative to where the operator runs `dondoc`.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
@@ -122,6 +124,14 @@ pub enum OperatorCommand {
         #[command(subcommand)]
         command: NotificationsCommand,
     },
+    /// Discipline proposals (đề nghị xử lý kỷ luật): open, amend, Home Affairs' opinion,
+    /// submit, decide, withdraw, the clocks and the read audit.
+    Case {
+        #[command(flatten)]
+        connection: DisciplineConnection,
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -169,6 +179,7 @@ pub enum ServiceArg {
     Reporting,
     Progress,
     Escalation,
+    Discipline,
 }
 
 impl ServiceArg {
@@ -178,6 +189,7 @@ impl ServiceArg {
             ServiceArg::Reporting => "reporting",
             ServiceArg::Progress => "progress",
             ServiceArg::Escalation => "escalation",
+            ServiceArg::Discipline => "discipline",
         }
     }
 }
@@ -220,6 +232,9 @@ pub struct UpArgs {
     /// gRPC port of the escalation service; 0 picks a free port [default: 50054].
     #[arg(long, value_name = "PORT")]
     pub escalation_port: Option<u16>,
+    /// gRPC port of the discipline service; 0 picks a free port [default: 50055].
+    #[arg(long, value_name = "PORT")]
+    pub discipline_port: Option<u16>,
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,
@@ -437,6 +452,136 @@ pub enum EscalationCommand {
         from: Option<NaiveDate>,
         #[arg(long, value_name = "YYYY-MM-DD")]
         to: Option<NaiveDate>,
+    },
+}
+
+/// Where the discipline service is and who is asking.
+#[derive(Debug, Args)]
+pub struct DisciplineConnection {
+    /// gRPC endpoint of the discipline service.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        default_value = DEFAULT_DISCIPLINE_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub endpoint: String,
+    /// The AIP-155 request id of a change, to retry one safely [default: a new UUIDv7].
+    #[arg(long, global = true, value_name = "ID")]
+    pub request_id: Option<String>,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// A document of a case: số, ký hiệu, ngày, trích yếu (all or none).
+#[derive(Debug, Args, Default)]
+pub struct CaseDocumentArgs {
+    #[arg(long, value_name = "NUMBER", requires_all = ["doc_symbol", "doc_date", "doc_summary"])]
+    pub doc_number: Option<String>,
+    #[arg(long, value_name = "SYMBOL")]
+    pub doc_symbol: Option<String>,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub doc_date: Option<NaiveDate>,
+    #[arg(long, value_name = "TEXT")]
+    pub doc_summary: Option<String>,
+}
+
+/// `dondoc case …`. The Office opens, amends, submits and withdraws; Home Affairs gives its
+/// opinion (`--token` of role home_affairs); the Chairman decides.
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case by hand (the service also drafts by policy).
+    Open {
+        /// The unit concerned; its head is the target unless --title says otherwise.
+        #[arg(long, value_name = "UNIT")]
+        unit: String,
+        /// can_bo, cong_chuc or vien_chuc [default: the policy's].
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        person: Option<String>,
+        #[arg(long, value_name = "POST")]
+        title: Option<String>,
+        /// The day the violation was detected [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        detected_on: Option<NaiveDate>,
+        #[arg(long, value_name = "TEXT")]
+        summary: String,
+        /// A task concerned (repeatable).
+        #[arg(long = "task", value_name = "TASK_ID")]
+        tasks: Vec<String>,
+        /// An event id held as evidence (repeatable).
+        #[arg(long = "evidence", value_name = "EVENT_ID")]
+        evidence: Vec<String>,
+    },
+    /// A case as you may see it (every read is recorded).
+    Show { case_id: String },
+    /// Cases.
+    List {
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        /// draft, opinion_given, submitted, decided, withdrawn.
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+    },
+    /// The Office amends a draft.
+    Amend {
+        case_id: String,
+        #[arg(long, value_name = "TEXT")]
+        summary: Option<String>,
+        #[arg(long = "evidence", value_name = "EVENT_ID")]
+        evidence: Vec<String>,
+    },
+    /// Home Affairs' opinion (ý kiến của Sở Nội vụ).
+    Opinion {
+        case_id: String,
+        /// Home Affairs disagrees with the proposal.
+        #[arg(long)]
+        disagree: bool,
+        /// The form Home Affairs recommends.
+        #[arg(long, value_name = "FORM")]
+        form: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        opinion: String,
+        #[command(flatten)]
+        document: CaseDocumentArgs,
+    },
+    /// The Office submits the case to the Chairman.
+    Submit { case_id: String },
+    /// A complex case: the limit to decide becomes the extended one.
+    Extend {
+        case_id: String,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// The Chairman decides: a form, or --no-discipline.
+    Decide {
+        case_id: String,
+        #[arg(long, value_name = "FORM", required_unless_present = "no_discipline")]
+        form: Option<String>,
+        #[arg(long, conflicts_with = "form")]
+        no_discipline: bool,
+        #[arg(long, value_name = "TEXT")]
+        reasons: String,
+        #[command(flatten)]
+        document: CaseDocumentArgs,
+    },
+    /// The Office withdraws the case.
+    Withdraw {
+        case_id: String,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// An objective cause is confirmed: the tasks are exempt from the timeliness deduction.
+        #[arg(long)]
+        objective_cause: bool,
+    },
+    /// Who read the case, when.
+    Audit { case_id: String },
+    /// Warn of every limit drawing near by a day [default: today].
+    Clocks {
+        #[arg(long, value_name = "YYYY-MM-DD|RFC3339")]
+        as_of: Option<String>,
     },
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
+use dondoc_proto::v1::discipline_service_client::DisciplineServiceClient;
 use dondoc_proto::v1::escalation_service_client::EscalationServiceClient;
 use dondoc_proto::v1::progress_service_client::ProgressServiceClient;
 use dondoc_proto::v1::reporting_service_client::ReportingServiceClient;
@@ -17,13 +18,17 @@ use tonic::service::interceptor::InterceptedService;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
-use crate::cli::{AssignmentConnection, Credentials, EscalationConnection, ProgressConnection};
+use crate::cli::{
+    AssignmentConnection, Credentials, DisciplineConnection, EscalationConnection,
+    ProgressConnection,
+};
 use crate::token;
 
 pub type AssignmentClient = AssignmentServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type ProgressClient = ProgressServiceClient<InterceptedService<Channel, BearerToken>>;
 pub type EscalationClient = EscalationServiceClient<InterceptedService<Channel, BearerToken>>;
+pub type DisciplineClient = DisciplineServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// Long enough for a loaded server, short enough that a wrong endpoint fails while the operator
 /// still remembers what they typed.
@@ -72,6 +77,17 @@ pub async fn escalation(connection: &EscalationConnection) -> anyhow::Result<Esc
     )
     .await?;
     Ok(EscalationServiceClient::with_interceptor(channel, token))
+}
+
+pub async fn discipline(connection: &DisciplineConnection) -> anyhow::Result<DisciplineClient> {
+    let token = bearer_token(&connection.credentials)?;
+    let channel = channel(
+        &connection.endpoint,
+        "discipline",
+        connection.credentials.ca_cert.as_deref(),
+    )
+    .await?;
+    Ok(DisciplineServiceClient::with_interceptor(channel, token))
 }
 
 pub async fn reporting(

@@ -20,6 +20,7 @@
 
 mod bench;
 mod board;
+mod case;
 mod cli;
 mod client;
 mod escalation;
@@ -112,6 +113,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => escalation::run_notifications(&connection, command, ui, &mut out).await,
+                OperatorCommand::Case {
+                    connection,
+                    command,
+                } => case::run(&connection, command, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use dondoc_assignment::AssignmentSettings;
+use dondoc_discipline::DisciplineSettings;
 use dondoc_escalation::{EscalationSettings, SmtpSettings};
 use dondoc_progress::ProgressSettings;
 use dondoc_reporting::ReportingSettings;
@@ -58,6 +59,9 @@ port = 50054
 # The escalation policy (reminders, ladder); unset: the shipped one.
 # policy_file = "./escalation-policy.toml"
 
+[discipline]
+port = 50055
+
 [nats]
 # Unset: start the pinned nats-server with its store under <data_dir>/nats.
 # url = "nats://127.0.0.1:4222"
@@ -79,6 +83,8 @@ struct FileConfig {
     progress: PortConfig,
     #[serde(default)]
     escalation: EscalationConfig,
+    #[serde(default = "default_discipline_port")]
+    discipline: PortConfig,
     #[serde(default)]
     nats: NatsConfig,
     #[serde(default)]
@@ -114,6 +120,11 @@ impl Default for EscalationConfig {
     }
 }
 
+/// For configuration files written before the discipline service existed.
+fn default_discipline_port() -> PortConfig {
+    PortConfig { port: 50055 }
+}
+
 /// For configuration files written before the escalation service existed.
 fn default_escalation_port() -> u16 {
     50054
@@ -140,6 +151,7 @@ pub struct UpConfig {
     pub reporting_port: u16,
     pub progress_port: u16,
     pub escalation_port: u16,
+    pub discipline_port: u16,
     /// E-mail for the escalation service's notices.
     pub smtp: Option<SmtpSettings>,
     pub escalation_policy: Option<PathBuf>,
@@ -173,6 +185,7 @@ impl UpConfig {
             reporting_port: args.reporting_port.unwrap_or(file.reporting.port),
             progress_port: args.progress_port.unwrap_or(file.progress.port),
             escalation_port: args.escalation_port.unwrap_or(file.escalation.port),
+            discipline_port: args.discipline_port.unwrap_or(file.discipline.port),
             smtp: file.escalation.smtp,
             escalation_policy: file.escalation.policy_file,
             nats_url,
@@ -210,7 +223,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
 
     let assignment = dondoc_assignment::Application::build(
         &AssignmentSettings::from(dondoc_runtime::service::ServiceSettings {
-            database_url: sqlite_url(&data_dir.join("assignment.db"))?,
+            database_url: owner_only_sqlite(&data_dir, "assignment.db")?,
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.assignment_port),
             tls: config.tls.clone(),
@@ -222,7 +235,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     .await
     .context("cannot start the assignment service")?;
     let reporting_settings = ReportingSettings {
-        database_url: sqlite_url(&data_dir.join("reporting.db"))?,
+        database_url: owner_only_sqlite(&data_dir, "reporting.db")?,
         nats_url: nats_url.clone(),
         listen: listen_address(&config.bind, config.reporting_port),
         tls: config.tls.clone(),
@@ -236,7 +249,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         }
     };
     let mut progress_settings = ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
-        database_url: sqlite_url(&data_dir.join("progress.db"))?,
+        database_url: owner_only_sqlite(&data_dir, "progress.db")?,
         nats_url: nats_url.clone(),
         listen: listen_address(&config.bind, config.progress_port),
         tls: config.tls.clone(),
@@ -259,7 +272,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     };
     let mut escalation_settings =
         EscalationSettings::from(dondoc_runtime::service::ServiceSettings {
-            database_url: sqlite_url(&data_dir.join("escalation.db"))?,
+            database_url: owner_only_sqlite(&data_dir, "escalation.db")?,
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, config.escalation_port),
             tls: config.tls.clone(),
@@ -269,7 +282,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     escalation_settings.policy_file = config.escalation_policy.clone();
     let escalation = match dondoc_escalation::Application::build(
         &escalation_settings,
-        verifier,
+        verifier.clone(),
         SystemClock::shared(),
     )
     .await
@@ -278,6 +291,30 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         Err(error) => {
             tokio::join!(assignment.stop(), reporting.stop(), progress.stop());
             return Err(error.context("cannot start the escalation service"));
+        }
+    };
+    let discipline = match dondoc_discipline::Application::build(
+        &DisciplineSettings::from(dondoc_runtime::service::ServiceSettings {
+            database_url: owner_only_sqlite(&data_dir, "discipline.db")?,
+            nats_url: nats_url.clone(),
+            listen: listen_address(&config.bind, config.discipline_port),
+            tls: config.tls.clone(),
+            database: Default::default(),
+        }),
+        verifier,
+        SystemClock::shared(),
+    )
+    .await
+    {
+        Ok(discipline) => discipline,
+        Err(error) => {
+            tokio::join!(
+                assignment.stop(),
+                reporting.stop(),
+                progress.stop(),
+                escalation.stop()
+            );
+            return Err(error.context("cannot start the discipline service"));
         }
     };
 
@@ -294,6 +331,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             reporting: format!("{host}:{}", reporting.port()),
             progress: format!("{host}:{}", progress.port()),
             escalation: format!("{host}:{}", escalation.port()),
+            discipline: format!("{host}:{}", discipline.port()),
             nats_url: &nats_url,
             data_dir: &data_dir,
             admin_token: &admin_token,
@@ -306,6 +344,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         reporting_port = reporting.port(),
         progress_port = progress.port(),
         escalation_port = escalation.port(),
+        discipline_port = discipline.port(),
         nats = %nats_url,
         data_dir = %data_dir.display(),
         "dondoc is up"
@@ -323,7 +362,8 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             assignment.stop(),
             reporting.stop(),
             progress.stop(),
-            escalation.stop()
+            escalation.stop(),
+            discipline.stop()
         );
     };
     tokio::select! {
@@ -338,13 +378,42 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the data directory and returns its absolute form, so the SQLite URLs and printed
-/// paths stay valid whatever the working directory of a later command.
+/// Creates the data directory, owner-only (0700: it holds officials' personal data, the
+/// private key and the admin token), and returns its absolute form, so the SQLite URLs and
+/// printed paths stay valid whatever the working directory of a later command.
 fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} owner-only", data_dir.display()))?;
     std::fs::canonicalize(data_dir)
         .with_context(|| format!("cannot resolve data directory {}", data_dir.display()))
+}
+
+/// The URL of a service's SQLite file in the data directory, the file created (or made)
+/// owner-only (0600) before the service opens it: SQLite gives its -wal and -shm files the
+/// permissions of the database file.
+fn owner_only_sqlite(data_dir: &Path, name: &str) -> anyhow::Result<String> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let path = data_dir.join(name);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    for file in [
+        path.clone(),
+        data_dir.join(format!("{name}-wal")),
+        data_dir.join(format!("{name}-shm")),
+    ] {
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot make {} owner-only", file.display()))?;
+        }
+    }
+    sqlite_url(&path)
 }
 
 /// `sqlite://<absolute path>`. Characters that a URL parser would read as query or fragment are
@@ -382,6 +451,7 @@ struct Banner<'a> {
     reporting: String,
     progress: String,
     escalation: String,
+    discipline: String,
     nats_url: &'a str,
     data_dir: &'a Path,
     admin_token: &'a str,
@@ -397,6 +467,7 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "  reporting gRPC   {}", banner.reporting)?;
     writeln!(out, "  progress gRPC    {}", banner.progress)?;
     writeln!(out, "  escalation gRPC  {}", banner.escalation)?;
+    writeln!(out, "  discipline gRPC  {}", banner.discipline)?;
     writeln!(out, "  NATS             {}", banner.nats_url)?;
     writeln!(out, "  data directory   {}", banner.data_dir.display())?;
     writeln!(
@@ -502,6 +573,7 @@ mod tests {
             reporting_port: None,
             progress_port: None,
             escalation_port: None,
+            discipline_port: None,
             nats_url: None,
         }
     }
@@ -518,6 +590,7 @@ mod tests {
                 smtp: None,
                 policy_file: None,
             },
+            discipline: PortConfig { port: 5 },
             nats: NatsConfig {
                 url: Some("nats://file:4222".to_owned()),
             },
@@ -537,6 +610,7 @@ mod tests {
         assert_eq!(config.reporting_port, 50052);
         assert_eq!(config.progress_port, 50053);
         assert_eq!(config.escalation_port, 50054);
+        assert_eq!(config.discipline_port, 50055);
         assert!(config.smtp.is_none(), "e-mail is off unless configured");
         assert_eq!(config.telemetry.log_filter, "info");
     }
@@ -560,6 +634,7 @@ mod tests {
             reporting_port: Some(0),
             progress_port: Some(0),
             escalation_port: Some(0),
+            discipline_port: Some(0),
             nats_url: Some("nats://flag:4222".to_owned()),
         };
 
@@ -623,6 +698,7 @@ mod tests {
                 reporting: "127.0.0.1:50052".to_owned(),
                 progress: "127.0.0.1:50053".to_owned(),
                 escalation: "127.0.0.1:50054".to_owned(),
+                discipline: "127.0.0.1:50055".to_owned(),
                 nats_url: "nats://127.0.0.1:4222",
                 data_dir: Path::new("/srv/data"),
                 admin_token: "tok.en.value",

@@ -24,6 +24,7 @@ struct Up {
     reporting: String,
     progress: String,
     escalation: String,
+    discipline: String,
 }
 
 impl Drop for Up {
@@ -49,6 +50,8 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
             "0",
             "--escalation-port",
             "0",
+            "--discipline-port",
+            "0",
             "--data-dir",
         ])
         .arg(data_dir)
@@ -63,6 +66,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
     let mut reporting = None;
     let mut progress = None;
     let mut escalation = None;
+    let mut discipline = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("read the banner");
         let endpoint = |prefix: &str| {
@@ -74,6 +78,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         reporting = reporting.or_else(|| endpoint("reporting gRPC"));
         progress = progress.or_else(|| endpoint("progress gRPC"));
         escalation = escalation.or_else(|| endpoint("escalation gRPC"));
+        discipline = discipline.or_else(|| endpoint("discipline gRPC"));
         if line.contains("Press Ctrl-C to stop") {
             break;
         }
@@ -84,6 +89,7 @@ fn start_up_with(data_dir: &Path, extra: &[&str], scheme: &str) -> Up {
         reporting: reporting.expect("the banner names the reporting endpoint"),
         progress: progress.expect("the banner names the progress endpoint"),
         escalation: escalation.expect("the banner names the escalation endpoint"),
+        discipline: discipline.expect("the banner names the discipline endpoint"),
     }
 }
 
@@ -849,4 +855,98 @@ fn the_office_evaluates_deadlines_and_a_unit_follows_its_notices_with_the_cli() 
         "{first_watched}"
     );
     assert!(first_watched.contains("[Nhắc hạn]"), "{first_watched}");
+}
+
+#[test]
+fn the_office_opens_a_case_a_unit_sees_only_its_state_and_the_data_stays_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let data = tempfile::tempdir().expect("data dir");
+    let up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+    assert!(
+        dondoc(
+            data.path(),
+            &[&["units", "import", SEED][..], &endpoint].concat()
+        )
+        .status
+        .success()
+    );
+    let case = |args: &[&str], token: &str| {
+        let mut all = vec!["case"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--endpoint", up.discipline.as_str()]);
+        if !token.is_empty() {
+            all.extend_from_slice(&["--token", token]);
+        }
+        dondoc(data.path(), &all)
+    };
+    let office = stdout(&dondoc(data.path(), &["token", "--role", "office"]))
+        .trim()
+        .to_owned();
+    let unit = stdout(&dondoc(
+        data.path(),
+        &["token", "--role", "unit", "--unit", "SXD"],
+    ))
+    .trim()
+    .to_owned();
+
+    let opened = case(
+        &[
+            "open",
+            "--unit",
+            "SXD",
+            "--title",
+            "Giám đốc Sở Xây dựng",
+            "--summary",
+            "Chậm triển khai nhiệm vụ giải phóng mặt bằng",
+            "--output",
+            "json",
+        ],
+        &office,
+    );
+    assert!(opened.status.success(), "{opened:?}");
+    let opened: serde_json::Value = serde_json::from_slice(&opened.stdout).expect("json");
+    let case_id = opened["case_id"].as_str().expect("case id").to_owned();
+    let as_unit = stdout(&case(&["show", &case_id], &unit));
+    let as_office = stdout(&case(&["show", &case_id], &office));
+    let audit = stdout(&case(&["audit", &case_id], &office));
+
+    assert_eq!(opened["regime"], "172/2025");
+    assert!(as_unit.contains("Dự thảo"), "{as_unit}");
+    assert!(
+        !as_unit.contains("Chậm triển khai"),
+        "a unit sees no content: {as_unit}"
+    );
+    assert!(as_office.contains("Chậm triển khai"), "{as_office}");
+    assert!(
+        as_office.contains("Nghị định") || as_office.contains("172/2025"),
+        "{as_office}"
+    );
+    let readers: Vec<&str> = audit
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(readers, vec!["unit", "office"], "{audit}");
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(data.path()), 0o700, "the data directory is owner-only");
+    for db in [
+        "assignment.db",
+        "reporting.db",
+        "progress.db",
+        "escalation.db",
+        "discipline.db",
+    ] {
+        assert_eq!(mode(&data.path().join(db)), 0o600, "{db} is owner-only");
+        let wal = data.path().join(format!("{db}-wal"));
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600, "{db}-wal is owner-only");
+        }
+    }
 }

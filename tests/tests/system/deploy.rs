@@ -78,7 +78,13 @@ fn dondoc_services(compose: &Value) -> Vec<(String, &Value)> {
         .filter(|(_, service)| service.get("build").is_some())
         .collect();
     let names: BTreeSet<&str> = built.iter().map(|(name, _)| name.as_str()).collect();
-    for expected in ["assignment", "reporting", "progress", "escalation"] {
+    for expected in [
+        "assignment",
+        "reporting",
+        "progress",
+        "escalation",
+        "discipline",
+    ] {
         assert!(
             names.contains(expected),
             "docker-compose.yml must build and run the {expected} service; built: {names:?}"
