@@ -8,7 +8,7 @@ use std::time::Duration;
 use dondoc_discipline::handlers::policy::{POLICY, Rpc};
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::{Principal, Role};
-use dondoc_tests::{DisciplineClient, TestSystem, request_id};
+use dondoc_tests::{DisciplineClient, Engine, TestSystem, request_id};
 use futures::StreamExt;
 use prost::Message as _;
 use tonic::Code;
@@ -33,13 +33,20 @@ fn reason_of(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-/// A system with the escalation and discipline services, its clock on `start`.
+/// A system with the escalation and discipline services on SQLite, its clock on `start`.
 async fn system_on(start: chrono::NaiveDate) -> TestSystem {
-    let mut system = TestSystem::spawn().await;
+    system_with(Engine::Sqlite, start)
+        .await
+        .expect("SQLite is always there")
+}
+
+/// As [`system_on`] on `engine`; `None` when PostgreSQL is not configured.
+async fn system_with(engine: Engine, start: chrono::NaiveDate) -> Option<TestSystem> {
+    let mut system = TestSystem::spawn_on(engine).await?;
     system.clock.set(morning(start));
     system.start_escalation().await;
     system.start_discipline().await;
-    system
+    Some(system)
 }
 
 /// Polls until the discipline service knows `unit` from the directory (its facts come over
@@ -112,7 +119,18 @@ async fn cases_when(
 
 #[tokio::test]
 async fn a_task_escalated_to_the_chairman_opens_one_draft_with_evidence_from_each_log() {
-    let mut system = system_on(day(2025, 12, 22)).await;
+    escalated_task_opens_one_draft_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_task_escalated_to_the_chairman_opens_one_draft_on_postgresql_too() {
+    escalated_task_opens_one_draft_on(Engine::Postgres).await;
+}
+
+async fn escalated_task_opens_one_draft_on(engine: Engine) {
+    let Some(mut system) = system_with(engine, day(2025, 12, 22)).await else {
+        return;
+    };
     system.start_progress().await;
     let task = assign_due(
         &system,
@@ -688,7 +706,18 @@ async fn a_case_detected_before_the_2025_decree_uses_the_forms_valid_then() {
 
 #[tokio::test]
 async fn a_unit_sees_only_that_its_cases_exist_and_every_read_is_recorded() {
-    let system = system_on(day(2026, 1, 5)).await;
+    unit_sees_only_existence_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_unit_sees_only_that_its_cases_exist_on_postgresql_too() {
+    unit_sees_only_existence_on(Engine::Postgres).await;
+}
+
+async fn unit_sees_only_existence_on(engine: Engine) {
+    let Some(system) = system_with(engine, day(2026, 1, 5)).await else {
+        return;
+    };
     directory_known(&system).await;
     let case = open_case(&mut system.discipline_client(Role::Office).await, "").await;
 
