@@ -109,6 +109,8 @@ impl CaseEvent {
                 evidence: o.evidence.iter().map(evidence_to_proto).collect(),
                 summary: o.summary.clone(),
                 task_ids: o.task_ids.clone(),
+                violation_on: iso(o.violation_on),
+                limitation_months: o.limitation_months,
             }),
             Happened::Amended {
                 summary,
@@ -159,7 +161,7 @@ impl CaseEvent {
             }),
             Happened::Warned(w) => DisciplineEvent::DeadlineWarning(pb::CaseDeadlineWarning {
                 case_id,
-                limit: "processing".into(),
+                limit: w.limit.as_str().to_owned(),
                 limit_days: w.limit_days,
                 due_on: iso(w.due_on),
                 days_left: w.days_left,
@@ -183,6 +185,13 @@ impl CaseEvent {
         let what = match event {
             DisciplineEvent::CaseOpened(o) => Happened::Opened(Opened {
                 detected_on: date("detected_on", &o.detected_on)?,
+                // Cases opened before the limitation was recorded: from the detection day.
+                violation_on: if o.violation_on.is_empty() {
+                    date("detected_on", &o.detected_on)?
+                } else {
+                    date("violation_on", &o.violation_on)?
+                },
+                limitation_months: o.limitation_months,
                 case_id: o.case_id,
                 opened_by: o.opened_by,
                 trigger_key: o.trigger_key,
@@ -233,6 +242,7 @@ impl CaseEvent {
                 unit: w.unit,
             }),
             DisciplineEvent::DeadlineWarning(w) => Happened::Warned(Warning {
+                limit: crate::domain::case::Limit::parse(&w.limit),
                 due_on: date("due_on", &w.due_on)?,
                 limit_days: w.limit_days,
                 days_left: w.days_left,

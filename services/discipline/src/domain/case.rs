@@ -84,6 +84,10 @@ pub struct Opened {
     pub evidence: Vec<Evidence>,
     pub summary: String,
     pub task_ids: Vec<String>,
+    /// The day of the violation: the limitation period runs from it.
+    pub violation_on: NaiveDate,
+    /// The regime's shortest limitation period, months (0: none known).
+    pub limitation_months: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,8 +117,35 @@ pub struct Withdrawal {
     pub unit: String,
 }
 
+/// Which legal limit a warning is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Limit {
+    /// From detection to decision (90 days, 150 when extended).
+    Processing,
+    /// Thời hiệu: from the violation, in months.
+    Limitation,
+}
+
+impl Limit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Processing => "processing",
+            Limit::Limitation => "limitation",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Self {
+        match raw {
+            "limitation" => Limit::Limitation,
+            _ => Limit::Processing,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
+    pub limit: Limit,
+    /// The limit's length in days.
     pub limit_days: u32,
     pub due_on: NaiveDate,
     pub days_left: u32,
@@ -244,8 +275,8 @@ pub struct Case {
     pub submitted_on: Option<NaiveDate>,
     pub decision: Option<Decision>,
     pub withdrawal: Option<Withdrawal>,
-    /// Limits warned of, by their length in days.
-    pub warned: BTreeSet<u32>,
+    /// Limits warned of, by kind and length in days.
+    pub warned: BTreeSet<(Limit, u32)>,
 }
 
 impl Case {
@@ -255,6 +286,30 @@ impl Case {
         opened
             .detected_on
             .checked_add_days(Days::new(u64::from(self.processing_days)))
+    }
+
+    /// The last day of the shortest limitation period.
+    pub fn limitation_ends_on(&self) -> Option<NaiveDate> {
+        let opened = self.opened.as_ref()?;
+        if opened.limitation_months == 0 {
+            return None;
+        }
+        opened
+            .violation_on
+            .checked_add_months(chrono::Months::new(opened.limitation_months))
+    }
+
+    /// The limits in force: (kind, length in days, last day).
+    fn limits(&self) -> Vec<(Limit, u32, NaiveDate)> {
+        let mut limits = Vec::new();
+        if let Some(due) = self.decide_by() {
+            limits.push((Limit::Processing, self.processing_days, due));
+        }
+        if let (Some(ends), Some(opened)) = (self.limitation_ends_on(), &self.opened) {
+            let days = u32::try_from((ends - opened.violation_on).num_days()).unwrap_or(0);
+            limits.push((Limit::Limitation, days, ends));
+        }
+        limits
     }
 
     fn open_case(&self) -> Result<&Opened, CaseError> {
@@ -353,22 +408,31 @@ impl Aggregate for Case {
                 today,
                 warn_days_before,
             } => {
-                let Some(due_on) = self.decide_by() else {
-                    return Ok(Vec::new());
-                };
-                let warn_from = due_on
-                    .checked_sub_days(Days::new(u64::from(*warn_days_before)))
-                    .unwrap_or(due_on);
-                if self.warned.contains(&self.processing_days) || *today < warn_from {
-                    return Ok(Vec::new());
-                }
-                let days_left = u32::try_from((due_on - *today).num_days().max(0)).unwrap_or(0);
-                Happened::Warned(Warning {
-                    limit_days: self.processing_days,
-                    due_on,
-                    days_left,
-                    unit: self.target.unit.clone(),
-                })
+                // Every limit drawing near that was not warned of yet, each once.
+                let unit = self.target.unit.clone();
+                let case_id = opened.case_id.clone();
+                return Ok(self
+                    .limits()
+                    .into_iter()
+                    .filter(|(limit, days, _)| !self.warned.contains(&(*limit, *days)))
+                    .filter(|(_, _, due_on)| {
+                        let warn_from = due_on
+                            .checked_sub_days(Days::new(u64::from(*warn_days_before)))
+                            .unwrap_or(*due_on);
+                        *today >= warn_from
+                    })
+                    .map(|(limit, limit_days, due_on)| CaseEvent {
+                        case_id: case_id.clone(),
+                        what: Happened::Warned(Warning {
+                            limit,
+                            limit_days,
+                            due_on,
+                            days_left: u32::try_from((due_on - *today).num_days().max(0))
+                                .unwrap_or(0),
+                            unit: unit.clone(),
+                        }),
+                    })
+                    .collect());
             }
         };
         Ok(vec![CaseEvent {
@@ -418,7 +482,7 @@ impl Aggregate for Case {
                 self.state = CaseState::Withdrawn;
             }
             Happened::Warned(warning) => {
-                self.warned.insert(warning.limit_days);
+                self.warned.insert((warning.limit, warning.limit_days));
             }
         }
     }

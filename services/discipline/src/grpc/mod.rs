@@ -114,6 +114,8 @@ pub fn case_to_proto(view: &CaseView) -> pb::Case {
         }),
         version: view.version,
         trigger_key: opened.trigger_key.clone(),
+        violation_on: iso(opened.violation_on),
+        limitation_ends_on: case.limitation_ends_on().map(iso).unwrap_or_default(),
     }
 }
 
@@ -303,7 +305,7 @@ impl DisciplineService for DisciplineApi {
                         .into_iter()
                         .map(|(case_id, w)| pb::CaseDeadlineWarning {
                             case_id,
-                            limit: "processing".into(),
+                            limit: w.limit.as_str().to_owned(),
                             limit_days: w.limit_days,
                             due_on: iso(w.due_on),
                             days_left: w.days_left,

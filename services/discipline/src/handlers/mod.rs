@@ -129,6 +129,11 @@ fn code_ok(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The day of the earliest evidence: when the violation began.
+fn earliest(evidence: &[Evidence]) -> Option<NaiveDate> {
+    evidence.iter().filter_map(|e| e.occurred_on).min()
+}
+
 /// The outcome saved for a retry: the case and its version.
 fn outcome(case_id: &str, version: u64) -> StoredOutcome {
     StoredOutcome {
@@ -364,7 +369,10 @@ impl Handlers {
         }
         target.person_name = request.target.person_name.trim().to_owned();
         let case_id = Uuid::now_v7().to_string();
+        let violation_on = earliest(&evidence).unwrap_or(detected_on).min(detected_on);
         let opened = Opened {
+            violation_on,
+            limitation_months: regime.limitation_months_light,
             case_id: case_id.clone(),
             opened_by: "office".into(),
             trigger_key: String::new(),
@@ -438,7 +446,12 @@ impl Handlers {
             )
         };
         let case_id = Uuid::now_v7().to_string();
+        let violation_on = earliest(&evidence)
+            .unwrap_or(trigger.detected_on)
+            .min(trigger.detected_on);
         let opened = Opened {
+            violation_on,
+            limitation_months: regime.limitation_months_light,
             case_id: case_id.clone(),
             opened_by: "policy".into(),
             trigger_key: trigger.key.clone(),

@@ -27,12 +27,13 @@ impl Projection for CaseWarningsProjection {
     fn schema(&self) -> &'static [&'static str] {
         &["CREATE TABLE IF NOT EXISTS escalation_case_warnings_v1 (
                 case_id TEXT NOT NULL,
+                limit_kind TEXT NOT NULL,
                 limit_days BIGINT NOT NULL,
                 due_on TEXT NOT NULL,
                 days_left BIGINT NOT NULL,
                 unit TEXT NOT NULL,
                 warned_on TEXT NOT NULL,
-                PRIMARY KEY (case_id, limit_days)
+                PRIMARY KEY (case_id, limit_kind, limit_days)
             )"]
     }
 
@@ -54,11 +55,16 @@ impl Projection for CaseWarningsProjection {
             return Ok(());
         };
         sqlx::query(
-            "INSERT INTO escalation_case_warnings_v1 (case_id, limit_days, due_on, days_left, \
-             unit, warned_on) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (case_id, limit_days) DO NOTHING",
+            "INSERT INTO escalation_case_warnings_v1 (case_id, limit_kind, limit_days, due_on, \
+             days_left, unit, warned_on) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (case_id, limit_kind, limit_days) DO NOTHING",
         )
         .bind(event.stream_id.clone())
+        .bind(if w.limit.is_empty() {
+            "processing".to_owned()
+        } else {
+            w.limit
+        })
         .bind(i64::from(w.limit_days))
         .bind(w.due_on)
         .bind(i64::from(w.days_left))
@@ -78,6 +84,8 @@ impl Projection for CaseWarningsProjection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseWarning {
     pub case_id: String,
+    /// "processing" or "limitation".
+    pub limit: String,
     pub limit_days: u32,
     pub due_on: NaiveDate,
     pub days_left: u32,
@@ -88,8 +96,8 @@ pub struct CaseWarning {
 /// Every warning received.
 pub async fn case_warnings(db: &Database) -> Result<Vec<CaseWarning>, ApiError> {
     let rows = sqlx::query(
-        "SELECT case_id, limit_days, due_on, days_left, unit, warned_on \
-         FROM escalation_case_warnings_v1 ORDER BY warned_on, case_id, limit_days",
+        "SELECT case_id, limit_kind, limit_days, due_on, days_left, unit, warned_on \
+         FROM escalation_case_warnings_v1 ORDER BY warned_on, case_id, limit_kind, limit_days",
     )
     .fetch_all(db.pool())
     .await
@@ -104,6 +112,7 @@ pub async fn case_warnings(db: &Database) -> Result<Vec<CaseWarning>, ApiError> 
             };
             Ok(CaseWarning {
                 case_id: get("case_id")?,
+                limit: get("limit_kind")?,
                 limit_days: u32::try_from(int("limit_days")?).unwrap_or(0),
                 due_on: date(get("due_on")?)?,
                 days_left: u32::try_from(int("days_left")?).unwrap_or(0),

@@ -117,38 +117,60 @@ impl People {
     }
 }
 
+/// A discipline case's limit drawing near, as the discipline service warned of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseLimit {
+    pub case_id: String,
+    pub unit: String,
+    /// "processing" (detection to decision) or "limitation" (thời hiệu).
+    pub limit: String,
+    pub limit_days: u32,
+    pub due_on: NaiveDate,
+    pub days_left: u32,
+    pub warned_on: NaiveDate,
+}
+
 /// The notice to the Office that a discipline case's limit draws near. Its subject is the
 /// case (`case-<id>`), not a task; it names no person, only the case, its unit and the dates.
-pub fn discipline_deadline_notice(
-    case_id: &str,
-    unit: &str,
-    limit_days: u32,
-    due_on: NaiveDate,
-    days_left: u32,
-    warned_on: NaiveDate,
-    policy_version: &str,
-) -> Notice {
+pub fn discipline_deadline_notice(case: &CaseLimit, policy_version: &str) -> Notice {
+    let CaseLimit {
+        case_id,
+        unit,
+        limit,
+        limit_days,
+        due_on,
+        days_left,
+        warned_on,
+    } = case;
     let subject = format!("case-{case_id}");
+    let due = vi_date(*due_on);
+    let text = if limit == "limitation" {
+        format!(
+            "Sắp hết thời hiệu xử lý kỷ luật: hồ sơ {case_id} (đơn vị {unit}) hết thời hiệu ngày \
+             {due}, còn {days_left} ngày."
+        )
+    } else {
+        format!(
+            "Sắp hết thời hạn xử lý kỷ luật: hồ sơ {case_id} (đơn vị {unit}) phải có quyết định \
+             chậm nhất ngày {due}, còn {days_left} ngày (thời hạn {limit_days} ngày kể từ ngày \
+             phát hiện vi phạm)."
+        )
+    };
     Notice {
-        notice_id: format!("{subject}/deadline-{limit_days}"),
+        notice_id: format!("{subject}/{limit}-{limit_days}"),
         task_id: subject,
         kind: NoticeKind::DisciplineDeadline.as_str().to_owned(),
         level: 0,
-        due_on: warned_on,
-        deadline: Some(due_on),
-        working_days: i32::try_from(days_left).unwrap_or(i32::MAX),
+        due_on: *warned_on,
+        deadline: Some(*due_on),
+        working_days: i32::try_from(*days_left).unwrap_or(i32::MAX),
         lead_unit: String::new(),
         recipient_unit: String::new(),
         recipient_leader_id: String::new(),
         title: format!("Hồ sơ đề nghị xử lý kỷ luật {case_id}"),
-        text: format!(
-            "Sắp hết thời hạn xử lý kỷ luật: hồ sơ {case_id} (đơn vị {unit}) phải có quyết định \
-             chậm nhất ngày {due}, còn {days_left} ngày (thời hạn {limit_days} ngày kể từ ngày \
-             phát hiện vi phạm).",
-            due = vi_date(due_on)
-        ),
+        text,
         policy_version: policy_version.to_owned(),
-        item_id: case_id.to_owned(),
+        item_id: case_id.clone(),
     }
 }
 

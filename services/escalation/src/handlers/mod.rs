@@ -228,12 +228,15 @@ impl Handlers {
         let mut issued = Vec::new();
         for w in crate::consumers::case_warnings::case_warnings(&self.db).await? {
             let notice = crate::domain::schedule::discipline_deadline_notice(
-                &w.case_id,
-                &w.unit,
-                w.limit_days,
-                w.due_on,
-                w.days_left,
-                w.warned_on,
+                &crate::domain::schedule::CaseLimit {
+                    case_id: w.case_id,
+                    unit: w.unit,
+                    limit: w.limit,
+                    limit_days: w.limit_days,
+                    due_on: w.due_on,
+                    days_left: w.days_left,
+                    warned_on: w.warned_on,
+                },
                 &self.policy.version,
             );
             let known: BTreeSet<String> = self

@@ -2,6 +2,7 @@ use chrono::NaiveDate;
 use dondoc_eventsourcing::Aggregate;
 
 use super::*;
+use crate::domain::case::Limit;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("date")
@@ -23,6 +24,8 @@ fn opened() -> Opened {
         processing_days: 90,
         extended_processing_days: 150,
         task_ids: vec!["t-1".into()],
+        violation_on: day(2026, 1, 2),
+        limitation_months: 60,
         ..Default::default()
     }
 }
@@ -135,6 +138,7 @@ fn the_clock_warns_once_before_each_limit() {
         case.decide(&at(day(2026, 5, 25))).as_deref(),
         Ok([CaseEvent {
             what: Happened::Warned(Warning {
+                limit: Limit::Processing,
                 limit_days: 150,
                 days_left: 10,
                 ..
@@ -157,4 +161,36 @@ fn withdrawing_for_an_objective_cause_exempts_the_cases_tasks() {
     let withdrawal = case.withdrawal.expect("withdrawn");
     assert_eq!(withdrawal.exempt_task_ids, vec!["t-1"]);
     assert_eq!(case.state, CaseState::Withdrawn);
+}
+
+#[test]
+fn a_case_detected_late_is_warned_before_its_limitation_period_ends() {
+    // A violation on 1 March 2021 under Decree 112/2020 (24 months for khiển trách), detected
+    // on 15 February 2023: the limitation ends on 1 March 2023, before the 90 days.
+    let mut late = opened();
+    late.detected_on = day(2023, 2, 15);
+    late.violation_on = day(2021, 3, 1);
+    late.limitation_months = 24;
+    late.regime = "112/2020".into();
+    let case = given(&[CaseCommand::Open(late)]);
+    assert_eq!(case.limitation_ends_on(), Some(day(2023, 3, 1)));
+
+    let warned = case
+        .decide(&CaseCommand::EvaluateClock {
+            today: day(2023, 2, 20),
+            warn_days_before: 10,
+        })
+        .expect("decided");
+
+    assert!(matches!(
+        warned.as_slice(),
+        [CaseEvent {
+            what: Happened::Warned(Warning {
+                limit: Limit::Limitation,
+                days_left: 9,
+                ..
+            }),
+            ..
+        }]
+    ));
 }
