@@ -78,6 +78,31 @@ fn within(text: String, max: usize) -> Result<String, TextError> {
     Ok(text)
 }
 
+/// Compares two texts in Vietnamese alphabetical order — a, ă, â, b, c, d, đ, e, ê, …, with
+/// tones deciding only between otherwise equal words — by the CLDR collation for Vietnamese
+/// (ICU4X), not by byte order, which would put "Đồ Sơn" after "Yên". Every table of names in
+/// every service sorts with it. (Should the collation data ever be missing, it falls back to
+/// comparing folded texts, then the texts.)
+pub fn vietnamese_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use icu_collator::options::CollatorOptions;
+    use icu_collator::{Collator, CollatorBorrowed};
+    use std::sync::OnceLock;
+    static COLLATOR: OnceLock<Option<CollatorBorrowed<'static>>> = OnceLock::new();
+    let collator = COLLATOR
+        .get_or_init(|| {
+            Collator::try_new(
+                icu_locale_core::locale!("vi").into(),
+                CollatorOptions::default(),
+            )
+            .ok()
+        })
+        .as_ref();
+    match collator {
+        Some(collator) => collator.compare(a, b),
+        None => fold(a).cmp(&fold(b)).then_with(|| a.cmp(b)),
+    }
+}
+
 /// Strips Vietnamese diacritics and lower-cases: "Phó Chủ tịch" → "pho chu tich", "Đồ Sơn" →
 /// "do son". For matching what people type (search, legacy free text), never for storing.
 ///

@@ -6,32 +6,10 @@
 //! words — by the CLDR collation for Vietnamese (ICU4X's `icu_collator`), not by byte order,
 //! which would put "Đồ Sơn" after "Yên".
 
-use std::cmp::Ordering;
-use std::sync::OnceLock;
-
-use icu_collator::options::CollatorOptions;
-use icu_collator::{Collator, CollatorBorrowed};
-use icu_locale_core::locale;
-
 use super::directory::Unit;
 
-fn collator() -> Option<&'static CollatorBorrowed<'static>> {
-    static COLLATOR: OnceLock<Option<CollatorBorrowed<'static>>> = OnceLock::new();
-    COLLATOR
-        .get_or_init(|| Collator::try_new(locale!("vi").into(), CollatorOptions::default()).ok())
-        .as_ref()
-}
-
-/// Compares two texts in Vietnamese alphabetical order. (Should the Vietnamese collation data
-/// ever be missing, it falls back to comparing folded texts, then the texts.)
-pub fn vietnamese_order(a: &str, b: &str) -> Ordering {
-    match collator() {
-        Some(collator) => collator.compare(a, b),
-        None => dondoc_contracts::text::fold(a)
-            .cmp(&dondoc_contracts::text::fold(b))
-            .then_with(|| a.cmp(b)),
-    }
-}
+/// Vietnamese alphabetical order, shared by every service (`dondoc_contracts::text`).
+pub use dondoc_contracts::text::vietnamese_order;
 
 /// Sorts units by their Vietnamese name, in Vietnamese order (then by code).
 pub fn sort_units(units: &mut [Unit]) {

@@ -1,20 +1,9 @@
-//! What the reporting service reports, as plain values (no I/O, no wire types).
+//! What the reporting service reports, as plain values (no I/O, no wire types): the task
+//! board, the reporting periods of Decree 09/2019, and the periodic report computed as of the
+//! end of a period from each task's history.
 
-/// One cell of the task board: how many tasks a lead unit has in a status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BoardRow {
-    pub unit: String,
-    /// Status as stored (`assigned`, `cancelled`, …).
-    pub status: String,
-    pub tasks: u64,
-}
+mod board;
+pub mod period;
+pub mod report;
 
-/// The board as a whole.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Board {
-    pub rows: Vec<BoardRow>,
-    pub total_tasks: u64,
-    /// Task events applied to the whole projection so far (not only the selected unit's);
-    /// each event is counted exactly once, which is what the delivery tests check.
-    pub events_applied: u64,
-}
+pub use board::{Board, BoardRow};

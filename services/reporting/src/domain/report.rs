@@ -1,0 +1,370 @@
+//! The periodic report to the City People's Committee, computed **as of the end of its
+//! window** from each task's history: the status each task had at that instant, against the
+//! deadline in force on that day. Nothing here reads a clock or a database, so the report of
+//! a closed period is the same whenever — and after whatever rebuild — it is computed.
+//!
+//! Contents (research/domain-vietnam.md §2.3, §2.6): totals of the period and since the
+//! beginning of the year — assigned; completed on time / late / with no deadline; in progress
+//! within term / overdue / with no deadline; overdue as a share of all tasks and of tasks with a
+//! deadline — with the previous period beside them; the same for tasks from the Government
+//! and the Prime Minister; per-unit and per-leader tables; the overdue list.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use dondoc_contracts::text::vietnamese_order;
+use dondoc_runtime::calendar::WorkingCalendar;
+use serde::{Deserialize, Serialize};
+
+use super::period::Window;
+
+/// What the reporting service knows of one task, with the business day of each change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskHistory {
+    pub task_id: String,
+    pub title: String,
+    pub lead_unit: String,
+    /// "government", "prime_minister", "ministry", "city_peoples_committee", ….
+    pub origin: String,
+    /// The leader who assigned it (None: the Committee as a body).
+    pub assigning_leader_id: Option<String>,
+    /// "4521/UBND-XD ngày 20/11/2026".
+    pub source_document: String,
+    pub assigned_on: Option<NaiveDate>,
+    /// Each deadline with the day it took effect, oldest first.
+    pub deadlines: Vec<(NaiveDate, Option<NaiveDate>)>,
+    pub cancelled_on: Option<NaiveDate>,
+    /// The day the Office accepted the result, and how it was judged.
+    pub completed_on: Option<NaiveDate>,
+    pub completed_on_time: Option<bool>,
+    /// The deadline the accepted result was judged against (None: the task had none).
+    pub completed_deadline: Option<NaiveDate>,
+}
+
+impl TaskHistory {
+    /// The deadline in force on `date`.
+    pub fn deadline_on(&self, date: NaiveDate) -> Option<NaiveDate> {
+        self.deadlines
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= date)
+            .or_else(|| self.deadlines.first())
+            .and_then(|(_, d)| *d)
+    }
+
+    /// Whether the deadline had been extended by `date`.
+    pub fn extended_by(&self, date: NaiveDate) -> bool {
+        self.deadlines
+            .iter()
+            .filter(|(from, _)| *from <= date)
+            .count()
+            > 1
+    }
+
+    /// Where the task stood at the end of `date` (None: not assigned yet).
+    pub fn status_on(&self, date: NaiveDate) -> Option<Status> {
+        self.assigned_on.filter(|a| *a <= date)?;
+        if self.completed_on.is_some_and(|c| c <= date) {
+            return Some(match (self.completed_deadline, self.completed_on_time) {
+                (None, _) => Status::CompletedNoDeadline,
+                (Some(_), Some(false)) => Status::CompletedLate,
+                (Some(_), _) => Status::CompletedOnTime,
+            });
+        }
+        if self.cancelled_on.is_some_and(|c| c <= date) {
+            return Some(Status::Cancelled);
+        }
+        Some(match self.deadline_on(date) {
+            None => Status::InProgressNoDeadline,
+            Some(deadline) if date > deadline => Status::Overdue,
+            Some(_) => Status::InProgressWithinTerm,
+        })
+    }
+
+    pub fn from_the_centre(&self) -> bool {
+        matches!(self.origin.as_str(), "government" | "prime_minister")
+    }
+}
+
+/// A task's status at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    CompletedOnTime,
+    CompletedLate,
+    CompletedNoDeadline,
+    InProgressWithinTerm,
+    InProgressNoDeadline,
+    /// Quá hạn chưa hoàn thành.
+    Overdue,
+    Cancelled,
+}
+
+/// The figures of one block.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Tasks assigned (cancelled ones excluded).
+    pub assigned: u64,
+    pub completed_on_time: u64,
+    pub completed_late: u64,
+    pub completed_no_deadline: u64,
+    pub in_progress_within_term: u64,
+    pub in_progress_no_deadline: u64,
+    pub overdue: u64,
+    pub cancelled: u64,
+    /// Overdue as a percentage of all tasks assigned, and of those with a deadline.
+    pub overdue_pct_of_all: f64,
+    pub overdue_pct_of_with_deadline: f64,
+}
+
+impl Figures {
+    fn count(statuses: impl IntoIterator<Item = Status>) -> Self {
+        let mut f = Figures::default();
+        for s in statuses {
+            match s {
+                Status::CompletedOnTime => f.completed_on_time += 1,
+                Status::CompletedLate => f.completed_late += 1,
+                Status::CompletedNoDeadline => f.completed_no_deadline += 1,
+                Status::InProgressWithinTerm => f.in_progress_within_term += 1,
+                Status::InProgressNoDeadline => f.in_progress_no_deadline += 1,
+                Status::Overdue => f.overdue += 1,
+                Status::Cancelled => f.cancelled += 1,
+            }
+        }
+        f.assigned = f.completed_on_time
+            + f.completed_late
+            + f.completed_no_deadline
+            + f.in_progress_within_term
+            + f.in_progress_no_deadline
+            + f.overdue;
+        let with_deadline =
+            f.completed_on_time + f.completed_late + f.in_progress_within_term + f.overdue;
+        f.overdue_pct_of_all = pct(f.overdue, f.assigned);
+        f.overdue_pct_of_with_deadline = pct(f.overdue, with_deadline);
+        f
+    }
+
+    pub fn completed(&self) -> u64 {
+        self.completed_on_time + self.completed_late + self.completed_no_deadline
+    }
+
+    pub fn in_progress(&self) -> u64 {
+        self.in_progress_within_term + self.in_progress_no_deadline + self.overdue
+    }
+}
+
+/// A percentage with two decimals (the reports print "2,12%").
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 0.0;
+    }
+    // Counts are far below 2^52: exact in f64.
+    (part as f64 * 10_000.0 / whole as f64).round() / 100.0
+}
+
+/// A block: the period, the year to date, and the period before.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub period: Figures,
+    pub year_to_date: Figures,
+    pub previous_period: Figures,
+}
+
+/// One row of the per-unit (or per-leader) table, year to date.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Unit code or leader id.
+    pub key: String,
+    pub name: String,
+    pub figures: Figures,
+    /// Completed on time / completed with a deadline, percent (None: nothing completed with a
+    /// deadline yet).
+    pub on_time_rate: Option<f64>,
+    /// 1 = best; units without a rate come last, unranked (0).
+    pub rank: u32,
+}
+
+/// A task overdue at the end of the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverdueItem {
+    pub task_id: String,
+    pub title: String,
+    pub source_document: String,
+    pub lead_unit: String,
+    pub deadline: NaiveDate,
+    /// Working days after the deadline, to the end of the period.
+    pub working_days_overdue: i64,
+    /// "1-5", "6-10", "11-30", "31+" working days.
+    pub age_bucket: String,
+    pub extended: bool,
+}
+
+/// The report, as figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeriodicReport {
+    pub title: String,
+    pub window: (NaiveDate, NaiveDate),
+    pub year_from: NaiveDate,
+    pub all: Block,
+    /// Tasks from the Government and the Prime Minister.
+    pub central: Block,
+    pub units: Vec<Row>,
+    pub leaders: Vec<Row>,
+    pub overdue: Vec<OverdueItem>,
+}
+
+/// What to compute.
+pub struct ReportInput<'a> {
+    pub title: String,
+    pub window: Window,
+    pub previous: Window,
+    pub year_from: NaiveDate,
+    pub tasks: &'a [TaskHistory],
+    /// Unit names by code; leader names by id.
+    pub unit_names: &'a BTreeMap<String, String>,
+    pub leader_names: &'a BTreeMap<String, String>,
+    pub calendar: &'a WorkingCalendar,
+}
+
+fn figures_of<'t>(
+    tasks: impl Iterator<Item = &'t TaskHistory>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Figures {
+    Figures::count(
+        tasks
+            .filter(|t| t.assigned_on.is_some_and(|a| from <= a && a <= to))
+            .filter_map(|t| t.status_on(to)),
+    )
+}
+
+fn block(tasks: &[&TaskHistory], input: &ReportInput<'_>) -> Block {
+    let w = input.window;
+    Block {
+        period: figures_of(tasks.iter().copied(), w.from, w.to),
+        year_to_date: figures_of(tasks.iter().copied(), input.year_from, w.to),
+        previous_period: figures_of(
+            tasks.iter().copied(),
+            input.previous.from,
+            input.previous.to,
+        ),
+    }
+}
+
+fn on_time_rate(f: &Figures) -> Option<f64> {
+    let judged = f.completed_on_time + f.completed_late;
+    (judged > 0).then(|| pct(f.completed_on_time, judged))
+}
+
+/// Ranks rows by on-time rate (higher first), then fewer overdue, then name in Vietnamese
+/// order; rows without a rate come last, unranked.
+fn ranked(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| {
+        let rate = match (a.on_time_rate, b.on_time_rate) {
+            (Some(x), Some(y)) => y.partial_cmp(&x).unwrap_or(Ordering::Equal),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        rate.then(a.figures.overdue.cmp(&b.figures.overdue))
+            .then_with(|| vietnamese_order(&a.name, &b.name))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    let mut rank = 0;
+    for row in &mut rows {
+        if row.on_time_rate.is_some() {
+            rank += 1;
+            row.rank = rank;
+        }
+    }
+    rows
+}
+
+fn table(
+    tasks: &[&TaskHistory],
+    input: &ReportInput<'_>,
+    key: impl Fn(&TaskHistory) -> Option<String>,
+    names: &BTreeMap<String, String>,
+) -> Vec<Row> {
+    let mut groups: BTreeMap<String, Vec<&TaskHistory>> = BTreeMap::new();
+    for t in tasks {
+        if let Some(k) = key(t) {
+            groups.entry(k).or_default().push(t);
+        }
+    }
+    ranked(
+        groups
+            .into_iter()
+            .map(|(k, group)| {
+                let figures = figures_of(group.into_iter(), input.year_from, input.window.to);
+                Row {
+                    name: names.get(&k).cloned().unwrap_or_else(|| k.clone()),
+                    on_time_rate: on_time_rate(&figures),
+                    key: k,
+                    figures,
+                    rank: 0,
+                }
+            })
+            .filter(|row| row.figures.assigned > 0)
+            .collect(),
+    )
+}
+
+fn bucket(days: i64) -> &'static str {
+    match days {
+        ..=5 => "1-5",
+        6..=10 => "6-10",
+        11..=30 => "11-30",
+        _ => "31+",
+    }
+}
+
+/// Computes the report.
+pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
+    let to = input.window.to;
+    let all: Vec<&TaskHistory> = input.tasks.iter().collect();
+    let central: Vec<&TaskHistory> = input.tasks.iter().filter(|t| t.from_the_centre()).collect();
+    let mut overdue: Vec<OverdueItem> = input
+        .tasks
+        .iter()
+        .filter(|t| t.status_on(to) == Some(Status::Overdue))
+        .filter_map(|t| {
+            let deadline = t.deadline_on(to)?;
+            let days = input.calendar.working_days_between(deadline, to).max(1);
+            Some(OverdueItem {
+                task_id: t.task_id.clone(),
+                title: t.title.clone(),
+                source_document: t.source_document.clone(),
+                lead_unit: t.lead_unit.clone(),
+                deadline,
+                working_days_overdue: days,
+                age_bucket: bucket(days).to_owned(),
+                extended: t.extended_by(to),
+            })
+        })
+        .collect();
+    overdue.sort_by(|a, b| {
+        b.working_days_overdue
+            .cmp(&a.working_days_overdue)
+            .then(a.deadline.cmp(&b.deadline))
+            .then_with(|| a.task_id.cmp(&b.task_id))
+    });
+    PeriodicReport {
+        title: input.title.clone(),
+        window: (input.window.from, to),
+        year_from: input.year_from,
+        all: block(&all, input),
+        central: block(&central, input),
+        units: table(&all, input, |t| Some(t.lead_unit.clone()), input.unit_names),
+        leaders: table(
+            &all,
+            input,
+            |t| t.assigning_leader_id.clone(),
+            input.leader_names,
+        ),
+        overdue,
+    }
+}
+
+#[cfg(test)]
+mod tests;

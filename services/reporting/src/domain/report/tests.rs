@@ -1,0 +1,312 @@
+//! A scripted month with every figure written by hand.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use dondoc_runtime::calendar::WorkingCalendar;
+
+use super::*;
+use crate::domain::period::{PeriodKind, year_start};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+struct T {
+    id: &'static str,
+    unit: &'static str,
+    origin: &'static str,
+    leader: Option<&'static str>,
+    assigned: NaiveDate,
+    deadline: Option<NaiveDate>,
+}
+
+fn task(t: T) -> TaskHistory {
+    TaskHistory {
+        task_id: t.id.into(),
+        title: format!("Nhiệm vụ {}", t.id),
+        lead_unit: t.unit.into(),
+        origin: t.origin.into(),
+        assigning_leader_id: t.leader.map(str::to_owned),
+        source_document: "4521/UBND-XD".into(),
+        assigned_on: Some(t.assigned),
+        deadlines: vec![(t.assigned, t.deadline)],
+        ..Default::default()
+    }
+}
+
+fn completed(mut t: TaskHistory, on: NaiveDate, on_time: bool) -> TaskHistory {
+    t.completed_on = Some(on);
+    t.completed_on_time = Some(on_time);
+    t.completed_deadline = t.deadline_on(on);
+    t
+}
+
+fn scenario() -> Vec<TaskHistory> {
+    let t = |id, unit, origin, leader, assigned, deadline| {
+        task(T {
+            id,
+            unit,
+            origin,
+            leader,
+            assigned,
+            deadline,
+        })
+    };
+    let mut t6 = t(
+        "t6",
+        "SYT",
+        "city",
+        None,
+        day(2026, 11, 10),
+        Some(day(2026, 11, 30)),
+    );
+    t6.cancelled_on = Some(day(2026, 11, 12));
+    let mut t8 = t(
+        "t8",
+        "STC",
+        "city",
+        Some("ct-nguyen"),
+        day(2026, 10, 5),
+        Some(day(2026, 10, 10)),
+    );
+    t8.deadlines
+        .push((day(2026, 10, 9), Some(day(2026, 11, 20))));
+    vec![
+        completed(
+            t(
+                "t1",
+                "SXD",
+                "city",
+                Some("pct-tran"),
+                day(2026, 10, 20),
+                Some(day(2026, 11, 10)),
+            ),
+            day(2026, 11, 5),
+            true,
+        ),
+        completed(
+            t(
+                "t2",
+                "SXD",
+                "government",
+                Some("pct-tran"),
+                day(2026, 10, 16),
+                Some(day(2026, 10, 30)),
+            ),
+            day(2026, 11, 3),
+            false,
+        ),
+        t(
+            "t3",
+            "STC",
+            "prime_minister",
+            Some("ct-nguyen"),
+            day(2026, 11, 1),
+            Some(day(2026, 11, 12)),
+        ),
+        t(
+            "t4",
+            "STC",
+            "city",
+            Some("ct-nguyen"),
+            day(2026, 11, 2),
+            None,
+        ),
+        t(
+            "t5",
+            "SYT",
+            "city",
+            Some("pct-tran"),
+            day(2026, 10, 1),
+            Some(day(2026, 12, 31)),
+        ),
+        t6,
+        t(
+            "t7",
+            "SXD",
+            "city",
+            Some("pct-tran"),
+            day(2026, 11, 20),
+            Some(day(2026, 12, 1)),
+        ),
+        t8,
+        completed(
+            t(
+                "t9",
+                "SYT",
+                "city",
+                Some("pct-tran"),
+                day(2026, 9, 20),
+                Some(day(2026, 10, 10)),
+            ),
+            day(2026, 10, 12),
+            false,
+        ),
+        completed(
+            t("t10", "SXD", "city", None, day(2026, 10, 25), None),
+            day(2026, 11, 1),
+            true,
+        ),
+    ]
+}
+
+fn report_of(tasks: &[TaskHistory]) -> PeriodicReport {
+    let kind = PeriodKind::Month(11);
+    let window = kind.window(2026).expect("window");
+    let (previous, year) = kind.previous(2026);
+    let units = BTreeMap::from([
+        ("SXD".to_owned(), "Sở Xây dựng".to_owned()),
+        ("STC".to_owned(), "Sở Tài chính".to_owned()),
+        ("SYT".to_owned(), "Sở Y tế".to_owned()),
+    ]);
+    let leaders = BTreeMap::from([
+        ("ct-nguyen".to_owned(), "Nguyễn Văn Thành".to_owned()),
+        ("pct-tran".to_owned(), "Trần Văn Minh".to_owned()),
+    ]);
+    let calendar = WorkingCalendar::vietnam().expect("calendar");
+    compute(&ReportInput {
+        title: kind.title_vi(2026),
+        window,
+        previous: previous.window(year).expect("previous"),
+        year_from: year_start(window.to),
+        tasks,
+        unit_names: &units,
+        leader_names: &leaders,
+        calendar: &calendar,
+    })
+}
+
+fn figures(
+    assigned: u64,
+    (on_time, late, done_no_deadline): (u64, u64, u64),
+    (within, open_no_deadline, overdue): (u64, u64, u64),
+    cancelled: u64,
+    (pct_all, pct_with_deadline): (f64, f64),
+) -> Figures {
+    Figures {
+        assigned,
+        completed_on_time: on_time,
+        completed_late: late,
+        completed_no_deadline: done_no_deadline,
+        in_progress_within_term: within,
+        in_progress_no_deadline: open_no_deadline,
+        overdue,
+        cancelled,
+        overdue_pct_of_all: pct_all,
+        overdue_pct_of_with_deadline: pct_with_deadline,
+    }
+}
+
+#[test]
+fn every_figure_of_the_scripted_month_is_the_one_written_by_hand() {
+    let report = report_of(&scenario());
+
+    assert_eq!(report.window, (day(2026, 10, 15), day(2026, 11, 14)));
+    assert_eq!(report.year_from, day(2025, 12, 15));
+    // Assigned 15/10–14/11: t1 on time, t2 late, t3 overdue, t4 open without deadline,
+    // t6 cancelled, t10 done without deadline (t7 comes after the cut-off).
+    assert_eq!(
+        report.all.period,
+        figures(5, (1, 1, 1), (0, 1, 1), 1, (20.0, 33.33))
+    );
+    // Since 15/12/2025: also t5 and t8 (extended on 9/10 to 20/11) within term, t9 late.
+    assert_eq!(
+        report.all.year_to_date,
+        figures(8, (1, 2, 1), (2, 1, 1), 1, (12.5, 16.67))
+    );
+    // 15/9–14/10, as of 14/10: t5 and t8 within term, t9 late.
+    assert_eq!(
+        report.all.previous_period,
+        figures(3, (0, 1, 0), (2, 0, 0), 0, (0.0, 0.0))
+    );
+    // The Government's t2 (late) and the Prime Minister's t3 (overdue).
+    assert_eq!(
+        report.central.period,
+        figures(2, (0, 1, 0), (0, 0, 1), 0, (50.0, 50.0))
+    );
+
+    let units: Vec<(&str, u64, Option<f64>, u32)> = report
+        .units
+        .iter()
+        .map(|r| (r.key.as_str(), r.figures.assigned, r.on_time_rate, r.rank))
+        .collect();
+    assert_eq!(
+        units,
+        vec![
+            ("SXD", 3, Some(50.0), 1),
+            ("SYT", 2, Some(0.0), 2),
+            ("STC", 3, None, 0),
+        ]
+    );
+    let leaders: Vec<(&str, u64, Option<f64>, u32)> = report
+        .leaders
+        .iter()
+        .map(|r| (r.key.as_str(), r.figures.assigned, r.on_time_rate, r.rank))
+        .collect();
+    assert_eq!(
+        leaders,
+        vec![("pct-tran", 4, Some(33.33), 1), ("ct-nguyen", 3, None, 0)]
+    );
+
+    // t3: due Thursday 12/11, overdue on Friday 13/11; Saturday 14/11 is not a working day.
+    assert_eq!(
+        report.overdue,
+        vec![OverdueItem {
+            task_id: "t3".into(),
+            title: "Nhiệm vụ t3".into(),
+            source_document: "4521/UBND-XD".into(),
+            lead_unit: "STC".into(),
+            deadline: day(2026, 11, 12),
+            working_days_overdue: 1,
+            age_bucket: "1-5".into(),
+            extended: false,
+        }]
+    );
+}
+
+#[test]
+fn a_closed_period_reads_the_same_whatever_happened_after_it() {
+    let mut later = scenario();
+    // After 14/11: t3 is completed, t4 cancelled, t8 extended again — none of it is the
+    // November report's business.
+    for t in &mut later {
+        match t.task_id.as_str() {
+            "t3" => {
+                t.completed_on = Some(day(2026, 11, 20));
+                t.completed_on_time = Some(false);
+                t.completed_deadline = Some(day(2026, 11, 12));
+            }
+            "t4" => t.cancelled_on = Some(day(2026, 11, 16)),
+            "t8" => t
+                .deadlines
+                .push((day(2026, 11, 18), Some(day(2026, 12, 20)))),
+            _ => {}
+        }
+    }
+
+    assert_eq!(report_of(&later), report_of(&scenario()));
+}
+
+#[test]
+fn names_tie_in_vietnamese_order_not_byte_order() {
+    let row = |key: &str, name: &str| Row {
+        key: key.into(),
+        name: name.into(),
+        figures: Figures::default(),
+        on_time_rate: None,
+        rank: 0,
+    };
+
+    let rows = ranked(vec![
+        row("SYT", "Sở Y tế"),
+        row("DOI", "Đội Quản lý trật tự"),
+        row("BQL", "Ban Quản lý dự án"),
+    ]);
+
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["Ban Quản lý dự án", "Đội Quản lý trật tự", "Sở Y tế"]
+    );
+}
