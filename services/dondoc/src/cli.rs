@@ -132,6 +132,9 @@ pub enum OperatorCommand {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// The periodic report to the City People's Committee (báo cáo định kỳ), as of the
+    /// cut-off of a Decree 09/2019 period, in Markdown, CSV or JSON.
+    Report(ReportArgs),
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -1050,6 +1053,56 @@ pub struct BoardArgs {
     pub reporting_endpoint: String,
     #[command(flatten)]
     pub credentials: Credentials,
+}
+
+/// `dondoc report`: one period, one format.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["period", "quarter", "half", "nine_months", "year", "from"])))]
+pub struct ReportArgs {
+    /// A month: 15th of the previous month → 14th.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub period: Option<String>,
+    /// A quarter, e.g. 2026-Q3.
+    #[arg(long, value_name = "YYYY-Qn")]
+    pub quarter: Option<String>,
+    /// A half, e.g. 2026-H1.
+    #[arg(long, value_name = "YYYY-Hn")]
+    pub half: Option<String>,
+    /// The first nine months of a year.
+    #[arg(long, value_name = "YYYY")]
+    pub nine_months: Option<i32>,
+    /// A whole year (15/12 before → 14/12).
+    #[arg(long, value_name = "YYYY")]
+    pub year: Option<i32>,
+    /// Any range (with --to), both days included.
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+    pub from: Option<NaiveDate>,
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// md (Markdown, Vietnamese), csv or json.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out_file: Option<PathBuf>,
+    /// gRPC endpoint of the reporting service.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = DEFAULT_REPORTING_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub reporting_endpoint: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// The formats of `dondoc report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Csv,
+    Json,
 }
 
 /// Where a task comes from; `Unspecified` and `Unclassified` are deliberately not offered.

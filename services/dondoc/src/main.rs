@@ -29,6 +29,7 @@ mod keys;
 mod log;
 mod names;
 mod output;
+mod periodic;
 mod progress;
 mod report;
 mod task;
@@ -117,6 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => case::run(&connection, command, ui, &mut out).await,
+                OperatorCommand::Report(args) => periodic::run(args, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

@@ -21,6 +21,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::consumers::board::TaskBoardProjection;
 use crate::consumers::execution::TaskExecutionProjection;
 use crate::consumers::exemptions::TimelinessExemptionsProjection;
+use crate::consumers::history::{CompletionHistoryProjection, TaskHistoryProjection};
 use crate::grpc::ReportingApi;
 use crate::handlers::Handlers;
 
@@ -34,6 +35,8 @@ pub struct Application {
     consumer: Arc<Consumer<TaskBoardProjection>>,
     execution: Arc<Consumer<TaskExecutionProjection>>,
     exemptions: Arc<Consumer<TimelinessExemptionsProjection>>,
+    task_history: Arc<Consumer<TaskHistoryProjection>>,
+    completion_history: Arc<Consumer<CompletionHistoryProjection>>,
     db: Database,
 }
 
@@ -96,6 +99,45 @@ impl Application {
             .await
             .context("cannot prepare the task-execution consumer")?,
         );
+        let task_history = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats.clone()),
+                ConsumerConfig::new(
+                    assignment.stream_name.clone(),
+                    [
+                        dondoc_contracts::assignment::TASK_STREAM,
+                        dondoc_contracts::assignment::DIRECTORY_STREAM,
+                        dondoc_contracts::assignment::LEADER_STREAM,
+                    ]
+                    .iter()
+                    .map(|stream| format!("{}.{stream}.>", assignment.subject_prefix))
+                    .collect(),
+                ),
+                Arc::new(TaskHistoryProjection),
+                dondoc_contracts::assignment::upcasters(),
+            )
+            .await
+            .context("cannot prepare the task-history consumer")?,
+        );
+        let completion_history = Arc::new(
+            Consumer::new(
+                db.clone(),
+                jetstream(nats.clone()),
+                ConsumerConfig::new(
+                    progress.stream_name.clone(),
+                    vec![format!(
+                        "{}.{}.>",
+                        progress.subject_prefix,
+                        dondoc_contracts::progress::EXECUTION_STREAM
+                    )],
+                ),
+                Arc::new(CompletionHistoryProjection),
+                dondoc_contracts::progress::upcasters(),
+            )
+            .await
+            .context("cannot prepare the completion-history consumer")?,
+        );
         let discipline = RelayConfig::for_service(dondoc_contracts::discipline::SERVICE);
         let exemptions = Arc::new(
             Consumer::new(
@@ -121,6 +163,8 @@ impl Application {
 
         supervisor.spawn_read_model("task-execution consumer", execution.clone());
         supervisor.spawn_read_model("timeliness-exemptions consumer", exemptions.clone());
+        supervisor.spawn_read_model("task-history consumer", task_history.clone());
+        supervisor.spawn_read_model("completion-history consumer", completion_history.clone());
 
         server.require(
             TaskBoardProjection::NAME,
@@ -137,7 +181,21 @@ impl Application {
             exemptions.state(),
             ReadModelState::is_ready,
         );
-        let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone()));
+        server.require(
+            TaskHistoryProjection::NAME,
+            task_history.state(),
+            ReadModelState::is_ready,
+        );
+        server.require(
+            CompletionHistoryProjection::NAME,
+            completion_history.state(),
+            ReadModelState::is_ready,
+        );
+        let calendar = Arc::new(
+            dondoc_runtime::calendar::WorkingCalendar::vietnam()
+                .context("cannot read the working-day calendar")?,
+        );
+        let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone(), calendar));
         server
             .serve_as(
                 &mut supervisor,
@@ -158,6 +216,8 @@ impl Application {
             consumer,
             execution,
             exemptions,
+            task_history,
+            completion_history,
             db,
         })
     }
@@ -172,12 +232,23 @@ impl Application {
         self.consumer.reset_for_rebuild().await?;
         self.execution.reset_for_rebuild().await?;
         self.exemptions.reset_for_rebuild().await?;
+        self.task_history.reset_for_rebuild().await?;
+        self.completion_history.reset_for_rebuild().await?;
         Ok(())
     }
 
     /// The consumer of the progress service's events (tests read its backlog).
     pub fn task_execution(&self) -> &Consumer<TaskExecutionProjection> {
         &self.execution
+    }
+
+    /// The consumers of the task histories the periodic report is computed from.
+    pub fn task_history(&self) -> &Consumer<TaskHistoryProjection> {
+        &self.task_history
+    }
+
+    pub fn completion_history(&self) -> &Consumer<CompletionHistoryProjection> {
+        &self.completion_history
     }
 
     /// The consumer of the discipline service's withdrawn cases.

@@ -10,4 +10,5 @@ mod faults;
 mod flows;
 mod office;
 mod progress;
+mod reporting;
 mod tracing;

@@ -3,3 +3,4 @@
 pub mod board;
 pub mod execution;
 pub mod exemptions;
+pub mod history;

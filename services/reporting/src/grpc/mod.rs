@@ -6,6 +6,8 @@ use dondoc_proto::v1::reporting_service_server::ReportingService;
 use dondoc_runtime::auth::principal;
 use tonic::{Request, Response, Status};
 
+use crate::domain::period::PeriodKind;
+use crate::domain::report::{Block, Figures, PeriodicReport, Row as ReportRow};
 use crate::handlers::{Handlers, ReportingError};
 
 #[derive(Clone)]
@@ -24,6 +26,9 @@ impl From<ReportingError> for Status {
         match error {
             ReportingError::PermissionDenied(message) => Status::permission_denied(message),
             ReportingError::Unavailable(message) => Status::unavailable(message),
+            ReportingError::Invalid(field, why) => {
+                Status::invalid_argument(format!("invalid request: {field}: {why}"))
+            }
         }
     }
 }
@@ -87,5 +92,107 @@ impl ReportingService for ReportingApi {
                 })
                 .collect(),
         }))
+    }
+
+    async fn get_periodic_report(
+        &self,
+        request: Request<pb::GetPeriodicReportRequest>,
+    ) -> Result<Response<pb::PeriodicReport>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let kind = period_kind(&r)?;
+        let report = self.handlers.periodic_report(&caller, kind, r.year).await?;
+        Ok(Response::new(report_to_proto(&report)))
+    }
+}
+
+fn invalid(field: &'static str, why: &str) -> Status {
+    Status::from(ReportingError::Invalid(field, why.to_owned()))
+}
+
+fn period_kind(r: &pb::GetPeriodicReportRequest) -> Result<PeriodKind, Status> {
+    let date = |field: &'static str, raw: &str| {
+        chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+            .map_err(|_| invalid(field, "must be an ISO date (YYYY-MM-DD)"))
+    };
+    Ok(match r.kind.trim() {
+        "month" => PeriodKind::Month(r.index),
+        "quarter" => PeriodKind::Quarter(r.index),
+        "first_half" => PeriodKind::FirstHalf,
+        "second_half" => PeriodKind::SecondHalf,
+        "nine_months" => PeriodKind::NineMonths,
+        "year" => PeriodKind::Year,
+        "custom" => PeriodKind::Custom {
+            from: date("from", &r.from)?,
+            to: date("to", &r.to)?,
+        },
+        _ => {
+            return Err(invalid(
+                "kind",
+                "must be month, quarter, first_half, second_half, nine_months, year or custom",
+            ));
+        }
+    })
+}
+
+fn figures_to_proto(f: &Figures) -> pb::ReportFigures {
+    pb::ReportFigures {
+        assigned: f.assigned,
+        completed_on_time: f.completed_on_time,
+        completed_late: f.completed_late,
+        completed_no_deadline: f.completed_no_deadline,
+        in_progress_within_term: f.in_progress_within_term,
+        in_progress_no_deadline: f.in_progress_no_deadline,
+        overdue: f.overdue,
+        cancelled: f.cancelled,
+        overdue_pct_of_all: f.overdue_pct_of_all,
+        overdue_pct_of_with_deadline: f.overdue_pct_of_with_deadline,
+    }
+}
+
+fn block_to_proto(b: &Block) -> pb::ReportBlock {
+    pb::ReportBlock {
+        period: Some(figures_to_proto(&b.period)),
+        year_to_date: Some(figures_to_proto(&b.year_to_date)),
+        previous_period: Some(figures_to_proto(&b.previous_period)),
+    }
+}
+
+fn row_to_proto(r: &ReportRow) -> pb::ReportRow {
+    pb::ReportRow {
+        key: r.key.clone(),
+        name: r.name.clone(),
+        figures: Some(figures_to_proto(&r.figures)),
+        on_time_rate: r.on_time_rate.unwrap_or_default(),
+        has_rate: r.on_time_rate.is_some(),
+        rank: r.rank,
+    }
+}
+
+/// The report for the wire.
+pub fn report_to_proto(r: &PeriodicReport) -> pb::PeriodicReport {
+    pb::PeriodicReport {
+        title: r.title.clone(),
+        from: r.window.0.to_string(),
+        to: r.window.1.to_string(),
+        year_from: r.year_from.to_string(),
+        all: Some(block_to_proto(&r.all)),
+        central: Some(block_to_proto(&r.central)),
+        units: r.units.iter().map(row_to_proto).collect(),
+        leaders: r.leaders.iter().map(row_to_proto).collect(),
+        overdue: r
+            .overdue
+            .iter()
+            .map(|o| pb::OverdueTask {
+                task_id: o.task_id.clone(),
+                title: o.title.clone(),
+                source_document: o.source_document.clone(),
+                lead_unit: o.lead_unit.clone(),
+                deadline: o.deadline.to_string(),
+                working_days_overdue: o.working_days_overdue,
+                age_bucket: o.age_bucket.clone(),
+                extended: o.extended,
+            })
+            .collect(),
     }
 }

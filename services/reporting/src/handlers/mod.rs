@@ -8,7 +8,10 @@ use dondoc_runtime::auth::{Principal, Role};
 
 use crate::consumers::board::{TaskBoardProjection, read_board};
 use crate::consumers::exemptions::{Exemption, read_exemptions};
+use crate::consumers::history::read_histories;
 use crate::domain::Board;
+use crate::domain::period::{PeriodKind, year_start};
+use crate::domain::report::{PeriodicReport, ReportInput, compute};
 
 /// Why a query was not answered.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,9 @@ pub enum ReportingError {
     /// this replica must be upgraded).
     #[error("{0}")]
     Unavailable(String),
+    /// The request names no period this service knows; the field and why.
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
 }
 
 /// The handlers and what they read.
@@ -26,11 +32,21 @@ pub enum ReportingError {
 pub struct Handlers {
     db: Database,
     board: Arc<Consumer<TaskBoardProjection>>,
+    /// Days overdue in the reports count working days.
+    calendar: Arc<dondoc_runtime::calendar::WorkingCalendar>,
 }
 
 impl Handlers {
-    pub fn new(db: Database, board: Arc<Consumer<TaskBoardProjection>>) -> Self {
-        Self { db, board }
+    pub fn new(
+        db: Database,
+        board: Arc<Consumer<TaskBoardProjection>>,
+        calendar: Arc<dondoc_runtime::calendar::WorkingCalendar>,
+    ) -> Self {
+        Self {
+            db,
+            board,
+            calendar,
+        }
     }
 
     /// `GetTaskBoard`: a unit sees its own row only; everyone else any unit or all of them.
@@ -92,5 +108,39 @@ impl Handlers {
                     "the reporting database is unavailable; retry later".into(),
                 )
             })
+    }
+
+    /// `GetPeriodicReport`: the city's report; units read their own scorecard instead.
+    pub async fn periodic_report(
+        &self,
+        caller: &Principal,
+        kind: PeriodKind,
+        year: i32,
+    ) -> Result<PeriodicReport, ReportingError> {
+        if caller.role == Role::Unit {
+            return Err(ReportingError::PermissionDenied(
+                "the periodic report is the Office's and the leadership's".into(),
+            ));
+        }
+        let window = kind.window(year).ok_or(ReportingError::Invalid(
+            "index",
+            "no such period (month 1–12, quarter 1–4; a custom range from ≤ to)".into(),
+        ))?;
+        let (previous_kind, previous_year) = kind.previous(year);
+        let previous = previous_kind.window(previous_year).unwrap_or(window);
+        let (tasks, units, leaders) = read_histories(&self.db).await.map_err(|error| {
+            tracing::error!(error = %error, "cannot read the task histories");
+            ReportingError::Unavailable("the reporting database is unavailable; retry later".into())
+        })?;
+        Ok(compute(&ReportInput {
+            title: kind.title_vi(year),
+            window,
+            previous,
+            year_from: year_start(window.to),
+            tasks: &tasks,
+            unit_names: &units,
+            leader_names: &leaders,
+            calendar: &self.calendar,
+        }))
     }
 }

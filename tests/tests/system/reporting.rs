@@ -1,0 +1,246 @@
+//! The periodic report through the whole system: tasks assigned, carried out and completed
+//! on given days, the November 2026 report (15/10 – 14/11) read from the reporting service,
+//! every figure written by hand; the same report after later events, and after a rebuild.
+
+use std::time::Duration;
+
+use dondoc_proto::v1 as pb;
+use dondoc_runtime::auth::Role;
+use dondoc_tests::{TestSystem, request_id};
+use tonic::Code;
+
+use crate::escalation::{assign_due, day, morning, unit};
+
+async fn complete(system: &TestSystem, task_id: &str, unit_code: &str) {
+    system.execution_known(task_id).await;
+    let mut lead = system.progress_client_as(&unit(unit_code)).await;
+    lead.acknowledge_task(pb::AcknowledgeTaskRequest {
+        request_id: request_id(),
+        task_id: task_id.into(),
+        expected_version: 0,
+    })
+    .await
+    .expect("acknowledged");
+    let submitted = lead
+        .submit_result(pb::SubmitResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            summary: "Đã hoàn thành".into(),
+            expected_version: 0,
+            documents: Vec::new(),
+        })
+        .await
+        .expect("submitted")
+        .into_inner();
+    system
+        .progress_client(Role::Office)
+        .await
+        .review_result(pb::ReviewResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            submission_id: submitted
+                .submissions
+                .last()
+                .expect("one")
+                .submission_id
+                .clone(),
+            accept: true,
+            note: String::new(),
+            expected_version: 0,
+        })
+        .await
+        .expect("accepted");
+}
+
+fn november() -> pb::GetPeriodicReportRequest {
+    pb::GetPeriodicReportRequest {
+        kind: "month".into(),
+        year: 2026,
+        index: 11,
+        ..Default::default()
+    }
+}
+
+/// The November report once the reporting service has applied `tasks` histories and
+/// `completions` acceptances.
+async fn november_when(system: &TestSystem, tasks: u64, completions: u64) -> pb::PeriodicReport {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let reporting = system.reporting();
+        let caught_up = matches!(reporting.task_history().backlog().await, Ok(0))
+            && matches!(reporting.completion_history().backlog().await, Ok(0))
+            && reporting.task_history().stats().applied >= tasks
+            && reporting.completion_history().stats().applied >= completions;
+        if caught_up {
+            return system
+                .reporting_client(Role::Office)
+                .await
+                .get_periodic_report(november())
+                .await
+                .expect("the report")
+                .into_inner();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn counts(f: Option<&pb::ReportFigures>) -> [u64; 8] {
+    let f = f.expect("figures");
+    [
+        f.assigned,
+        f.completed_on_time,
+        f.completed_late,
+        f.completed_no_deadline,
+        f.in_progress_within_term,
+        f.in_progress_no_deadline,
+        f.overdue,
+        f.cancelled,
+    ]
+}
+
+#[tokio::test]
+async fn the_november_report_holds_the_figures_written_by_hand_whenever_it_is_made() {
+    let mut system = TestSystem::spawn().await;
+    system.start_progress().await;
+
+    system.clock.set(morning(day(2026, 10, 20)));
+    let a = assign_due(
+        &system,
+        "Báo cáo giải phóng mặt bằng",
+        "SXD",
+        day(2026, 11, 10),
+    )
+    .await;
+    system.clock.set(morning(day(2026, 10, 21)));
+    let mut government = dondoc_tests::assignment_request("Triển khai Nghị quyết 25/NQ-CP");
+    government.lead_unit = "STC".into();
+    government.coordinating_units = Vec::new();
+    government.origin = Some(pb::TaskOrigin {
+        kind: pb::OriginKind::Government as i32,
+        issuing_body: String::new(),
+        document: Some(pb::SourceDocument {
+            number: "25".into(),
+            symbol: "NQ-CP".into(),
+            date: "2026-10-19".into(),
+            summary: "Về nhiệm vụ, giải pháp thúc đẩy tăng trưởng".into(),
+        }),
+    });
+    if let Some(doc) = government
+        .assignment
+        .as_mut()
+        .and_then(|a| a.document.as_mut())
+    {
+        doc.date = "2026-10-21".into();
+    }
+    government.term = Some(pb::assign_task_request::Term::Deadline("2026-10-30".into()));
+    let b = system
+        .client(Role::Office)
+        .await
+        .assign_task(government)
+        .await
+        .expect("assign the Government's task")
+        .into_inner()
+        .task_id;
+    system.clock.set(morning(day(2026, 11, 1)));
+    let e = assign_due(&system, "Thẩm định dự toán", "STC", day(2026, 11, 12)).await;
+    system.clock.set(morning(day(2026, 11, 2)));
+    let mut open_ended = dondoc_tests::assignment_request("Theo dõi thị trường vật liệu");
+    open_ended.term = Some(pb::assign_task_request::Term::NoDeadline(true));
+    if let Some(doc) = open_ended
+        .assignment
+        .as_mut()
+        .and_then(|a| a.document.as_mut())
+    {
+        doc.date = "2026-11-02".into();
+    }
+    system
+        .client(Role::Office)
+        .await
+        .assign_task(open_ended)
+        .await
+        .expect("assign without a deadline");
+    system.clock.set(morning(day(2026, 11, 3)));
+    complete(&system, &b, "STC").await;
+    system.clock.set(morning(day(2026, 11, 5)));
+    complete(&system, &a, "SXD").await;
+
+    let report = november_when(&system, 4, 2).await;
+
+    assert_eq!(report.title, "tháng 11 năm 2026");
+    assert_eq!(
+        (report.from.as_str(), report.to.as_str()),
+        ("2026-10-15", "2026-11-14")
+    );
+    let all = report.all.expect("all");
+    // A on time, B late, the open-ended task in progress, E overdue since 13/11.
+    assert_eq!(counts(all.period.as_ref()), [4, 1, 1, 0, 0, 1, 1, 0]);
+    let period = all.period.expect("period");
+    assert_eq!(period.overdue_pct_of_all, 25.0);
+    assert_eq!(period.overdue_pct_of_with_deadline, 33.33);
+    assert_eq!(counts(all.year_to_date.as_ref()), [4, 1, 1, 0, 0, 1, 1, 0]);
+    assert_eq!(counts(all.previous_period.as_ref()), [0; 8]);
+    let central = report.central.expect("central");
+    assert_eq!(counts(central.period.as_ref()), [1, 0, 1, 0, 0, 0, 0, 0]);
+    let units: Vec<(&str, &str, bool, f64, u32)> = report
+        .units
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.name.as_str(),
+                r.has_rate,
+                r.on_time_rate,
+                r.rank,
+            )
+        })
+        .collect();
+    assert_eq!(
+        units,
+        vec![
+            ("SXD", "Sở Xây dựng", true, 100.0, 1),
+            ("STC", "Sở Tài chính", true, 0.0, 2),
+        ]
+    );
+    assert_eq!(
+        report
+            .overdue
+            .iter()
+            .map(|o| (
+                o.task_id.as_str(),
+                o.deadline.as_str(),
+                o.working_days_overdue
+            ))
+            .collect::<Vec<_>>(),
+        vec![(e.as_str(), "2026-11-12", 1)]
+    );
+
+    // Later events belong to later reports: E completed on 20/11, a task assigned on 25/11.
+    system.clock.set(morning(day(2026, 11, 20)));
+    complete(&system, &e, "STC").await;
+    system.clock.set(morning(day(2026, 11, 25)));
+    assign_due(&system, "Báo cáo tháng 12", "SXD", day(2026, 12, 10)).await;
+    let later = november_when(&system, 5, 3).await;
+    assert_eq!(later, report, "a closed period does not change");
+
+    // Rebuilt from the streams: the same report, once every event has been applied again.
+    let before = (
+        system.reporting().task_history().stats().applied,
+        system.reporting().completion_history().stats().applied,
+    );
+    system
+        .reporting()
+        .rebuild_projections()
+        .await
+        .expect("rebuild");
+    let rebuilt = november_when(&system, 2 * before.0, 2 * before.1).await;
+    assert_eq!(rebuilt, report);
+
+    let refused = system
+        .reporting_client(Role::Unit)
+        .await
+        .get_periodic_report(november())
+        .await
+        .expect_err("a unit reads its scorecard, not the city's report");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+}
