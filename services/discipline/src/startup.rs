@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
+use dondoc_eventsourcing::consumer::Consumer;
 use dondoc_eventsourcing::db::OpenMode;
-use dondoc_eventsourcing::projection::{LocalProjector, Projection, ReadModelState};
+use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
-use dondoc_eventsourcing::{Database, EventStore, Upcasters, VerifyReport};
+use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::discipline_service_server::DisciplineServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::cases::{CasesProjection, CasesReader};
@@ -78,35 +78,6 @@ fn read(path: &Option<PathBuf>, shipped: &str) -> anyhow::Result<String> {
             std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
         }
     }
-}
-
-/// A consumer of another service's stream, on the given subjects of it.
-async fn consumer<P: Projection>(
-    db: &Database,
-    nats: &async_nats::Client,
-    service: &str,
-    streams: &[&str],
-    projection: P,
-    upcasters: Upcasters,
-) -> anyhow::Result<Arc<Consumer<P>>> {
-    let source = RelayConfig::for_service(service);
-    Ok(Arc::new(
-        Consumer::new(
-            db.clone(),
-            jetstream(nats.clone()),
-            ConsumerConfig::new(
-                source.stream_name.clone(),
-                streams
-                    .iter()
-                    .map(|stream| format!("{}.{stream}.>", source.subject_prefix))
-                    .collect(),
-            ),
-            Arc::new(projection),
-            upcasters,
-        )
-        .await
-        .with_context(|| format!("cannot prepare the consumer of the {service} service"))?,
-    ))
 }
 
 /// A running discipline service.
@@ -173,7 +144,7 @@ impl Application {
         )
         .await
         .context("cannot prepare the outbox relay")?;
-        let escalation_evidence = consumer(
+        let escalation_evidence = subscribe(
             &db,
             &nats,
             dondoc_contracts::escalation::SERVICE,
@@ -184,7 +155,7 @@ impl Application {
             dondoc_contracts::escalation::upcasters(),
         )
         .await?;
-        let progress_evidence = consumer(
+        let progress_evidence = subscribe(
             &db,
             &nats,
             dondoc_contracts::progress::SERVICE,
@@ -193,7 +164,7 @@ impl Application {
             dondoc_contracts::progress::upcasters(),
         )
         .await?;
-        let directory = consumer(
+        let directory = subscribe(
             &db,
             &nats,
             dondoc_contracts::assignment::SERVICE,

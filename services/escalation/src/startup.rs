@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
+use dondoc_eventsourcing::consumer::Consumer;
 use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
@@ -20,7 +20,7 @@ use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::calendar::WorkingCalendar;
 use dondoc_runtime::clock::SharedClock;
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::case_warnings::CaseWarningsProjection;
@@ -157,66 +157,38 @@ impl Application {
         )
         .await
         .context("cannot prepare the outbox relay")?;
-        let assignment = RelayConfig::for_service(dondoc_contracts::assignment::SERVICE);
-        let assignment_facts = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    assignment.stream_name.clone(),
-                    [
-                        dondoc_contracts::assignment::TASK_STREAM,
-                        dondoc_contracts::assignment::LEADER_STREAM,
-                        dondoc_contracts::assignment::DIRECTORY_STREAM,
-                    ]
-                    .iter()
-                    .map(|stream| format!("{}.{stream}.>", assignment.subject_prefix))
-                    .collect(),
-                ),
-                Arc::new(AssignmentFactsProjection),
-                dondoc_contracts::assignment::upcasters(),
-            )
-            .await
-            .context("cannot prepare the assignment-facts consumer")?,
-        );
-        let progress = RelayConfig::for_service(dondoc_contracts::progress::SERVICE);
-        let execution_facts = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    progress.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        progress.subject_prefix,
-                        dondoc_contracts::progress::EXECUTION_STREAM
-                    )],
-                ),
-                Arc::new(ExecutionFactsProjection),
-                dondoc_contracts::progress::upcasters(),
-            )
-            .await
-            .context("cannot prepare the execution-facts consumer")?,
-        );
-        let discipline = RelayConfig::for_service(dondoc_contracts::discipline::SERVICE);
-        let case_warnings = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    discipline.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        discipline.subject_prefix,
-                        dondoc_contracts::discipline::CASE_STREAM
-                    )],
-                ),
-                Arc::new(CaseWarningsProjection),
-                dondoc_contracts::discipline::upcasters(),
-            )
-            .await
-            .context("cannot prepare the case-warnings consumer")?,
-        );
+        use dondoc_contracts::{assignment, discipline, progress};
+        let assignment_facts = subscribe(
+            &db,
+            &nats,
+            assignment::SERVICE,
+            &[
+                assignment::TASK_STREAM,
+                assignment::LEADER_STREAM,
+                assignment::DIRECTORY_STREAM,
+            ],
+            AssignmentFactsProjection,
+            assignment::upcasters(),
+        )
+        .await?;
+        let execution_facts = subscribe(
+            &db,
+            &nats,
+            progress::SERVICE,
+            &[progress::EXECUTION_STREAM],
+            ExecutionFactsProjection,
+            progress::upcasters(),
+        )
+        .await?;
+        let case_warnings = subscribe(
+            &db,
+            &nats,
+            discipline::SERVICE,
+            &[discipline::CASE_STREAM],
+            CaseWarningsProjection,
+            discipline::upcasters(),
+        )
+        .await?;
 
         let notices = NotificationsReader::new(notifications.clone());
         let handlers = Handlers::new(

@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use dondoc_eventsourcing::Database;
-use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
+use dondoc_eventsourcing::consumer::Consumer;
 use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::ReadModelState;
-use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use dondoc_runtime::lifecycle::{Supervisor, connect_nats, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::board::TaskBoardProjection;
@@ -61,102 +60,56 @@ impl Application {
         let nats = connect_nats(&settings.nats_url, "dondoc-reporting")
             .await
             .context("cannot connect to NATS")?;
-        let assignment = RelayConfig::for_service(dondoc_contracts::assignment::SERVICE);
-        let consumer = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    assignment.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        assignment.subject_prefix,
-                        dondoc_contracts::assignment::TASK_STREAM
-                    )],
-                ),
-                Arc::new(TaskBoardProjection),
-                dondoc_contracts::assignment::upcasters(),
-            )
-            .await
-            .context("cannot prepare the task-board consumer")?,
-        );
-        let progress = RelayConfig::for_service(dondoc_contracts::progress::SERVICE);
-        let execution = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    progress.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        progress.subject_prefix,
-                        dondoc_contracts::progress::EXECUTION_STREAM
-                    )],
-                ),
-                Arc::new(TaskExecutionProjection),
-                dondoc_contracts::progress::upcasters(),
-            )
-            .await
-            .context("cannot prepare the task-execution consumer")?,
-        );
-        let task_history = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    assignment.stream_name.clone(),
-                    [
-                        dondoc_contracts::assignment::TASK_STREAM,
-                        dondoc_contracts::assignment::DIRECTORY_STREAM,
-                        dondoc_contracts::assignment::LEADER_STREAM,
-                    ]
-                    .iter()
-                    .map(|stream| format!("{}.{stream}.>", assignment.subject_prefix))
-                    .collect(),
-                ),
-                Arc::new(TaskHistoryProjection),
-                dondoc_contracts::assignment::upcasters(),
-            )
-            .await
-            .context("cannot prepare the task-history consumer")?,
-        );
-        let completion_history = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats.clone()),
-                ConsumerConfig::new(
-                    progress.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        progress.subject_prefix,
-                        dondoc_contracts::progress::EXECUTION_STREAM
-                    )],
-                ),
-                Arc::new(CompletionHistoryProjection),
-                dondoc_contracts::progress::upcasters(),
-            )
-            .await
-            .context("cannot prepare the completion-history consumer")?,
-        );
-        let discipline = RelayConfig::for_service(dondoc_contracts::discipline::SERVICE);
-        let exemptions = Arc::new(
-            Consumer::new(
-                db.clone(),
-                jetstream(nats),
-                ConsumerConfig::new(
-                    discipline.stream_name.clone(),
-                    vec![format!(
-                        "{}.{}.>",
-                        discipline.subject_prefix,
-                        dondoc_contracts::discipline::CASE_STREAM
-                    )],
-                ),
-                Arc::new(TimelinessExemptionsProjection),
-                dondoc_contracts::discipline::upcasters(),
-            )
-            .await
-            .context("cannot prepare the timeliness-exemptions consumer")?,
-        );
+        use dondoc_contracts::{assignment, discipline, progress};
+        let consumer = subscribe(
+            &db,
+            &nats,
+            assignment::SERVICE,
+            &[assignment::TASK_STREAM],
+            TaskBoardProjection,
+            assignment::upcasters(),
+        )
+        .await?;
+        let execution = subscribe(
+            &db,
+            &nats,
+            progress::SERVICE,
+            &[progress::EXECUTION_STREAM],
+            TaskExecutionProjection,
+            progress::upcasters(),
+        )
+        .await?;
+        let task_history = subscribe(
+            &db,
+            &nats,
+            assignment::SERVICE,
+            &[
+                assignment::TASK_STREAM,
+                assignment::DIRECTORY_STREAM,
+                assignment::LEADER_STREAM,
+            ],
+            TaskHistoryProjection,
+            assignment::upcasters(),
+        )
+        .await?;
+        let completion_history = subscribe(
+            &db,
+            &nats,
+            progress::SERVICE,
+            &[progress::EXECUTION_STREAM],
+            CompletionHistoryProjection,
+            progress::upcasters(),
+        )
+        .await?;
+        let exemptions = subscribe(
+            &db,
+            &nats,
+            discipline::SERVICE,
+            &[discipline::CASE_STREAM],
+            TimelinessExemptionsProjection,
+            discipline::upcasters(),
+        )
+        .await?;
 
         let mut supervisor = Supervisor::new();
         supervisor.spawn_read_model("task-board consumer", consumer.clone());

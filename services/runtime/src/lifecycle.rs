@@ -140,6 +140,35 @@ pub fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Context {
         .build(client)
 }
 
+/// A durable consumer of another service's published events: `projection` fed from the
+/// subjects of `streams` (stream types, e.g. `task`) in `service`'s JetStream stream, through
+/// the published contracts' `upcasters`.
+pub async fn subscribe<P: dondoc_eventsourcing::projection::Projection>(
+    db: &dondoc_eventsourcing::Database,
+    nats: &async_nats::Client,
+    service: &str,
+    streams: &[&str],
+    projection: P,
+    upcasters: dondoc_eventsourcing::Upcasters,
+) -> anyhow::Result<Arc<dondoc_eventsourcing::consumer::Consumer<P>>> {
+    use anyhow::Context as _;
+    let source = dondoc_eventsourcing::relay::RelayConfig::for_service(service);
+    let subjects = streams
+        .iter()
+        .map(|stream| format!("{}.{stream}.>", source.subject_prefix))
+        .collect();
+    let consumer = dondoc_eventsourcing::consumer::Consumer::new(
+        db.clone(),
+        jetstream(nats.clone()),
+        dondoc_eventsourcing::consumer::ConsumerConfig::new(source.stream_name.clone(), subjects),
+        Arc::new(projection),
+        upcasters,
+    )
+    .await
+    .with_context(|| format!("cannot subscribe to the {service} service's {streams:?} events"))?;
+    Ok(Arc::new(consumer))
+}
+
 /// A loop that keeps a read model up to date until shutdown.
 pub trait ReadModelLoop: Send + Sync + 'static {
     fn run_until(&self, shutdown: CancellationToken) -> impl Future<Output = ()> + Send + '_;

@@ -107,6 +107,49 @@ pub(crate) async fn notices_of(system: &TestSystem, task_id: &str) -> Vec<pb::No
         .notifications
 }
 
+/// The lead unit acknowledges, submits its result, and the Office accepts it, on the clock's
+/// day.
+pub(crate) async fn complete_task(system: &TestSystem, task_id: &str, unit_code: &str) {
+    system.execution_known(task_id).await;
+    let mut lead = system.progress_client_as(&unit(unit_code)).await;
+    lead.acknowledge_task(pb::AcknowledgeTaskRequest {
+        request_id: request_id(),
+        task_id: task_id.into(),
+        expected_version: 0,
+    })
+    .await
+    .expect("acknowledged");
+    let submitted = lead
+        .submit_result(pb::SubmitResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            summary: "Đã hoàn thành".into(),
+            expected_version: 0,
+            documents: Vec::new(),
+        })
+        .await
+        .expect("submitted")
+        .into_inner();
+    system
+        .progress_client(Role::Office)
+        .await
+        .review_result(pb::ReviewResultRequest {
+            request_id: request_id(),
+            task_id: task_id.into(),
+            submission_id: submitted
+                .submissions
+                .last()
+                .expect("one")
+                .submission_id
+                .clone(),
+            accept: true,
+            note: String::new(),
+            expected_version: 0,
+        })
+        .await
+        .expect("accepted");
+}
+
 /// The notices `principal` may see.
 async fn notices_seen_by(system: &TestSystem, principal: &Principal) -> Vec<pb::Notification> {
     system
@@ -390,45 +433,7 @@ async fn an_extension_restarts_the_ladder_from_the_new_deadline_and_completion_c
     .await;
 
     // Completed on 16 January: accepted by the Office.
-    let lead = unit("SXD");
-    let mut progress = system.progress_client_as(&lead).await;
-    progress
-        .acknowledge_task(pb::AcknowledgeTaskRequest {
-            request_id: request_id(),
-            task_id: task.clone(),
-            expected_version: 0,
-        })
-        .await
-        .expect("acknowledged");
-    let submitted = progress
-        .submit_result(pb::SubmitResultRequest {
-            request_id: request_id(),
-            task_id: task.clone(),
-            summary: "Đã báo cáo kết quả giải ngân".into(),
-            expected_version: 0,
-            documents: Vec::new(),
-        })
-        .await
-        .expect("submitted")
-        .into_inner();
-    system
-        .progress_client(Role::Office)
-        .await
-        .review_result(pb::ReviewResultRequest {
-            request_id: request_id(),
-            task_id: task.clone(),
-            submission_id: submitted
-                .submissions
-                .last()
-                .expect("one")
-                .submission_id
-                .clone(),
-            accept: true,
-            note: String::new(),
-            expected_version: 0,
-        })
-        .await
-        .expect("accepted");
+    complete_task(&system, &task, "SXD").await;
     system
         .watch_when(&task, "the watch closed", |w| w.state == "closed_completed")
         .await;

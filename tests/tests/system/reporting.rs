@@ -6,51 +6,10 @@ use std::time::Duration;
 
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::Role;
-use dondoc_tests::{TestSystem, request_id};
+use dondoc_tests::TestSystem;
 use tonic::Code;
 
-use crate::escalation::{assign_due, day, morning, unit};
-
-async fn complete(system: &TestSystem, task_id: &str, unit_code: &str) {
-    system.execution_known(task_id).await;
-    let mut lead = system.progress_client_as(&unit(unit_code)).await;
-    lead.acknowledge_task(pb::AcknowledgeTaskRequest {
-        request_id: request_id(),
-        task_id: task_id.into(),
-        expected_version: 0,
-    })
-    .await
-    .expect("acknowledged");
-    let submitted = lead
-        .submit_result(pb::SubmitResultRequest {
-            request_id: request_id(),
-            task_id: task_id.into(),
-            summary: "Đã hoàn thành".into(),
-            expected_version: 0,
-            documents: Vec::new(),
-        })
-        .await
-        .expect("submitted")
-        .into_inner();
-    system
-        .progress_client(Role::Office)
-        .await
-        .review_result(pb::ReviewResultRequest {
-            request_id: request_id(),
-            task_id: task_id.into(),
-            submission_id: submitted
-                .submissions
-                .last()
-                .expect("one")
-                .submission_id
-                .clone(),
-            accept: true,
-            note: String::new(),
-            expected_version: 0,
-        })
-        .await
-        .expect("accepted");
-}
+use crate::escalation::{assign_due, complete_task as complete, day, morning};
 
 fn november() -> pb::GetPeriodicReportRequest {
     pb::GetPeriodicReportRequest {
