@@ -159,6 +159,16 @@ async fn escalated_task_opens_one_draft_on(engine: Engine) {
     system
         .watch_when(&task, "known", |w| w.deadline == "2025-12-31")
         .await;
+    // A draft cites the evidence known when it is drafted: the refused hand-off (the task's
+    // second execution event) has reached the discipline service before the ladder does.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while system.discipline().progress_evidence().stats().applied < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hand-off never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // 15 January 2026: ten working days overdue, the Chairman is told.
     system.clock.set(morning(day(2026, 1, 15)));
