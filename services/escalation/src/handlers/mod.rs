@@ -212,8 +212,10 @@ impl Handlers {
             issued.extend(self.issue(caller, &known.task_id, new).await?);
         }
         issued.extend(self.issue_case_warnings(caller).await?);
+        // Always: a notice another evaluator (the ticker, a replica) has just appended is in
+        // the read model once this call returns, whoever issued it.
+        self.notices.catch_up().await?;
         if !issued.is_empty() {
-            self.notices.catch_up().await?;
             tracing::info!(%today, issued = issued.len(), "notices issued");
         }
         Ok(Evaluation {
