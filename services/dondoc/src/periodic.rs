@@ -219,6 +219,46 @@ pub fn markdown(r: &pb::PeriodicReport) -> String {
             if o.extended { "Có" } else { "Không" }
         ));
     }
+    text.push_str(
+        "\n## VI. Khó khăn, vướng mắc chờ ý kiến chỉ đạo\n\n| Nhiệm vụ | Đơn vị | Nội dung | Ngày báo cáo | Số ngày làm việc chờ |\n|---|---|---|---|---:|\n",
+    );
+    for d in &r.difficulties {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            d.title,
+            d.unit,
+            d.description,
+            vi_date(&d.reported_on),
+            d.working_days_waiting
+        ));
+    }
+    let actions = r.actions.unwrap_or_default();
+    let cases = r.cases.clone().unwrap_or_default();
+    text.push_str(&format!(
+        "\n## VII. Nhắc nhở, phê bình, biểu dương trong kỳ\n\n- Văn bản nhắc nhở: {}\n- Văn bản phê bình: {}\n- Văn bản biểu dương: {}\n",
+        actions.reminders, actions.criticisms, actions.commendations
+    ));
+    text.push_str(&format!(
+        "\n## VIII. Đề nghị xử lý kỷ luật trong kỳ\n\n- Hồ sơ mở: {}\n- Đã quyết định: {} (không kỷ luật: {})\n- Đã rút: {}\n",
+        cases.opened, cases.decided, cases.no_discipline, cases.withdrawn
+    ));
+    for (form, n) in &cases.by_form {
+        text.push_str(&format!("- Hình thức {form}: {n}\n"));
+    }
+    text.push_str(
+        "\n## IX. Tiến độ theo Nghị định 335/2025/NĐ-CP\n\n| Đơn vị | Hoàn thành có thời hạn | Đúng hạn | Quá hạn | Quá hạn có lý do khách quan | Điểm tiến độ |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &r.scorecard {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            s.name,
+            s.completed_with_deadline,
+            s.on_time,
+            s.late,
+            s.exempt,
+            pct(s.timeliness_pct)
+        ));
+    }
     text
 }
 
@@ -295,6 +335,19 @@ pub fn csv(r: &pb::PeriodicReport) -> String {
             o.extended
         ));
     }
+    text.push_str("\nunit,name,completed_with_deadline,on_time,late,exempt,timeliness_pct\n");
+    for s in &r.scorecard {
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{}\n",
+            csv_field(&s.unit),
+            csv_field(&s.name),
+            s.completed_with_deadline,
+            s.on_time,
+            s.late,
+            s.exempt,
+            s.timeliness_pct
+        ));
+    }
     text
 }
 
@@ -350,6 +403,32 @@ pub fn report_json(r: &pb::PeriodicReport) -> Value {
         "central": block_json(&r.central),
         "units": rows_json(&r.units),
         "leaders": rows_json(&r.leaders),
+        "difficulties": r.difficulties.iter().map(|d| json!({
+            "task_id": d.task_id,
+            "unit": d.unit,
+            "reported_on": d.reported_on,
+            "working_days_waiting": d.working_days_waiting,
+        })).collect::<Vec<_>>(),
+        "actions": r.actions.map(|a| json!({
+            "reminders": a.reminders,
+            "criticisms": a.criticisms,
+            "commendations": a.commendations,
+        })),
+        "cases": r.cases.as_ref().map(|c| json!({
+            "opened": c.opened,
+            "decided": c.decided,
+            "no_discipline": c.no_discipline,
+            "withdrawn": c.withdrawn,
+            "by_form": c.by_form,
+        })),
+        "scorecard": r.scorecard.iter().map(|s| json!({
+            "unit": s.unit,
+            "completed_with_deadline": s.completed_with_deadline,
+            "on_time": s.on_time,
+            "late": s.late,
+            "exempt": s.exempt,
+            "timeliness_pct": s.timeliness_pct,
+        })).collect::<Vec<_>>(),
         "overdue": r.overdue.iter().map(|o| json!({
             "task_id": o.task_id,
             "title": o.title,
@@ -457,6 +536,7 @@ mod tests {
                 age_bucket: "1-5".into(),
                 extended: false,
             }],
+            ..Default::default()
         }
     }
 

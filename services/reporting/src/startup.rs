@@ -20,7 +20,9 @@ use tonic::service::interceptor::InterceptedService;
 use crate::consumers::board::TaskBoardProjection;
 use crate::consumers::execution::TaskExecutionProjection;
 use crate::consumers::exemptions::TimelinessExemptionsProjection;
-use crate::consumers::history::{CompletionHistoryProjection, TaskHistoryProjection};
+use crate::consumers::history::{
+    CompletionHistoryProjection, LeadershipActionsProjection, TaskHistoryProjection,
+};
 use crate::grpc::ReportingApi;
 use crate::handlers::Handlers;
 
@@ -36,6 +38,7 @@ pub struct Application {
     exemptions: Arc<Consumer<TimelinessExemptionsProjection>>,
     task_history: Arc<Consumer<TaskHistoryProjection>>,
     completion_history: Arc<Consumer<CompletionHistoryProjection>>,
+    leadership_actions: Arc<Consumer<LeadershipActionsProjection>>,
     db: Database,
 }
 
@@ -60,7 +63,7 @@ impl Application {
         let nats = connect_nats(&settings.nats_url, "dondoc-reporting")
             .await
             .context("cannot connect to NATS")?;
-        use dondoc_contracts::{assignment, discipline, progress};
+        use dondoc_contracts::{assignment, discipline, escalation, progress};
         let consumer = subscribe(
             &db,
             &nats,
@@ -101,6 +104,15 @@ impl Application {
             progress::upcasters(),
         )
         .await?;
+        let leadership_actions = subscribe(
+            &db,
+            &nats,
+            escalation::SERVICE,
+            &[escalation::ACTION_STREAM],
+            LeadershipActionsProjection,
+            escalation::upcasters(),
+        )
+        .await?;
         let exemptions = subscribe(
             &db,
             &nats,
@@ -118,6 +130,7 @@ impl Application {
         supervisor.spawn_read_model("timeliness-exemptions consumer", exemptions.clone());
         supervisor.spawn_read_model("task-history consumer", task_history.clone());
         supervisor.spawn_read_model("completion-history consumer", completion_history.clone());
+        supervisor.spawn_read_model("leadership-actions consumer", leadership_actions.clone());
 
         server.require(
             TaskBoardProjection::NAME,
@@ -142,6 +155,11 @@ impl Application {
         server.require(
             CompletionHistoryProjection::NAME,
             completion_history.state(),
+            ReadModelState::is_ready,
+        );
+        server.require(
+            LeadershipActionsProjection::NAME,
+            leadership_actions.state(),
             ReadModelState::is_ready,
         );
         let calendar = Arc::new(
@@ -171,6 +189,7 @@ impl Application {
             exemptions,
             task_history,
             completion_history,
+            leadership_actions,
             db,
         })
     }
@@ -187,6 +206,7 @@ impl Application {
         self.exemptions.reset_for_rebuild().await?;
         self.task_history.reset_for_rebuild().await?;
         self.completion_history.reset_for_rebuild().await?;
+        self.leadership_actions.reset_for_rebuild().await?;
         Ok(())
     }
 
@@ -202,6 +222,10 @@ impl Application {
 
     pub fn completion_history(&self) -> &Consumer<CompletionHistoryProjection> {
         &self.completion_history
+    }
+
+    pub fn leadership_actions(&self) -> &Consumer<LeadershipActionsProjection> {
+        &self.leadership_actions
     }
 
     /// The consumer of the discipline service's withdrawn cases.

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use dondoc_proto::v1 as pb;
 use dondoc_runtime::auth::Role;
-use dondoc_tests::TestSystem;
+use dondoc_tests::{TestSystem, request_id};
 use tonic::Code;
 
-use crate::escalation::{assign_due, complete_task as complete, day, morning};
+use crate::escalation::{assign_due, complete_task as complete, day, morning, unit};
 
 fn november() -> pb::GetPeriodicReportRequest {
     pb::GetPeriodicReportRequest {
@@ -28,6 +28,7 @@ async fn november_when(system: &TestSystem, tasks: u64, completions: u64) -> pb:
         let reporting = system.reporting();
         let caught_up = matches!(reporting.task_history().backlog().await, Ok(0))
             && matches!(reporting.completion_history().backlog().await, Ok(0))
+            && matches!(reporting.leadership_actions().backlog().await, Ok(0))
             && reporting.task_history().stats().applied >= tasks
             && reporting.completion_history().stats().applied >= completions;
         if caught_up {
@@ -62,6 +63,7 @@ fn counts(f: Option<&pb::ReportFigures>) -> [u64; 8] {
 async fn the_november_report_holds_the_figures_written_by_hand_whenever_it_is_made() {
     let mut system = TestSystem::spawn().await;
     system.start_progress().await;
+    system.start_escalation().await;
 
     system.clock.set(morning(day(2026, 10, 20)));
     let a = assign_due(
@@ -123,8 +125,55 @@ async fn the_november_report_holds_the_figures_written_by_hand_whenever_it_is_ma
     complete(&system, &b, "STC").await;
     system.clock.set(morning(day(2026, 11, 5)));
     complete(&system, &a, "SXD").await;
+    // A criticism on 10/11; a difficulty on E on Wednesday 11/11 that nobody directs by 14/11.
+    system.clock.set(morning(day(2026, 11, 10)));
+    system
+        .escalation_client(Role::Office)
+        .await
+        .record_leadership_action(pb::RecordLeadershipActionRequest {
+            request_id: request_id(),
+            kind: "criticism".into(),
+            leader_id: "ct-nguyen".into(),
+            units: vec!["STC".into()],
+            task_ids: vec![e.clone()],
+            document: Some(pb::SourceDocument {
+                number: "301".into(),
+                symbol: "TB-UBND".into(),
+                date: "2026-11-10".into(),
+                summary: "Phê bình Sở Tài chính chậm thẩm định".into(),
+            }),
+            note: String::new(),
+        })
+        .await
+        .expect("criticism recorded");
+    system.clock.set(morning(day(2026, 11, 11)));
+    system.execution_known(&e).await;
+    let mut stc = system.progress_client_as(&unit("STC")).await;
+    stc.acknowledge_task(pb::AcknowledgeTaskRequest {
+        request_id: request_id(),
+        task_id: e.clone(),
+        expected_version: 0,
+    })
+    .await
+    .expect("acknowledged");
+    let difficulty = stc
+        .report_difficulty(pb::ReportDifficultyRequest {
+            request_id: request_id(),
+            task_id: e.clone(),
+            description: "Chưa có đơn giá định mức".into(),
+            proposed_solution: "Áp dụng đơn giá năm trước".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("difficulty reported")
+        .into_inner()
+        .difficulties
+        .last()
+        .expect("one")
+        .difficulty_id
+        .clone();
 
-    let report = november_when(&system, 4, 2).await;
+    let report = november_when(&system, 4, 5).await;
 
     assert_eq!(report.title, "tháng 11 năm 2026");
     assert_eq!(
@@ -174,12 +223,82 @@ async fn the_november_report_holds_the_figures_written_by_hand_whenever_it_is_ma
         vec![(e.as_str(), "2026-11-12", 1)]
     );
 
-    // Later events belong to later reports: E completed on 20/11, a task assigned on 25/11.
+    assert_eq!(
+        report
+            .difficulties
+            .iter()
+            .map(|d| (d.task_id.as_str(), d.working_days_waiting))
+            .collect::<Vec<_>>(),
+        vec![(e.as_str(), 2)]
+    );
+    let actions = report.actions.expect("actions");
+    assert_eq!(
+        (actions.reminders, actions.criticisms, actions.commendations),
+        (0, 1, 0)
+    );
+    // Timeliness: SXD's A on time (100), STC's B late (75).
+    assert_eq!(
+        report
+            .scorecard
+            .iter()
+            .map(|s| (s.unit.as_str(), s.on_time, s.late, s.timeliness_pct))
+            .collect::<Vec<_>>(),
+        vec![("STC", 0, 1, 75.0), ("SXD", 1, 0, 100.0)]
+    );
+
+    // Later events belong to later reports: direction on 16/11 and E completed on 20/11, a
+    // task assigned on 25/11.
+    system.clock.set(morning(day(2026, 11, 16)));
+    system
+        .progress_client_as(&dondoc_runtime::auth::Principal {
+            subject: "pct-tran".into(),
+            role: Role::Leader,
+            unit_code: None,
+            leader_id: Some("pct-tran".into()),
+        })
+        .await
+        .give_direction(pb::GiveDirectionRequest {
+            request_id: request_id(),
+            task_id: e.clone(),
+            difficulty_id: difficulty,
+            direction: "Áp dụng đơn giá năm trước".into(),
+            expected_version: 0,
+        })
+        .await
+        .expect("directed");
     system.clock.set(morning(day(2026, 11, 20)));
-    complete(&system, &e, "STC").await;
+    let submitted = stc
+        .submit_result(pb::SubmitResultRequest {
+            request_id: request_id(),
+            task_id: e.clone(),
+            summary: "Đã thẩm định".into(),
+            expected_version: 0,
+            documents: Vec::new(),
+        })
+        .await
+        .expect("submitted")
+        .into_inner();
+    system
+        .progress_client(Role::Office)
+        .await
+        .review_result(pb::ReviewResultRequest {
+            request_id: request_id(),
+            task_id: e.clone(),
+            submission_id: submitted
+                .submissions
+                .last()
+                .expect("one")
+                .submission_id
+                .clone(),
+            accept: true,
+            note: String::new(),
+            expected_version: 0,
+        })
+        .await
+        .expect("accepted");
     system.clock.set(morning(day(2026, 11, 25)));
     assign_due(&system, "Báo cáo tháng 12", "SXD", day(2026, 12, 10)).await;
-    let later = november_when(&system, 5, 3).await;
+    let later = november_when(&system, 5, 9).await;
     assert_eq!(later, report, "a closed period does not change");
 
     // Rebuilt from the streams: the same report, once every event has been applied again.

@@ -2,7 +2,8 @@
 //! points unless an objective cause is confirmed. A discipline case withdrawn for an objective
 //! cause confirms it for the case's tasks; this read model keeps which tasks, from which case,
 //! since when — and nothing else of the case (its personal data stays in the discipline
-//! service).
+//! service). It also keeps, for the report's count of discipline cases, when each case was
+//! opened, decided (and with which form) or withdrawn — again nothing personal.
 
 use async_trait::async_trait;
 use dondoc_contracts::discipline::{CASE_STREAM, DisciplineEvent};
@@ -24,18 +25,29 @@ impl Projection for TimelinessExemptionsProjection {
     }
 
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS timeliness_exemptions_v1 (
+        &[
+            "CREATE TABLE IF NOT EXISTS timeliness_exemptions_v1 (
                 task_id TEXT NOT NULL,
                 case_id TEXT NOT NULL,
                 unit TEXT NOT NULL,
                 reason TEXT NOT NULL,
                 exempt_from TEXT NOT NULL,
                 PRIMARY KEY (task_id, case_id)
-            )"]
+            )",
+            "CREATE TABLE IF NOT EXISTS report_cases_v1 (
+                case_id TEXT PRIMARY KEY,
+                unit TEXT NOT NULL,
+                opened_on TEXT NOT NULL,
+                decided_on TEXT NOT NULL,
+                form TEXT NOT NULL,
+                withdrawn_on TEXT NOT NULL,
+                exempt_task_ids TEXT NOT NULL
+            )",
+        ]
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["timeliness_exemptions_v1"]
+        &["timeliness_exemptions_v1", "report_cases_v1"]
     }
 
     async fn apply(
@@ -104,6 +116,38 @@ pub async fn read_exemptions(
         if unit.is_none_or(|u| u == e.unit) {
             out.push(e);
         }
+    }
+    Ok(out)
+}
+
+/// The discipline cases as the report counts them.
+pub async fn read_cases(
+    db: &Database,
+) -> Result<Vec<crate::domain::report::CaseFact>, sqlx::Error> {
+    let date = |raw: String| chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d").ok();
+    let rows = sqlx::query(
+        "SELECT case_id, unit, opened_on, decided_on, form, withdrawn_on, exempt_task_ids \
+         FROM report_cases_v1 ORDER BY case_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let Some(opened_on) = date(r.try_get("opened_on")?) else {
+            continue;
+        };
+        let decided_on = date(r.try_get("decided_on")?);
+        let form: String = r.try_get("form")?;
+        out.push(crate::domain::report::CaseFact {
+            case_id: r.try_get("case_id")?,
+            unit: r.try_get("unit")?,
+            opened_on,
+            decided_on,
+            form: (decided_on.is_some() && !form.is_empty()).then_some(form),
+            withdrawn_on: date(r.try_get("withdrawn_on")?),
+            exempt_task_ids: serde_json::from_str(&r.try_get::<String, _>("exempt_task_ids")?)
+                .unwrap_or_default(),
+        });
     }
     Ok(out)
 }

@@ -16,7 +16,7 @@ use dondoc_eventsourcing::{Database, RecordedEvent};
 use dondoc_proto::v1 as pb;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::report::TaskHistory;
+use crate::domain::report::{ActionFact, CaseFact, DifficultyFact, TaskHistory};
 
 fn other(e: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Other(e.to_string())
@@ -196,7 +196,8 @@ async fn name(
     Ok(())
 }
 
-/// The progress service's side: when the result was accepted, and how it was judged.
+/// The progress service's side: when the result was accepted and how it was judged, and the
+/// difficulties reported with the day direction came.
 #[derive(Debug, Default)]
 pub struct CompletionHistoryProjection;
 
@@ -211,16 +212,26 @@ impl Projection for CompletionHistoryProjection {
     }
 
     fn schema(&self) -> &'static [&'static str] {
-        &["CREATE TABLE IF NOT EXISTS report_completions_v1 (
+        &[
+            "CREATE TABLE IF NOT EXISTS report_completions_v1 (
                 task_id TEXT PRIMARY KEY,
                 completed_on TEXT NOT NULL,
                 on_time BIGINT NOT NULL,
                 deadline_then TEXT NOT NULL
-            )"]
+            )",
+            "CREATE TABLE IF NOT EXISTS report_difficulties_v1 (
+                difficulty_id TEXT PRIMARY KEY,
+                task_id TEXT NOT NULL,
+                unit TEXT NOT NULL,
+                description TEXT NOT NULL,
+                reported_on TEXT NOT NULL,
+                directed_on TEXT NOT NULL
+            )",
+        ]
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["report_completions_v1"]
+        &["report_completions_v1", "report_difficulties_v1"]
     }
 
     async fn apply(
@@ -231,11 +242,36 @@ impl Projection for CompletionHistoryProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let Some(ProgressEvent::ResultAccepted(m)) = ProgressEvent::decode(event).map_err(other)?
-        else {
-            return Ok(());
+        let day = |raw: &str| date(raw).unwrap_or_else(|| business_date(event.occurred_at));
+        let m = match ProgressEvent::decode(event).map_err(other)? {
+            Some(ProgressEvent::ResultAccepted(m)) => m,
+            Some(ProgressEvent::DifficultyReported(d)) => {
+                sqlx::query(
+                    "INSERT INTO report_difficulties_v1 (difficulty_id, task_id, unit, \
+                     description, reported_on, directed_on) VALUES ($1, $2, $3, $4, $5, '')",
+                )
+                .bind(d.difficulty_id)
+                .bind(event.stream_id.clone())
+                .bind(d.lead_unit)
+                .bind(d.description)
+                .bind(day(&d.reported_on).to_string())
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
+            Some(ProgressEvent::DirectionGiven(d)) => {
+                sqlx::query(
+                    "UPDATE report_difficulties_v1 SET directed_on = $1 WHERE difficulty_id = $2",
+                )
+                .bind(day(&d.given_on).to_string())
+                .bind(d.difficulty_id)
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
-        let on = date(&m.accepted_on).unwrap_or_else(|| business_date(event.occurred_at));
+        let on = day(&m.accepted_on);
         sqlx::query(
             "INSERT INTO report_completions_v1 (task_id, completed_on, on_time, deadline_then) \
              VALUES ($1, $2, $3, $4)",
@@ -296,4 +332,102 @@ pub async fn read_histories(
         }
     }
     Ok((tasks, units, leaders))
+}
+
+/// Leadership actions recorded by the escalation service.
+#[derive(Debug, Default)]
+pub struct LeadershipActionsProjection;
+
+impl LeadershipActionsProjection {
+    pub const NAME: &'static str = "reporting-leadership-actions";
+}
+
+#[async_trait]
+impl Projection for LeadershipActionsProjection {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn schema(&self) -> &'static [&'static str] {
+        &["CREATE TABLE IF NOT EXISTS report_actions_v1 (
+                action_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                recorded_on TEXT NOT NULL,
+                units TEXT NOT NULL
+            )"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["report_actions_v1"]
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        use dondoc_contracts::escalation::{ACTION_STREAM, EscalationEvent};
+        if event.stream_type != ACTION_STREAM {
+            return Ok(());
+        }
+        let Some(EscalationEvent::LeadershipActionRecorded(a)) =
+            EscalationEvent::decode(event).map_err(other)?
+        else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO report_actions_v1 (action_id, kind, recorded_on, units) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(event.stream_id.clone())
+        .bind(a.kind)
+        .bind(
+            date(&a.recorded_on)
+                .unwrap_or_else(|| business_date(event.occurred_at))
+                .to_string(),
+        )
+        .bind(serde_json::to_string(&a.units).map_err(other)?)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Difficulties, leadership actions and discipline cases, as the report counts them.
+pub async fn read_facts(
+    db: &Database,
+) -> Result<(Vec<DifficultyFact>, Vec<ActionFact>, Vec<CaseFact>), sqlx::Error> {
+    let bad = |what: &str| sqlx::Error::Protocol(format!("a stored {what} date is unreadable"));
+    let mut difficulties = Vec::new();
+    for r in sqlx::query(
+        "SELECT difficulty_id, task_id, unit, description, reported_on, directed_on \
+         FROM report_difficulties_v1",
+    )
+    .fetch_all(db.pool())
+    .await?
+    {
+        difficulties.push(DifficultyFact {
+            difficulty_id: r.try_get("difficulty_id")?,
+            task_id: r.try_get("task_id")?,
+            unit: r.try_get("unit")?,
+            description: r.try_get("description")?,
+            reported_on: date(&r.try_get::<String, _>("reported_on")?)
+                .ok_or_else(|| bad("difficulty"))?,
+            directed_on: date(&r.try_get::<String, _>("directed_on")?),
+        });
+    }
+    let mut actions = Vec::new();
+    for r in sqlx::query("SELECT kind, recorded_on, units FROM report_actions_v1")
+        .fetch_all(db.pool())
+        .await?
+    {
+        actions.push(ActionFact {
+            kind: r.try_get("kind")?,
+            recorded_on: date(&r.try_get::<String, _>("recorded_on")?)
+                .ok_or_else(|| bad("action"))?,
+            units: serde_json::from_str(&r.try_get::<String, _>("units")?).unwrap_or_default(),
+        });
+    }
+    let cases = crate::consumers::exemptions::read_cases(db).await?;
+    Ok((difficulties, actions, cases))
 }

@@ -87,6 +87,40 @@ impl TaskHistory {
     }
 }
 
+/// A difficulty reported by a lead unit, and when direction came.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DifficultyFact {
+    pub difficulty_id: String,
+    pub task_id: String,
+    pub unit: String,
+    pub description: String,
+    pub reported_on: NaiveDate,
+    pub directed_on: Option<NaiveDate>,
+}
+
+/// A leadership action (nhắc nhở, phê bình, biểu dương).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionFact {
+    /// "reminder", "criticism", "commendation".
+    pub kind: String,
+    pub recorded_on: NaiveDate,
+    pub units: Vec<String>,
+}
+
+/// What the report counts of a discipline case (never its personal data).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseFact {
+    pub case_id: String,
+    pub unit: String,
+    pub opened_on: NaiveDate,
+    pub decided_on: Option<NaiveDate>,
+    /// The form decided; `None` with a decision: no discipline.
+    pub form: Option<String>,
+    pub withdrawn_on: Option<NaiveDate>,
+    /// Tasks exempt from the timeliness deduction by the withdrawal (objective cause).
+    pub exempt_task_ids: Vec<String>,
+}
+
 /// A task's status at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -199,6 +233,53 @@ pub struct OverdueItem {
     pub extended: bool,
 }
 
+/// A difficulty still awaiting direction at the end of the period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingDifficulty {
+    pub task_id: String,
+    pub title: String,
+    pub unit: String,
+    pub description: String,
+    pub reported_on: NaiveDate,
+    /// Working days since it was reported, to the end of the period.
+    pub working_days_waiting: i64,
+}
+
+/// Leadership actions recorded in the period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionCounts {
+    pub reminders: u64,
+    pub criticisms: u64,
+    pub commendations: u64,
+}
+
+/// Discipline cases in the period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseCounts {
+    pub opened: u64,
+    pub decided: u64,
+    /// Decided with no discipline.
+    pub no_discipline: u64,
+    pub withdrawn: u64,
+    /// Decided, by form.
+    pub by_form: BTreeMap<String, u64>,
+}
+
+/// A unit's timeliness in the period (Decree 335/2025): of the tasks it completed with a
+/// deadline, each late one loses 25% of its timeliness points unless an objective cause was
+/// confirmed (exempt).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRow {
+    pub unit: String,
+    pub name: String,
+    pub completed_with_deadline: u64,
+    pub on_time: u64,
+    pub late: u64,
+    pub exempt: u64,
+    /// Average timeliness points, percent: 100 on time or exempt, 75 late.
+    pub timeliness_pct: f64,
+}
+
 /// The report, as figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeriodicReport {
@@ -211,6 +292,10 @@ pub struct PeriodicReport {
     pub units: Vec<Row>,
     pub leaders: Vec<Row>,
     pub overdue: Vec<OverdueItem>,
+    pub difficulties: Vec<PendingDifficulty>,
+    pub actions: ActionCounts,
+    pub cases: CaseCounts,
+    pub scorecard: Vec<ScoreRow>,
 }
 
 /// What to compute.
@@ -224,6 +309,9 @@ pub struct ReportInput<'a> {
     pub unit_names: &'a BTreeMap<String, String>,
     pub leader_names: &'a BTreeMap<String, String>,
     pub calendar: &'a WorkingCalendar,
+    pub difficulties: &'a [DifficultyFact],
+    pub actions: &'a [ActionFact],
+    pub cases: &'a [CaseFact],
 }
 
 fn figures_of<'t>(
@@ -349,7 +437,70 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
             .then(a.deadline.cmp(&b.deadline))
             .then_with(|| a.task_id.cmp(&b.task_id))
     });
+    let within = |d: NaiveDate| input.window.from <= d && d <= to;
+    let titles: BTreeMap<&str, &str> = input
+        .tasks
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.title.as_str()))
+        .collect();
+    let mut difficulties: Vec<PendingDifficulty> = input
+        .difficulties
+        .iter()
+        .filter(|d| d.reported_on <= to && d.directed_on.is_none_or(|on| on > to))
+        .map(|d| PendingDifficulty {
+            task_id: d.task_id.clone(),
+            title: titles
+                .get(d.task_id.as_str())
+                .map(|t| (*t).to_owned())
+                .unwrap_or_default(),
+            unit: d.unit.clone(),
+            description: d.description.clone(),
+            reported_on: d.reported_on,
+            working_days_waiting: input.calendar.working_days_between(d.reported_on, to),
+        })
+        .collect();
+    difficulties.sort_by(|a, b| {
+        a.reported_on
+            .cmp(&b.reported_on)
+            .then(a.task_id.cmp(&b.task_id))
+    });
+    let mut actions = ActionCounts::default();
+    for a in input.actions.iter().filter(|a| within(a.recorded_on)) {
+        match a.kind.as_str() {
+            "reminder" => actions.reminders += 1,
+            "criticism" => actions.criticisms += 1,
+            "commendation" => actions.commendations += 1,
+            _ => {}
+        }
+    }
+    let mut cases = CaseCounts::default();
+    for c in input.cases {
+        if within(c.opened_on) {
+            cases.opened += 1;
+        }
+        if c.decided_on.is_some_and(within) {
+            cases.decided += 1;
+            match &c.form {
+                Some(form) => *cases.by_form.entry(form.clone()).or_default() += 1,
+                None => cases.no_discipline += 1,
+            }
+        }
+        if c.withdrawn_on.is_some_and(within) {
+            cases.withdrawn += 1;
+        }
+    }
+    let exempt: std::collections::BTreeSet<&str> = input
+        .cases
+        .iter()
+        .filter(|c| c.withdrawn_on.is_some_and(|on| on <= to))
+        .flat_map(|c| c.exempt_task_ids.iter().map(String::as_str))
+        .collect();
+    let scorecard = scorecard(input, &exempt);
     PeriodicReport {
+        difficulties,
+        actions,
+        cases,
+        scorecard,
         title: input.title.clone(),
         window: (input.window.from, to),
         year_from: input.year_from,
@@ -364,6 +515,51 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
         ),
         overdue,
     }
+}
+
+/// Timeliness per unit of the tasks it completed in the period with a deadline.
+fn scorecard(input: &ReportInput<'_>, exempt: &std::collections::BTreeSet<&str>) -> Vec<ScoreRow> {
+    let w = input.window;
+    let mut rows: BTreeMap<&str, ScoreRow> = BTreeMap::new();
+    for t in input.tasks {
+        let Some(done) = t.completed_on.filter(|d| w.from <= *d && *d <= w.to) else {
+            continue;
+        };
+        if t.completed_deadline.is_none() || t.cancelled_on.is_some_and(|c| c <= done) {
+            continue;
+        }
+        let row = rows
+            .entry(t.lead_unit.as_str())
+            .or_insert_with(|| ScoreRow {
+                unit: t.lead_unit.clone(),
+                name: input
+                    .unit_names
+                    .get(&t.lead_unit)
+                    .cloned()
+                    .unwrap_or_else(|| t.lead_unit.clone()),
+                completed_with_deadline: 0,
+                on_time: 0,
+                late: 0,
+                exempt: 0,
+                timeliness_pct: 0.0,
+            });
+        row.completed_with_deadline += 1;
+        match (t.completed_on_time, exempt.contains(t.task_id.as_str())) {
+            (Some(false), true) => row.exempt += 1,
+            (Some(false), false) => row.late += 1,
+            _ => row.on_time += 1,
+        }
+    }
+    let mut rows: Vec<ScoreRow> = rows
+        .into_values()
+        .map(|mut r| {
+            let points = (r.on_time + r.exempt) * 100 + r.late * 75;
+            r.timeliness_pct = pct(points, r.completed_with_deadline * 100);
+            r
+        })
+        .collect();
+    rows.sort_by(|a, b| vietnamese_order(&a.name, &b.name).then_with(|| a.unit.cmp(&b.unit)));
+    rows
 }
 
 #[cfg(test)]

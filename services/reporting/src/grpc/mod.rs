@@ -194,5 +194,42 @@ pub fn report_to_proto(r: &PeriodicReport) -> pb::PeriodicReport {
                 extended: o.extended,
             })
             .collect(),
+        difficulties: r
+            .difficulties
+            .iter()
+            .map(|d| pb::PendingDifficulty {
+                task_id: d.task_id.clone(),
+                title: d.title.clone(),
+                unit: d.unit.clone(),
+                description: d.description.clone(),
+                reported_on: d.reported_on.to_string(),
+                working_days_waiting: d.working_days_waiting,
+            })
+            .collect(),
+        actions: Some(pb::ReportActions {
+            reminders: r.actions.reminders,
+            criticisms: r.actions.criticisms,
+            commendations: r.actions.commendations,
+        }),
+        cases: Some(pb::ReportCases {
+            opened: r.cases.opened,
+            decided: r.cases.decided,
+            no_discipline: r.cases.no_discipline,
+            withdrawn: r.cases.withdrawn,
+            by_form: r.cases.by_form.clone().into_iter().collect(),
+        }),
+        scorecard: r
+            .scorecard
+            .iter()
+            .map(|s| pb::ScoreRow {
+                unit: s.unit.clone(),
+                name: s.name.clone(),
+                completed_with_deadline: s.completed_with_deadline,
+                on_time: s.on_time,
+                late: s.late,
+                exempt: s.exempt,
+                timeliness_pct: s.timeliness_pct,
+            })
+            .collect(),
     }
 }

@@ -8,7 +8,7 @@ use dondoc_runtime::auth::{Principal, Role};
 
 use crate::consumers::board::{TaskBoardProjection, read_board};
 use crate::consumers::exemptions::{Exemption, read_exemptions};
-use crate::consumers::history::read_histories;
+use crate::consumers::history::{read_facts, read_histories};
 use crate::domain::Board;
 use crate::domain::period::{PeriodKind, year_start};
 use crate::domain::report::{PeriodicReport, ReportInput, compute};
@@ -128,10 +128,12 @@ impl Handlers {
         ))?;
         let (previous_kind, previous_year) = kind.previous(year);
         let previous = previous_kind.window(previous_year).unwrap_or(window);
-        let (tasks, units, leaders) = read_histories(&self.db).await.map_err(|error| {
-            tracing::error!(error = %error, "cannot read the task histories");
+        let unavailable = |error: sqlx::Error| {
+            tracing::error!(error = %error, "cannot read the report's read models");
             ReportingError::Unavailable("the reporting database is unavailable; retry later".into())
-        })?;
+        };
+        let (tasks, units, leaders) = read_histories(&self.db).await.map_err(unavailable)?;
+        let (difficulties, actions, cases) = read_facts(&self.db).await.map_err(unavailable)?;
         Ok(compute(&ReportInput {
             title: kind.title_vi(year),
             window,
@@ -141,6 +143,9 @@ impl Handlers {
             unit_names: &units,
             leader_names: &leaders,
             calendar: &self.calendar,
+            difficulties: &difficulties,
+            actions: &actions,
+            cases: &cases,
         }))
     }
 }

@@ -152,6 +152,15 @@ fn scenario() -> Vec<TaskHistory> {
 }
 
 fn report_of(tasks: &[TaskHistory]) -> PeriodicReport {
+    report_with(tasks, &[], &[], &[])
+}
+
+fn report_with(
+    tasks: &[TaskHistory],
+    difficulties: &[DifficultyFact],
+    actions: &[ActionFact],
+    cases: &[CaseFact],
+) -> PeriodicReport {
     let kind = PeriodKind::Month(11);
     let window = kind.window(2026).expect("window");
     let (previous, year) = kind.previous(2026);
@@ -174,6 +183,9 @@ fn report_of(tasks: &[TaskHistory]) -> PeriodicReport {
         unit_names: &units,
         leader_names: &leaders,
         calendar: &calendar,
+        difficulties,
+        actions,
+        cases,
     })
 }
 
@@ -309,4 +321,107 @@ fn names_tie_in_vietnamese_order_not_byte_order() {
         names,
         vec!["Ban Quản lý dự án", "Đội Quản lý trật tự", "Sở Y tế"]
     );
+}
+
+#[test]
+fn difficulties_actions_cases_and_the_timeliness_scorecard_of_the_month() {
+    let difficulty =
+        |id: &str, task: &str, reported: NaiveDate, directed: Option<NaiveDate>| DifficultyFact {
+            difficulty_id: id.into(),
+            task_id: task.into(),
+            unit: "STC".into(),
+            description: format!("Vướng mắc {id}"),
+            reported_on: reported,
+            directed_on: directed,
+        };
+    let action = |kind: &str, on: NaiveDate| ActionFact {
+        kind: kind.into(),
+        recorded_on: on,
+        units: vec!["SXD".into()],
+    };
+    let case = |id: &str, opened: NaiveDate| CaseFact {
+        case_id: id.into(),
+        unit: "SXD".into(),
+        opened_on: opened,
+        decided_on: None,
+        form: None,
+        withdrawn_on: None,
+        exempt_task_ids: Vec::new(),
+    };
+    let mut decided = case("c2", day(2026, 10, 1));
+    decided.decided_on = Some(day(2026, 11, 10));
+    decided.form = Some("khien-trach".into());
+    let mut cleared = case("c3", day(2026, 10, 20));
+    cleared.decided_on = Some(day(2026, 11, 12));
+    let mut withdrawn = case("c4", day(2026, 10, 25));
+    withdrawn.withdrawn_on = Some(day(2026, 11, 4));
+    withdrawn.exempt_task_ids = vec!["t2".into()];
+
+    let report = report_with(
+        &scenario(),
+        &[
+            // Reported Wednesday 11/11, nobody directed: 2 working days waiting by 14/11.
+            difficulty("d1", "t3", day(2026, 11, 11), None),
+            difficulty("d2", "t4", day(2026, 11, 3), Some(day(2026, 11, 5))),
+            // Directed after the cut-off: still waiting on 14/11 (since Monday 9/11: 4 days).
+            difficulty("d3", "t8", day(2026, 11, 9), Some(day(2026, 11, 16))),
+        ],
+        &[
+            action("reminder", day(2026, 10, 20)),
+            action("reminder", day(2026, 11, 2)),
+            action("criticism", day(2026, 11, 10)),
+            action("commendation", day(2026, 10, 14)),
+        ],
+        &[case("c1", day(2026, 11, 1)), decided, cleared, withdrawn],
+    );
+
+    assert_eq!(
+        report
+            .difficulties
+            .iter()
+            .map(|d| (d.task_id.as_str(), d.working_days_waiting))
+            .collect::<Vec<_>>(),
+        vec![("t8", 4), ("t3", 2)]
+    );
+    assert_eq!(report.difficulties[1].title, "Nhiệm vụ t3");
+    assert_eq!(
+        report.actions,
+        ActionCounts {
+            reminders: 2,
+            criticisms: 1,
+            commendations: 0,
+        }
+    );
+    assert_eq!(
+        report.cases,
+        CaseCounts {
+            opened: 3,
+            decided: 2,
+            no_discipline: 1,
+            withdrawn: 1,
+            by_form: BTreeMap::from([("khien-trach".to_owned(), 1)]),
+        }
+    );
+    // Completed 15/10–14/11 with a deadline: SXD t1 on time and t2 late but exempt (c4
+    // withdrawn for an objective cause): 100%; t10 had no deadline; SYT's t9 was before.
+    let scores: Vec<(&str, u64, u64, u64, u64, f64)> = report
+        .scorecard
+        .iter()
+        .map(|r| {
+            (
+                r.unit.as_str(),
+                r.completed_with_deadline,
+                r.on_time,
+                r.late,
+                r.exempt,
+                r.timeliness_pct,
+            )
+        })
+        .collect();
+    assert_eq!(scores, vec![("SXD", 2, 1, 0, 1, 100.0)]);
+
+    // Without the exemption t2 costs a quarter: (100 + 75) / 2.
+    let without = report_of(&scenario());
+    assert_eq!(without.scorecard[0].timeliness_pct, 87.5);
+    assert_eq!(without.scorecard[0].late, 1);
 }
