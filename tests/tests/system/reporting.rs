@@ -322,3 +322,48 @@ async fn the_november_report_holds_the_figures_written_by_hand_whenever_it_is_ma
         .expect_err("a unit reads its scorecard, not the city's report");
     assert_eq!(refused.code(), Code::PermissionDenied);
 }
+
+fn denied(error: Option<tonic::Status>) -> bool {
+    error.is_some_and(|s| s.code() == Code::PermissionDenied)
+}
+
+#[tokio::test]
+async fn each_role_reads_what_reporting_allows_it() {
+    let system = TestSystem::spawn().await;
+    let mut wrong = Vec::new();
+    for role in Role::ALL {
+        let mut client = system.reporting_client(role).await;
+        let board = client
+            .get_task_board(pb::GetTaskBoardRequest::default())
+            .await;
+        let other_unit_board = client
+            .get_task_board(pb::GetTaskBoardRequest { unit: "STC".into() })
+            .await;
+        let report = client.get_periodic_report(november()).await;
+        let exemptions = client
+            .list_timeliness_exemptions(pb::ListTimelinessExemptionsRequest::default())
+            .await;
+        let other_unit_exemptions = client
+            .list_timeliness_exemptions(pb::ListTimelinessExemptionsRequest { unit: "STC".into() })
+            .await;
+        // A unit (SXD here) reads its own board and exemptions, never another unit's nor the
+        // city's report; every other role reads everything.
+        let unit = role == Role::Unit;
+        for (what, result_denied, expected_denied) in [
+            ("board", denied(board.err()), false),
+            ("another unit's board", denied(other_unit_board.err()), unit),
+            ("periodic report", denied(report.err()), unit),
+            ("exemptions", denied(exemptions.err()), false),
+            (
+                "another unit's exemptions",
+                denied(other_unit_exemptions.err()),
+                unit,
+            ),
+        ] {
+            if result_denied != expected_denied {
+                wrong.push(format!("{what} by {role:?}: denied = {result_denied}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
