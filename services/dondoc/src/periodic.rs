@@ -259,6 +259,26 @@ pub fn markdown(r: &pb::PeriodicReport) -> String {
             pct(s.timeliness_pct)
         ));
     }
+    if !r.late.is_empty() {
+        text.push_str(
+            "\n## X. Số liệu của kỳ trước ghi nhận muộn (không điều chỉnh báo cáo kỳ trước)\n\n| Nhiệm vụ | Nội dung | Ngày hiệu lực | Ngày ghi nhận |\n|---|---|---|---|\n",
+        );
+        for l in &r.late {
+            let what = match l.what.as_str() {
+                "assigned" => "Giao nhiệm vụ",
+                "deadline" => "Điều chỉnh thời hạn",
+                "completed" => "Hoàn thành",
+                other => other,
+            };
+            text.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                l.title,
+                what,
+                vi_date(&l.effective_on),
+                vi_date(&l.known_on)
+            ));
+        }
+    }
     text
 }
 
@@ -428,6 +448,12 @@ pub fn report_json(r: &pb::PeriodicReport) -> Value {
             "late": s.late,
             "exempt": s.exempt,
             "timeliness_pct": s.timeliness_pct,
+        })).collect::<Vec<_>>(),
+        "late": r.late.iter().map(|l| json!({
+            "task_id": l.task_id,
+            "what": l.what,
+            "effective_on": l.effective_on,
+            "known_on": l.known_on,
         })).collect::<Vec<_>>(),
         "overdue": r.overdue.iter().map(|o| json!({
             "task_id": o.task_id,

@@ -16,7 +16,7 @@ use dondoc_eventsourcing::{Database, RecordedEvent};
 use dondoc_proto::v1 as pb;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::report::{ActionFact, CaseFact, DifficultyFact, TaskHistory};
+use crate::domain::report::{ActionFact, CaseFact, DeadlineChange, DifficultyFact, TaskHistory};
 
 fn other(e: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Other(e.to_string())
@@ -130,7 +130,10 @@ impl Projection for TaskHistoryProjection {
                         origin.document.as_ref().or(assignment.document.as_ref()),
                     ),
                     assigned_on: Some(assigned_on),
-                    deadlines: vec![(assigned_on, date(&m.deadline))],
+                    // A task imported from the paper register is known from the day it was
+                    // recorded, not the day it was assigned.
+                    assigned_known_on: (day > assigned_on).then_some(day),
+                    deadlines: vec![DeadlineChange::new(assigned_on, date(&m.deadline))],
                     ..Default::default()
                 };
                 sqlx::query("INSERT INTO report_task_history_v1 (task_id, facts) VALUES ($1, $2)")
@@ -150,9 +153,16 @@ impl Projection for TaskHistoryProjection {
                 let at = t
                     .deadlines
                     .iter()
-                    .position(|(f, _)| *f > from)
+                    .position(|d| d.from > from)
                     .unwrap_or(t.deadlines.len());
-                t.deadlines.insert(at, (from, date(&m.new_deadline)));
+                t.deadlines.insert(
+                    at,
+                    DeadlineChange {
+                        from,
+                        deadline: date(&m.new_deadline),
+                        known_on: (day > from).then_some(day),
+                    },
+                );
                 save(conn, &t).await?;
             }
             Some(AssignmentEvent::TaskCancelled(_)) => {
@@ -217,7 +227,8 @@ impl Projection for CompletionHistoryProjection {
                 task_id TEXT PRIMARY KEY,
                 completed_on TEXT NOT NULL,
                 on_time BIGINT NOT NULL,
-                deadline_then TEXT NOT NULL
+                deadline_then TEXT NOT NULL,
+                known_on TEXT NOT NULL
             )",
             "CREATE TABLE IF NOT EXISTS report_difficulties_v1 (
                 difficulty_id TEXT PRIMARY KEY,
@@ -273,13 +284,14 @@ impl Projection for CompletionHistoryProjection {
         };
         let on = day(&m.accepted_on);
         sqlx::query(
-            "INSERT INTO report_completions_v1 (task_id, completed_on, on_time, deadline_then) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO report_completions_v1 (task_id, completed_on, on_time, deadline_then, \
+             known_on) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(event.stream_id.clone())
         .bind(on.to_string())
         .bind(i64::from(m.on_time))
         .bind(m.deadline_then)
+        .bind(business_date(event.occurred_at).to_string())
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -298,7 +310,7 @@ pub async fn read_histories(
     sqlx::Error,
 > {
     let rows = sqlx::query(
-        "SELECT h.facts, c.completed_on, c.on_time, c.deadline_then \
+        "SELECT h.facts, c.completed_on, c.on_time, c.deadline_then, c.known_on \
          FROM report_task_history_v1 h \
          LEFT JOIN report_completions_v1 c ON c.task_id = h.task_id ORDER BY h.task_id",
     )
@@ -313,6 +325,9 @@ pub async fn read_histories(
             t.completed_on_time = r.try_get::<Option<i64>, _>("on_time")?.map(|v| v != 0);
             t.completed_deadline = r
                 .try_get::<Option<String>, _>("deadline_then")?
+                .and_then(|d| date(&d));
+            t.completed_known_on = r
+                .try_get::<Option<String>, _>("known_on")?
                 .and_then(|d| date(&d));
         }
         tasks.push(t);

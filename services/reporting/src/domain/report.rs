@@ -19,7 +19,47 @@ use serde::{Deserialize, Serialize};
 
 use super::period::Window;
 
-/// What the reporting service knows of one task, with the business day of each change.
+/// A deadline and the day it took effect; `known_on` is the day it was recorded, which may be
+/// later (an extension decided on paper and recorded afterwards).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineChange {
+    pub from: NaiveDate,
+    pub deadline: Option<NaiveDate>,
+    #[serde(default)]
+    pub known_on: Option<NaiveDate>,
+}
+
+impl DeadlineChange {
+    pub fn new(from: NaiveDate, deadline: Option<NaiveDate>) -> Self {
+        Self {
+            from,
+            deadline,
+            known_on: None,
+        }
+    }
+
+    fn known(&self) -> NaiveDate {
+        self.known_on.unwrap_or(self.from).max(self.from)
+    }
+}
+
+/// A fact that took effect in a period already closed but was recorded after its cut-off:
+/// it is flagged in the next report, never folded into the closed one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateFact {
+    pub task_id: String,
+    pub title: String,
+    /// "assigned", "deadline", "completed".
+    pub what: String,
+    /// The business day it took effect.
+    pub effective_on: NaiveDate,
+    /// The day it was recorded.
+    pub known_on: NaiveDate,
+}
+
+/// What the reporting service knows of one task, with the business day of each change and the
+/// day each was recorded. A report as of a day uses only what was recorded by then, so the
+/// report of a closed period never changes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskHistory {
     pub task_id: String,
@@ -32,14 +72,21 @@ pub struct TaskHistory {
     /// "4521/UBND-XD ngày 20/11/2026".
     pub source_document: String,
     pub assigned_on: Option<NaiveDate>,
+    /// The day the assignment was recorded (a task imported from the paper register later
+    /// than it was assigned); `None`: the day it was assigned.
+    #[serde(default)]
+    pub assigned_known_on: Option<NaiveDate>,
     /// Each deadline with the day it took effect, oldest first.
-    pub deadlines: Vec<(NaiveDate, Option<NaiveDate>)>,
+    pub deadlines: Vec<DeadlineChange>,
     pub cancelled_on: Option<NaiveDate>,
     /// The day the Office accepted the result, and how it was judged.
     pub completed_on: Option<NaiveDate>,
     pub completed_on_time: Option<bool>,
     /// The deadline the accepted result was judged against (None: the task had none).
     pub completed_deadline: Option<NaiveDate>,
+    /// The day the acceptance was recorded; `None`: the day it took effect.
+    #[serde(default)]
+    pub completed_known_on: Option<NaiveDate>,
 }
 
 impl TaskHistory {
@@ -48,22 +95,91 @@ impl TaskHistory {
         self.deadlines
             .iter()
             .rev()
-            .find(|(from, _)| *from <= date)
+            .find(|d| d.from <= date)
             .or_else(|| self.deadlines.first())
-            .and_then(|(_, d)| *d)
+            .and_then(|d| d.deadline)
     }
 
     /// Whether the deadline had been extended by `date`.
     pub fn extended_by(&self, date: NaiveDate) -> bool {
-        self.deadlines
-            .iter()
-            .filter(|(from, _)| *from <= date)
-            .count()
-            > 1
+        self.deadlines.iter().filter(|d| d.from <= date).count() > 1
     }
 
-    /// Where the task stood at the end of `date` (None: not assigned yet).
+    fn assigned_known(&self) -> Option<NaiveDate> {
+        let assigned = self.assigned_on?;
+        Some(self.assigned_known_on.unwrap_or(assigned).max(assigned))
+    }
+
+    fn completed_known(&self) -> Option<NaiveDate> {
+        let completed = self.completed_on?;
+        Some(self.completed_known_on.unwrap_or(completed).max(completed))
+    }
+
+    /// The task as it was known at the end of `date`: only what had been recorded by then
+    /// (`None` when not even its assignment had been).
+    pub fn known_on(&self, date: NaiveDate) -> Option<TaskHistory> {
+        if self.assigned_known()? > date {
+            return None;
+        }
+        let mut t = self.clone();
+        // The first deadline came with the assignment; later ones count once recorded.
+        let first = t.deadlines.first().cloned();
+        t.deadlines.retain(|d| d.known() <= date);
+        if t.deadlines.is_empty()
+            && let Some(first) = first
+        {
+            t.deadlines.push(first);
+        }
+        if t.cancelled_on.is_some_and(|c| c > date) {
+            t.cancelled_on = None;
+        }
+        if self.completed_known().is_some_and(|k| k > date) {
+            t.completed_on = None;
+            t.completed_on_time = None;
+            t.completed_deadline = None;
+        }
+        Some(t)
+    }
+
+    /// Facts that took effect by `closed_to` (a period already reported) but were recorded
+    /// after it, by `to`.
+    pub fn late_facts(&self, closed_to: NaiveDate, to: NaiveDate) -> Vec<LateFact> {
+        let late = |effective: NaiveDate, known: NaiveDate| {
+            effective <= closed_to && closed_to < known && known <= to
+        };
+        let fact = |what: &str, effective_on, known_on| LateFact {
+            task_id: self.task_id.clone(),
+            title: self.title.clone(),
+            what: what.to_owned(),
+            effective_on,
+            known_on,
+        };
+        let mut out = Vec::new();
+        if let (Some(effective), Some(known)) = (self.assigned_on, self.assigned_known())
+            && late(effective, known)
+        {
+            out.push(fact("assigned", effective, known));
+        }
+        for d in self.deadlines.iter().skip(1) {
+            if late(d.from, d.known()) {
+                out.push(fact("deadline", d.from, d.known()));
+            }
+        }
+        if let (Some(effective), Some(known)) = (self.completed_on, self.completed_known())
+            && late(effective, known)
+        {
+            out.push(fact("completed", effective, known));
+        }
+        out
+    }
+
+    /// Where the task stood at the end of `date`, as it was known then (None: not assigned,
+    /// or not yet recorded).
     pub fn status_on(&self, date: NaiveDate) -> Option<Status> {
+        self.known_on(date)?.effective_status_on(date)
+    }
+
+    fn effective_status_on(&self, date: NaiveDate) -> Option<Status> {
         self.assigned_on.filter(|a| *a <= date)?;
         if self.completed_on.is_some_and(|c| c <= date) {
             return Some(match (self.completed_deadline, self.completed_on_time) {
@@ -296,6 +412,8 @@ pub struct PeriodicReport {
     pub actions: ActionCounts,
     pub cases: CaseCounts,
     pub scorecard: Vec<ScoreRow>,
+    /// Facts of closed periods recorded after their cut-off, in this period.
+    pub late: Vec<LateFact>,
 }
 
 /// What to compute.
@@ -412,10 +530,10 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
     let to = input.window.to;
     let all: Vec<&TaskHistory> = input.tasks.iter().collect();
     let central: Vec<&TaskHistory> = input.tasks.iter().filter(|t| t.from_the_centre()).collect();
-    let mut overdue: Vec<OverdueItem> = input
-        .tasks
+    let known: Vec<TaskHistory> = input.tasks.iter().filter_map(|t| t.known_on(to)).collect();
+    let mut overdue: Vec<OverdueItem> = known
         .iter()
-        .filter(|t| t.status_on(to) == Some(Status::Overdue))
+        .filter(|t| t.effective_status_on(to) == Some(Status::Overdue))
         .filter_map(|t| {
             let deadline = t.deadline_on(to)?;
             let days = input.calendar.working_days_between(deadline, to).max(1);
@@ -495,8 +613,15 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
         .filter(|c| c.withdrawn_on.is_some_and(|on| on <= to))
         .flat_map(|c| c.exempt_task_ids.iter().map(String::as_str))
         .collect();
-    let scorecard = scorecard(input, &exempt);
+    let scorecard = scorecard(input, &known, &exempt);
+    let mut late: Vec<LateFact> = input
+        .tasks
+        .iter()
+        .flat_map(|t| t.late_facts(input.previous.to, to))
+        .collect();
+    late.sort_by(|a, b| a.known_on.cmp(&b.known_on).then(a.task_id.cmp(&b.task_id)));
     PeriodicReport {
+        late,
         difficulties,
         actions,
         cases,
@@ -518,10 +643,14 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
 }
 
 /// Timeliness per unit of the tasks it completed in the period with a deadline.
-fn scorecard(input: &ReportInput<'_>, exempt: &std::collections::BTreeSet<&str>) -> Vec<ScoreRow> {
+fn scorecard(
+    input: &ReportInput<'_>,
+    known: &[TaskHistory],
+    exempt: &std::collections::BTreeSet<&str>,
+) -> Vec<ScoreRow> {
     let w = input.window;
     let mut rows: BTreeMap<&str, ScoreRow> = BTreeMap::new();
-    for t in input.tasks {
+    for t in known {
         let Some(done) = t.completed_on.filter(|d| w.from <= *d && *d <= w.to) else {
             continue;
         };

@@ -218,6 +218,17 @@ pub fn report_to_proto(r: &PeriodicReport) -> pb::PeriodicReport {
             withdrawn: r.cases.withdrawn,
             by_form: r.cases.by_form.clone().into_iter().collect(),
         }),
+        late: r
+            .late
+            .iter()
+            .map(|l| pb::LateFact {
+                task_id: l.task_id.clone(),
+                title: l.title.clone(),
+                what: l.what.clone(),
+                effective_on: l.effective_on.to_string(),
+                known_on: l.known_on.to_string(),
+            })
+            .collect(),
         scorecard: r
             .scorecard
             .iter()

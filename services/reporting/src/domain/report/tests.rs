@@ -30,7 +30,7 @@ fn task(t: T) -> TaskHistory {
         assigning_leader_id: t.leader.map(str::to_owned),
         source_document: "4521/UBND-XD".into(),
         assigned_on: Some(t.assigned),
-        deadlines: vec![(t.assigned, t.deadline)],
+        deadlines: vec![DeadlineChange::new(t.assigned, t.deadline)],
         ..Default::default()
     }
 }
@@ -70,8 +70,10 @@ fn scenario() -> Vec<TaskHistory> {
         day(2026, 10, 5),
         Some(day(2026, 10, 10)),
     );
-    t8.deadlines
-        .push((day(2026, 10, 9), Some(day(2026, 11, 20))));
+    t8.deadlines.push(DeadlineChange::new(
+        day(2026, 10, 9),
+        Some(day(2026, 11, 20)),
+    ));
     vec![
         completed(
             t(
@@ -290,9 +292,10 @@ fn a_closed_period_reads_the_same_whatever_happened_after_it() {
                 t.completed_deadline = Some(day(2026, 11, 12));
             }
             "t4" => t.cancelled_on = Some(day(2026, 11, 16)),
-            "t8" => t
-                .deadlines
-                .push((day(2026, 11, 18), Some(day(2026, 12, 20)))),
+            "t8" => t.deadlines.push(DeadlineChange::new(
+                day(2026, 11, 18),
+                Some(day(2026, 12, 20)),
+            )),
             _ => {}
         }
     }
@@ -424,4 +427,71 @@ fn difficulties_actions_cases_and_the_timeliness_scorecard_of_the_month() {
     let without = report_of(&scenario());
     assert_eq!(without.scorecard[0].timeliness_pct, 87.5);
     assert_eq!(without.scorecard[0].late, 1);
+}
+
+#[test]
+fn facts_recorded_after_a_cut_off_leave_the_closed_period_alone_and_are_flagged_next() {
+    let mut tasks = scenario();
+    // Assigned on 20/10 on paper, imported from the register on 20/11.
+    let mut imported = task(T {
+        id: "t11",
+        unit: "SXD",
+        origin: "city",
+        leader: None,
+        assigned: day(2026, 10, 20),
+        deadline: Some(day(2026, 10, 31)),
+    });
+    imported.assigned_known_on = Some(day(2026, 11, 20));
+    tasks.push(imported);
+    // t3's extension was decided on 10/11 (to 30/11) but recorded only on 18/11.
+    for t in &mut tasks {
+        if t.task_id == "t3" {
+            t.deadlines.push(DeadlineChange {
+                from: day(2026, 11, 10),
+                deadline: Some(day(2026, 11, 30)),
+                known_on: Some(day(2026, 11, 18)),
+            });
+        }
+    }
+
+    // November, made after both were recorded, is the November made before.
+    assert_eq!(report_of(&tasks), report_of(&scenario()));
+
+    let december = PeriodKind::Month(12);
+    let window = december.window(2026).expect("window");
+    let (previous, year) = december.previous(2026);
+    let calendar = WorkingCalendar::vietnam().expect("calendar");
+    let names = BTreeMap::new();
+    let report = compute(&ReportInput {
+        title: december.title_vi(2026),
+        window,
+        previous: previous.window(year).expect("previous"),
+        year_from: year_start(window.to),
+        tasks: &tasks,
+        unit_names: &names,
+        leader_names: &names,
+        calendar: &calendar,
+        difficulties: &[],
+        actions: &[],
+        cases: &[],
+    });
+    let late: Vec<(&str, &str, NaiveDate, NaiveDate)> = report
+        .late
+        .iter()
+        .map(|l| {
+            (
+                l.task_id.as_str(),
+                l.what.as_str(),
+                l.effective_on,
+                l.known_on,
+            )
+        })
+        .collect();
+    assert_eq!(
+        late,
+        vec![
+            ("t3", "deadline", day(2026, 11, 10), day(2026, 11, 18)),
+            ("t11", "assigned", day(2026, 10, 20), day(2026, 11, 20)),
+        ]
+    );
 }
