@@ -51,6 +51,8 @@ impl Cli {
     }
 }
 
+// Parsed once per process: boxing the larger variants would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every service in this process (single machine; development and small installs).
@@ -1079,9 +1081,25 @@ pub struct ReportArgs {
     pub from: Option<NaiveDate>,
     #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
     pub to: Option<NaiveDate>,
-    /// md (Markdown, Vietnamese), csv or json.
+    /// md (Markdown, Vietnamese), html (the official document, A4, with charts), csv or json.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
+    /// The issuing body on the document (html).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "Văn phòng UBND thành phố Hải Phòng"
+    )]
+    pub issuing_body: String,
+    /// Số/ký hiệu; before registration the number is left blank (html).
+    #[arg(long, value_name = "NUMBER/SYMBOL", default_value = "      /BC-VP")]
+    pub number: String,
+    #[arg(long, value_name = "PLACE", default_value = "Hải Phòng")]
+    pub place: String,
+    #[arg(long, value_name = "TITLE", default_value = "Chánh Văn phòng")]
+    pub signer_title: String,
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub signer_name: String,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out_file: Option<PathBuf>,
@@ -1101,6 +1119,9 @@ pub struct ReportArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Md,
+    Html,
+    /// Printed from the HTML by headless Chromium (needs `chromium` on PATH and --out).
+    Pdf,
     Csv,
     Json,
 }

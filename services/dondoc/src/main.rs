@@ -30,6 +30,7 @@ mod log;
 mod names;
 mod output;
 mod periodic;
+mod periodic_html;
 mod progress;
 mod report;
 mod task;

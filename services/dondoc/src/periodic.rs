@@ -77,8 +77,30 @@ pub async fn run(args: ReportArgs, ui: Ui, out: &mut impl Write) -> anyhow::Resu
             "GetPeriodicReport failed",
         ))?
         .into_inner();
+    let letterhead = crate::periodic_html::Letterhead {
+        issuing_body: &args.issuing_body,
+        number_symbol: &args.number,
+        place: &args.place,
+        signed_on: chrono::Utc::now()
+            .with_timezone(&dondoc_eventsourcing::clock::business_offset())
+            .date_naive(),
+        signer_title: &args.signer_title,
+        signer_name: &args.signer_name,
+        recipients: &["Chủ tịch UBND thành phố (để báo cáo)", "Lưu: VT"],
+    };
     let text = match args.format {
         ReportFormat::Md => markdown(&report),
+        ReportFormat::Html => crate::periodic_html::html(&report, &letterhead),
+        ReportFormat::Pdf => {
+            let out_file = args
+                .out_file
+                .as_deref()
+                .context("--format pdf writes a file: give --out FILE")?;
+            return crate::periodic_html::pdf(
+                &crate::periodic_html::html(&report, &letterhead),
+                out_file,
+            );
+        }
         ReportFormat::Csv => csv(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report_json(&report))? + "\n",
     };
