@@ -1122,6 +1122,8 @@ pub enum ReportFormat {
     Html,
     /// Printed from the HTML by headless Chromium (needs `chromium` on PATH and --out).
     Pdf,
+    /// A workbook, one sheet per table (needs --out).
+    Xlsx,
     Csv,
     Json,
 }

@@ -31,6 +31,7 @@ mod names;
 mod output;
 mod periodic;
 mod periodic_html;
+mod periodic_xlsx;
 mod progress;
 mod report;
 mod task;

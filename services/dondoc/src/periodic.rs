@@ -91,6 +91,13 @@ pub async fn run(args: ReportArgs, ui: Ui, out: &mut impl Write) -> anyhow::Resu
     let text = match args.format {
         ReportFormat::Md => markdown(&report),
         ReportFormat::Html => crate::periodic_html::html(&report, &letterhead),
+        ReportFormat::Xlsx => {
+            let out_file = args
+                .out_file
+                .as_deref()
+                .context("--format xlsx writes a file: give --out FILE")?;
+            return crate::periodic_xlsx::write(&report, out_file);
+        }
         ReportFormat::Pdf => {
             let out_file = args
                 .out_file
