@@ -52,6 +52,16 @@ pub fn clean(raw: &str, lines: Lines) -> Result<String, TextError> {
     Ok(text)
 }
 
+/// Whether `raw` is a code as dondoc's directories write them (unit codes, ids chosen by
+/// people): 1–64 ASCII letters, digits, `-` and `_`.
+pub fn is_code(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// A text that must be present and at most `max` characters long.
 pub fn required(raw: &str, max: usize, lines: Lines) -> Result<String, TextError> {
     let text = clean(raw, lines)?;

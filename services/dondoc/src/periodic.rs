@@ -119,14 +119,13 @@ pub async fn run(args: ReportArgs, ui: Ui, out: &mut impl Write) -> anyhow::Resu
     Ok(())
 }
 
-fn vi_date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| iso.to_owned())
+/// An ISO date as Vietnamese documents write it.
+pub(crate) fn vi_date(iso: &str) -> String {
+    crate::i18n::Lang::Vi.iso_date(iso)
 }
 
 /// "2,12%" as Vietnamese documents write it.
-fn pct(v: f64) -> String {
+pub(crate) fn pct(v: f64) -> String {
     format!("{v:.2}%").replace('.', ",")
 }
 

@@ -6,22 +6,14 @@
 
 use dondoc_proto::v1 as pb;
 
+use crate::periodic::{pct, vi_date};
+
 /// Escapes text for HTML.
 fn esc(raw: &str) -> String {
     raw.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn vi_date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| iso.to_owned())
-}
-
-fn pct(v: f64) -> String {
-    format!("{v:.2}%").replace('.', ",")
 }
 
 /// A horizontal bar chart: one bar per (label, value), values 0–`max`.

@@ -712,6 +712,26 @@ async fn a_case_detected_before_the_2025_decree_uses_the_forms_valid_then() {
         "{}",
         refused.message()
     );
+    // The shared text rules: no control character reaches a case.
+    let control = office
+        .open_case(pb::OpenCaseRequest {
+            request_id: request_id(),
+            target: Some(pb::CaseTarget {
+                unit: "SXD".into(),
+                group: "cong_chuc".into(),
+                ..Default::default()
+            }),
+            summary: "Chậm triển khai\u{0}".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a NUL in the summary");
+    assert_eq!(control.code(), Code::InvalidArgument);
+    assert!(
+        control.message().contains("summary"),
+        "{}",
+        control.message()
+    );
 }
 
 #[tokio::test]

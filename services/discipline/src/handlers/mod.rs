@@ -108,25 +108,18 @@ impl CaseChange {
 
 const TEXT_MAX: usize = 4_000;
 
+/// A text field by the shared rules (NFC, no control characters, at most `TEXT_MAX`).
 fn text(v: &mut Vec<FieldViolation>, field: &str, raw: &str, required: bool) -> String {
-    let value = raw.trim();
-    if required && value.is_empty() {
-        v.push(FieldViolation::new(field, "is required"));
-    } else if value.chars().count() > TEXT_MAX {
-        v.push(FieldViolation::new(
-            field,
-            format!("is longer than {TEXT_MAX} characters"),
-        ));
-    }
-    value.to_owned()
-}
-
-fn code_ok(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    use dondoc_contracts::text::{Lines, optional, required as present};
+    let checked = if required {
+        present(raw, TEXT_MAX, Lines::Multi)
+    } else {
+        optional(raw, TEXT_MAX, Lines::Multi).map(Option::unwrap_or_default)
+    };
+    checked.unwrap_or_else(|e| {
+        v.push(FieldViolation::new(field, e.to_string()));
+        String::new()
+    })
 }
 
 /// The day of the earliest evidence: when the violation began.
@@ -306,7 +299,7 @@ impl Handlers {
         let today = self.today();
         let mut v = Vec::new();
         let unit = request.target.unit.trim().to_owned();
-        if !code_ok(&unit) {
+        if !dondoc_contracts::text::is_code(&unit) {
             v.push(FieldViolation::new(
                 "target.unit",
                 "is required: a unit code",
@@ -508,7 +501,7 @@ impl Handlers {
                 let summary = text(&mut v, "summary", &summary, false);
                 let target = match target {
                     Some(t) if !t.unit.trim().is_empty() => {
-                        if !code_ok(t.unit.trim()) {
+                        if !dondoc_contracts::text::is_code(t.unit.trim()) {
                             v.push(FieldViolation::new("target.unit", "is not a unit code"));
                         }
                         if !GROUPS.contains(&t.group.trim()) {
@@ -608,33 +601,37 @@ impl Handlers {
     }
 
     async fn audit(&self, caller: &Caller, case_id: &str, how: &str) -> Result<(), ApiError> {
-        let read = CaseRead {
-            case_id: case_id.to_owned(),
-            subject: caller.subject.clone(),
-            role: caller.role.as_str().to_owned(),
-            how: how.to_owned(),
-        };
-        let executed = self
-            .audits
-            .execute(
-                CommandEnvelope {
-                    // Stream ids are unique across stream types: the audit has its own.
-                    stream_id: format!("audit-{case_id}"),
-                    command: read,
-                    expected_version: None,
-                    new_stream: false,
-                    request: None,
-                    metadata: self.metadata(caller, how),
-                },
-                |_| outcome(case_id, 0),
-            )
-            .await;
-        match executed {
-            Ok(_) => Ok(()),
-            // Another read recorded at the same moment: record this one on the new state.
-            Err(ExecuteError::Conflict { .. }) => Box::pin(self.audit(caller, case_id, how)).await,
-            Err(error) => Err(error.into()),
+        // Reads of one case append to one stream: another read recorded at the same moment is
+        // a conflict, retried on the new state a few times.
+        for attempt in 1..=5 {
+            let read = CaseRead {
+                case_id: case_id.to_owned(),
+                subject: caller.subject.clone(),
+                role: caller.role.as_str().to_owned(),
+                how: how.to_owned(),
+            };
+            let executed = self
+                .audits
+                .execute(
+                    CommandEnvelope {
+                        // Stream ids are unique across stream types: the audit has its own.
+                        stream_id: format!("audit-{case_id}"),
+                        command: read,
+                        expected_version: None,
+                        new_stream: false,
+                        request: None,
+                        metadata: self.metadata(caller, how),
+                    },
+                    |_| outcome(case_id, 0),
+                )
+                .await;
+            match executed {
+                Ok(_) => return Ok(()),
+                Err(ExecuteError::Conflict { .. }) if attempt < 5 => continue,
+                Err(error) => return Err(error.into()),
+            }
         }
+        Ok(())
     }
 
     /// One case, as the caller may see it; the read is recorded.

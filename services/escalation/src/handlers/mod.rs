@@ -455,14 +455,6 @@ fn action_view(record: &ActionRecord) -> pb::LeadershipAction {
     }
 }
 
-fn code_ok(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// Every field checked at once; nothing written when one is wrong.
 fn validate_action(
     caller: &Caller,
@@ -503,7 +495,7 @@ fn validate_action(
         ));
     }
     for (i, unit) in units.iter().enumerate() {
-        if !code_ok(unit) {
+        if !dondoc_contracts::text::is_code(unit) {
             v.push(FieldViolation::new(
                 &format!("units[{i}]"),
                 "is not a unit code (letters, digits, - and _)",
@@ -524,17 +516,23 @@ fn validate_action(
         }
     }
     let d = &request.document;
-    for (field, value) in [
-        ("document.number", &d.number),
-        ("document.symbol", &d.symbol),
-        ("document.summary", &d.summary),
-    ] {
-        if value.trim().is_empty() {
-            v.push(FieldViolation::new(field, "is required"));
-        } else if value.chars().count() > TEXT_MAX {
-            v.push(FieldViolation::new(field, "is too long"));
-        }
-    }
+    let mut text = |field: &str, raw: &str, lines, required: bool| {
+        use dondoc_contracts::text::{optional, required as present};
+        let checked = if required {
+            present(raw, TEXT_MAX, lines)
+        } else {
+            optional(raw, TEXT_MAX, lines).map(Option::unwrap_or_default)
+        };
+        checked.unwrap_or_else(|e| {
+            v.push(FieldViolation::new(field, e.to_string()));
+            String::new()
+        })
+    };
+    use dondoc_contracts::text::Lines;
+    let number = text("document.number", &d.number, Lines::Single, true);
+    let symbol = text("document.symbol", &d.symbol, Lines::Single, true);
+    let summary = text("document.summary", &d.summary, Lines::Multi, true);
+    let note = text("note", &request.note, Lines::Multi, false);
     match NaiveDate::parse_from_str(d.date.trim(), "%Y-%m-%d") {
         Ok(date) if date > today => v.push(FieldViolation::new(
             "document.date",
@@ -546,9 +544,6 @@ fn validate_action(
             "must be an ISO date (YYYY-MM-DD)",
         )),
     }
-    if request.note.chars().count() > TEXT_MAX {
-        v.push(FieldViolation::new("note", "is too long"));
-    }
     match kind {
         Some(kind) if v.is_empty() => Ok(ActionRecord {
             action_id: Uuid::now_v7().to_string(),
@@ -557,13 +552,13 @@ fn validate_action(
             units,
             task_ids,
             document: ActionDocument {
-                number: d.number.trim().to_owned(),
-                symbol: d.symbol.trim().to_owned(),
+                number,
+                symbol,
                 date: d.date.trim().to_owned(),
-                summary: d.summary.trim().to_owned(),
+                summary,
             },
             recorded_on: today,
-            note: request.note.trim().to_owned(),
+            note,
         }),
         _ => Err(ApiError::Invalid(v)),
     }
