@@ -187,17 +187,27 @@ impl TestSystem {
         )
     }
 
-    /// (Re)starts the reporting service on its database.
+    /// (Re)starts the reporting service on its database, stopping the running one first; it
+    /// issues reports to the progress service when that one is running.
     pub async fn start_reporting(&mut self) {
+        if let Some(running) = self.reporting.take() {
+            running.stop().await;
+        }
+        let mut settings = ReportingSettings::from(dondoc_runtime::service::ServiceSettings {
+            database_url: self.reporting_db.url.clone(),
+            nats_url: self.nats.url(),
+            listen: "127.0.0.1:0".into(),
+            tls: None,
+            database: Default::default(),
+        });
+        settings.progress_url = self
+            .progress
+            .as_ref()
+            .map(|p| format!("http://127.0.0.1:{}", p.port()));
         let app = dondoc_reporting::Application::build(
-            &ReportingSettings {
-                database_url: self.reporting_db.url.clone(),
-                nats_url: self.nats.url(),
-                listen: "127.0.0.1:0".into(),
-                tls: None,
-                database: Default::default(),
-            },
+            &settings,
             self.verifier.clone(),
+            self.clock.clone(),
         )
         .await
         .expect("start the reporting service");
@@ -573,6 +583,14 @@ impl TestSystem {
         ReportingServiceClient::with_interceptor(
             Self::channel(self.reporting().port()).await,
             BearerToken::new(self.token(role)),
+        )
+    }
+
+    /// A reporting client acting as `principal` (a given unit, a given leader).
+    pub async fn reporting_client_as(&self, principal: &Principal) -> ReportingClient {
+        ReportingServiceClient::with_interceptor(
+            Self::channel(self.reporting().port()).await,
+            BearerToken::new(self.mint(principal)),
         )
     }
 

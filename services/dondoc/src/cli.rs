@@ -136,7 +136,7 @@ pub enum OperatorCommand {
     },
     /// The periodic report to the City People's Committee (báo cáo định kỳ), as of the
     /// cut-off of a Decree 09/2019 period, in Markdown, CSV or JSON.
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
     /// Check the hash chain of a service's event log; names the first modified, deleted or
@@ -243,6 +243,17 @@ pub struct UpArgs {
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,
+    /// Load the directories and play a deterministic three months of the Office's work
+    /// (15/8 → 14/11/2026) on a demo clock, then write November's report in every format
+    /// under `<data>/reports/`. Use a fresh --data-dir.
+    #[arg(long)]
+    pub demo: bool,
+    /// How many tasks the demo assigns.
+    #[arg(long, value_name = "N", default_value_t = 300, requires = "demo")]
+    pub demo_tasks: usize,
+    /// Stop once the demo's reports are written instead of serving (scripts, docs).
+    #[arg(long, requires = "demo")]
+    pub demo_exit: bool,
 }
 
 /// `dondoc bench`.
@@ -1057,10 +1068,10 @@ pub struct BoardArgs {
     pub credentials: Credentials,
 }
 
-/// `dondoc report`: one period, one format.
+/// The period of a report: one of these flags.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("which").required(true).args(["period", "quarter", "half", "nine_months", "year", "from"])))]
-pub struct ReportArgs {
+pub struct PeriodArgs {
     /// A month: 15th of the previous month → 14th.
     #[arg(long, value_name = "YYYY-MM")]
     pub period: Option<String>,
@@ -1081,29 +1092,94 @@ pub struct ReportArgs {
     pub from: Option<NaiveDate>,
     #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
     pub to: Option<NaiveDate>,
-    /// md (Markdown, Vietnamese), html (the official document, A4, with charts), csv or json.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
-    pub format: ReportFormat,
-    /// The issuing body on the document (html).
+}
+
+/// What the document says about who issues it (Decree 30/2020); the service's defaults stand
+/// where these are empty.
+#[derive(Debug, Args)]
+pub struct LetterheadArgs {
+    /// The issuing body on the document.
     #[arg(
         long,
         value_name = "NAME",
         default_value = "Văn phòng UBND thành phố Hải Phòng"
     )]
     pub issuing_body: String,
-    /// Số/ký hiệu; before registration the number is left blank (html).
-    #[arg(long, value_name = "NUMBER/SYMBOL", default_value = "      /BC-VP")]
-    pub number: String,
     #[arg(long, value_name = "PLACE", default_value = "Hải Phòng")]
     pub place: String,
     #[arg(long, value_name = "TITLE", default_value = "Chánh Văn phòng")]
     pub signer_title: String,
     #[arg(long, value_name = "NAME", default_value = "")]
     pub signer_name: String,
-    /// Write to this file instead of standard output.
+}
+
+/// `dondoc report`: one period, one format; `dondoc report issue|issued` for issued reports.
+#[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true, args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub action: Option<ReportAction>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// md (Markdown, Vietnamese), html (the official document, A4, with charts), pdf, xlsx,
+    /// csv or json — all rendered by the reporting service.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Số/ký hiệu; before registration the number is left blank.
+    #[arg(long, value_name = "NUMBER/SYMBOL", default_value = "      /BC-VP")]
+    pub number: String,
+    #[command(flatten)]
+    pub letterhead: LetterheadArgs,
+    /// Write to this file instead of standard output (pdf and xlsx need it).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out_file: Option<PathBuf>,
     /// gRPC endpoint of the reporting service.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = DEFAULT_REPORTING_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub reporting_endpoint: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+/// `dondoc report issue|issued`.
+#[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// Issues the report of a period: the outgoing register numbers it and its figures are
+    /// frozen (the Office).
+    Issue(Box<IssueReportArgs>),
+    /// The reports issued so far, newest first.
+    Issued(IssuedReportsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssueReportArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Ký hiệu in the outgoing register.
+    #[arg(long, value_name = "SYMBOL", default_value = "BC-VP")]
+    pub symbol: String,
+    #[command(flatten)]
+    pub letterhead: LetterheadArgs,
+    /// Retrying with the same id answers the first issue (default: a new id).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = DEFAULT_REPORTING_ENDPOINT,
+        help_heading = "Connection"
+    )]
+    pub reporting_endpoint: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
+}
+
+#[derive(Debug, Args)]
+pub struct IssuedReportsArgs {
     #[arg(
         long,
         value_name = "URL",
@@ -1120,7 +1196,7 @@ pub struct ReportArgs {
 pub enum ReportFormat {
     Md,
     Html,
-    /// Printed from the HTML by headless Chromium (needs `chromium` on PATH and --out).
+    /// Printed from the HTML by headless Chromium on the reporting service's host (needs --out).
     Pdf,
     /// A workbook, one sheet per table (needs --out).
     Xlsx,

@@ -23,6 +23,7 @@ mod board;
 mod case;
 mod cli;
 mod client;
+mod demo;
 mod escalation;
 mod i18n;
 mod keys;
@@ -30,8 +31,6 @@ mod log;
 mod names;
 mod output;
 mod periodic;
-mod periodic_html;
-mod periodic_xlsx;
 mod progress;
 mod report;
 mod task;
@@ -120,7 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     connection,
                     command,
                 } => case::run(&connection, command, ui, &mut out).await,
-                OperatorCommand::Report(args) => periodic::run(args, ui, &mut out).await,
+                OperatorCommand::Report(args) => periodic::run(*args, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,

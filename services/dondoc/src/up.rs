@@ -20,9 +20,10 @@ use dondoc_discipline::DisciplineSettings;
 use dondoc_escalation::{EscalationSettings, SmtpSettings};
 use dondoc_progress::ProgressSettings;
 use dondoc_reporting::ReportingSettings;
-use dondoc_runtime::clock::SystemClock;
+use dondoc_runtime::clock::{ManualClock, SystemClock};
 use dondoc_runtime::grpc::TlsSettings;
 use dondoc_runtime::nats::NatsServer;
+use dondoc_runtime::service::ServiceSettings;
 use dondoc_runtime::telemetry::TelemetrySettings;
 use serde::Deserialize;
 use tokio::signal::unix::{SignalKind, signal};
@@ -160,6 +161,15 @@ pub struct UpConfig {
     pub telemetry: TelemetrySettings,
     /// Serve both services over TLS with this certificate.
     pub tls: Option<TlsSettings>,
+    /// `--demo`: how many tasks to play, and whether to stop once the reports are written.
+    pub demo: Option<Demo>,
+}
+
+/// What `--demo` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Demo {
+    pub tasks: usize,
+    pub exit: bool,
 }
 
 impl UpConfig {
@@ -191,6 +201,10 @@ impl UpConfig {
             nats_url,
             telemetry: file.telemetry,
             tls: file.tls,
+            demo: args.demo.then_some(Demo {
+                tasks: args.demo_tasks,
+                exit: args.demo_exit,
+            }),
         }
     }
 }
@@ -205,6 +219,14 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         .mint(&token::admin(), token::ADMIN_TOKEN_TTL)
         .context("cannot mint the admin token")?;
     let admin_token_path = token::write_admin_token(&data_dir, &admin_token)?;
+    // The demo plays its months on a clock of its own; otherwise the services keep real time.
+    let demo_clock = config
+        .demo
+        .map(|_| Arc::new(ManualClock::on_business_date(crate::demo::first_day())));
+    let clock: dondoc_runtime::clock::SharedClock = match &demo_clock {
+        Some(demo) => demo.clone(),
+        None => SystemClock::shared(),
+    };
 
     // Kept alive for the whole run: dropping it kills the server.
     let mut nats = match &config.nats_url {
@@ -221,69 +243,67 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         (None, None) => bail!("no NATS server: neither a URL nor a started server"),
     };
 
-    let assignment = dondoc_assignment::Application::build(
-        &AssignmentSettings::from(dondoc_runtime::service::ServiceSettings {
-            database_url: owner_only_sqlite(&data_dir, "assignment.db")?,
+    // Every service on its own owner-only SQLite file beside the others, on the same NATS.
+    let service_settings = |name: &str, port: u16| -> anyhow::Result<ServiceSettings> {
+        Ok(ServiceSettings {
+            database_url: owner_only_sqlite(&data_dir, &format!("{name}.db"))?,
             nats_url: nats_url.clone(),
-            listen: listen_address(&config.bind, config.assignment_port),
+            listen: listen_address(&config.bind, port),
             tls: config.tls.clone(),
             database: Default::default(),
-        }),
+        })
+    };
+    let assignment = dondoc_assignment::Application::build(
+        &AssignmentSettings::from(service_settings("assignment", config.assignment_port)?),
         verifier.clone(),
-        SystemClock::shared(),
+        clock.clone(),
     )
     .await
     .context("cannot start the assignment service")?;
-    let reporting_settings = ReportingSettings {
-        database_url: owner_only_sqlite(&data_dir, "reporting.db")?,
-        nats_url: nats_url.clone(),
-        listen: listen_address(&config.bind, config.reporting_port),
-        tls: config.tls.clone(),
-        database: Default::default(),
-    };
-    let reporting = match ReportingThread::start(reporting_settings, verifier.clone()).await {
-        Ok(reporting) => reporting,
-        Err(error) => {
-            assignment.stop().await;
-            return Err(error.context("cannot start the reporting service"));
-        }
-    };
-    let mut progress_settings = ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
-        database_url: owner_only_sqlite(&data_dir, "progress.db")?,
-        nats_url: nats_url.clone(),
-        listen: listen_address(&config.bind, config.progress_port),
-        tls: config.tls.clone(),
-        database: Default::default(),
-    });
+    let mut progress_settings =
+        ProgressSettings::from(service_settings("progress", config.progress_port)?);
     // Documents as files beside the databases, content-addressed (`blobs/ab/ab12…`).
     progress_settings.blob_dir = Some(data_dir.join("blobs"));
     let progress = match dondoc_progress::Application::build(
         &progress_settings,
         verifier.clone(),
-        SystemClock::shared(),
+        clock.clone(),
     )
     .await
     {
         Ok(progress) => progress,
         Err(error) => {
-            tokio::join!(assignment.stop(), reporting.stop());
+            assignment.stop().await;
             return Err(error.context("cannot start the progress service"));
         }
     };
+    let mut reporting_settings =
+        ReportingSettings::from(service_settings("reporting", config.reporting_port)?);
+    // Issued reports are numbered by the progress service's outgoing register, reached on
+    // loopback in plaintext (with TLS the services are configured one by one, as in compose).
+    if config.tls.is_none() {
+        reporting_settings.progress_url = Some(format!(
+            "http://{}:{}",
+            display_host(&config.bind),
+            progress.port()
+        ));
+    }
+    let reporting =
+        match ReportingThread::start(reporting_settings, verifier.clone(), clock.clone()).await {
+            Ok(reporting) => reporting,
+            Err(error) => {
+                tokio::join!(assignment.stop(), progress.stop());
+                return Err(error.context("cannot start the reporting service"));
+            }
+        };
     let mut escalation_settings =
-        EscalationSettings::from(dondoc_runtime::service::ServiceSettings {
-            database_url: owner_only_sqlite(&data_dir, "escalation.db")?,
-            nats_url: nats_url.clone(),
-            listen: listen_address(&config.bind, config.escalation_port),
-            tls: config.tls.clone(),
-            database: Default::default(),
-        });
+        EscalationSettings::from(service_settings("escalation", config.escalation_port)?);
     escalation_settings.smtp = config.smtp.clone();
     escalation_settings.policy_file = config.escalation_policy.clone();
     let escalation = match dondoc_escalation::Application::build(
         &escalation_settings,
         verifier.clone(),
-        SystemClock::shared(),
+        clock.clone(),
     )
     .await
     {
@@ -293,30 +313,28 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             return Err(error.context("cannot start the escalation service"));
         }
     };
-    let discipline = match dondoc_discipline::Application::build(
-        &DisciplineSettings::from(dondoc_runtime::service::ServiceSettings {
-            database_url: owner_only_sqlite(&data_dir, "discipline.db")?,
-            nats_url: nats_url.clone(),
-            listen: listen_address(&config.bind, config.discipline_port),
-            tls: config.tls.clone(),
-            database: Default::default(),
-        }),
-        verifier,
-        SystemClock::shared(),
-    )
-    .await
-    {
-        Ok(discipline) => discipline,
-        Err(error) => {
-            tokio::join!(
-                assignment.stop(),
-                reporting.stop(),
-                progress.stop(),
-                escalation.stop()
-            );
-            return Err(error.context("cannot start the discipline service"));
-        }
-    };
+    let mut discipline_settings =
+        DisciplineSettings::from(service_settings("discipline", config.discipline_port)?);
+    if config.demo.is_some() {
+        // The demo's clock leaps days in a second: drafts opened by a timer would be dated
+        // wherever it stood, so the demo's one case is proposed by the Office on a set day.
+        discipline_settings.draft_interval = std::time::Duration::from_secs(24 * 3600);
+    }
+    let discipline =
+        match dondoc_discipline::Application::build(&discipline_settings, verifier, clock.clone())
+            .await
+        {
+            Ok(discipline) => discipline,
+            Err(error) => {
+                tokio::join!(
+                    assignment.stop(),
+                    reporting.stop(),
+                    progress.stop(),
+                    escalation.stop()
+                );
+                return Err(error.context("cannot start the discipline service"));
+            }
+        };
 
     // Installed only now so that Ctrl-C during a slow start (installing nats-server, recovering
     // a large store) still aborts at once instead of waiting for startup to finish.
@@ -324,6 +342,50 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
 
     let host = display_host(&config.bind);
+    if let (Some(demo), Some(clock)) = (config.demo, &demo_clock) {
+        let endpoint = |port: u16| format!("http://{host}:{port}");
+        let played = crate::demo::run(
+            &crate::demo::plan(demo.tasks),
+            clock,
+            keys.issuer()?,
+            crate::demo::Endpoints {
+                assignment: endpoint(assignment.port()),
+                discipline: endpoint(discipline.port()),
+                progress: endpoint(progress.port()),
+                escalation: endpoint(escalation.port()),
+                reporting: endpoint(reporting.port()),
+            },
+            &data_dir.join("reports"),
+        )
+        .await;
+        let failed = match played {
+            Ok(summary) => {
+                writeln!(
+                    out,
+                    "Demo: {} tasks, {} steps; the November 2026 report:",
+                    summary.tasks, summary.steps
+                )?;
+                for path in &summary.reports {
+                    writeln!(out, "  {}", path.display())?;
+                }
+                None
+            }
+            Err(error) => Some(error.context("the demo failed")),
+        };
+        if demo.exit || failed.is_some() {
+            tokio::join!(
+                assignment.stop(),
+                reporting.stop(),
+                progress.stop(),
+                escalation.stop(),
+                discipline.stop()
+            );
+            if let Some(server) = nats.as_mut() {
+                server.stop().await;
+            }
+            return failed.map_or(Ok(()), Err);
+        }
+    }
     write_banner(
         out,
         &Banner {
@@ -511,6 +573,7 @@ impl ReportingThread {
     async fn start(
         settings: ReportingSettings,
         verifier: Arc<dondoc_runtime::auth::TokenVerifier>,
+        clock: dondoc_runtime::clock::SharedClock,
     ) -> anyhow::Result<Self> {
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<anyhow::Result<u16>>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -525,7 +588,8 @@ impl ReportingThread {
             .name("reporting".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let app = match dondoc_reporting::Application::build(&settings, verifier).await
+                    let app = match dondoc_reporting::Application::build(&settings, verifier, clock)
+                        .await
                     {
                         Ok(app) => app,
                         Err(error) => {
@@ -575,6 +639,9 @@ mod tests {
             escalation_port: None,
             discipline_port: None,
             nats_url: None,
+            demo: false,
+            demo_tasks: 300,
+            demo_exit: false,
         }
     }
 
@@ -636,10 +703,20 @@ mod tests {
             escalation_port: Some(0),
             discipline_port: Some(0),
             nats_url: Some("nats://flag:4222".to_owned()),
+            demo: true,
+            demo_tasks: 50,
+            demo_exit: false,
         };
 
         let config = UpConfig::from_layers(file_config(), &args);
 
+        assert_eq!(
+            config.demo,
+            Some(Demo {
+                tasks: 50,
+                exit: false
+            })
+        );
         assert_eq!(config.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(config.assignment_port, 10);
         assert_eq!(config.reporting_port, 0);
@@ -720,5 +797,63 @@ mod tests {
             ),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod demo_tests {
+    use super::*;
+
+    /// A small demo, start to finish: the services on ephemeral ports, the scenario played on
+    /// the demo clock, and the November report written in every format.
+    #[tokio::test]
+    async fn the_demo_plays_its_months_and_writes_the_november_report_in_every_format() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = UpConfig {
+            data_dir: dir.path().join("data"),
+            bind: "127.0.0.1".into(),
+            assignment_port: 0,
+            reporting_port: 0,
+            progress_port: 0,
+            escalation_port: 0,
+            discipline_port: 0,
+            smtp: None,
+            escalation_policy: None,
+            nats_url: None,
+            telemetry: TelemetrySettings::default(),
+            tls: None,
+            demo: Some(Demo {
+                tasks: 40,
+                exit: true,
+            }),
+        };
+        let plan = crate::demo::plan(40);
+        let mut out = Vec::new();
+
+        run(config, &mut out).await.expect("the demo runs");
+
+        let reports = dir.path().join("data").join("reports");
+        let file = |ext: &str| reports.join(format!("bao-cao-thang-11-nam-2026.{ext}"));
+        for ext in ["html", "xlsx", "csv", "json", "md"] {
+            assert!(file(ext).is_file(), "{ext} written");
+        }
+        if dondoc_reporting::render::html::chromium().is_some() {
+            let pdf = std::fs::read(file("pdf")).expect("the PDF");
+            assert!(pdf.starts_with(b"%PDF"));
+        }
+        // Every task the plan assigns in November's window (15/10 → 14/11) is counted, and
+        // nothing else.
+        let from = chrono::NaiveDate::from_ymd_opt(2026, 10, 15).expect("date");
+        let in_window = plan.tasks.iter().filter(|t| t.assigned_on >= from).count();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(file("json")).expect("json")).expect("parses");
+        assert_eq!(
+            json["all"]["period"]["assigned"].as_u64(),
+            Some(in_window as u64)
+        );
+        let html = std::fs::read_to_string(file("html")).expect("html");
+        assert!(html.contains("Độc lập - Tự do - Hạnh phúc"));
+        let printed = String::from_utf8(out).expect("utf-8");
+        assert!(printed.contains("Demo: 40 tasks"), "{printed}");
     }
 }

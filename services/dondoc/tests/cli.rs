@@ -148,6 +148,14 @@ fn assign_to_sxd(
     task["task_id"].as_str().expect("task id").to_owned()
 }
 
+/// `dondoc units import` and `dondoc leaders import` of the seed files.
+fn import_directories(data_dir: &Path, endpoint: &[&str]) {
+    for (what, file) in [("units", SEED), ("leaders", LEADERS)] {
+        let imported = dondoc(data_dir, &[&[what, "import", file][..], endpoint].concat());
+        assert!(imported.status.success(), "{what}: {imported:?}");
+    }
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -562,22 +570,7 @@ fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
     let up = start_up(data.path());
     let endpoint = ["--endpoint", up.assignment.as_str()];
     let deadline_iso = (chrono::Utc::now().date_naive() + chrono::Days::new(60)).to_string();
-    assert!(
-        dondoc(
-            data.path(),
-            &[&["units", "import", SEED][..], &endpoint].concat()
-        )
-        .status
-        .success()
-    );
-    assert!(
-        dondoc(
-            data.path(),
-            &[&["leaders", "import", LEADERS][..], &endpoint].concat()
-        )
-        .status
-        .success()
-    );
+    import_directories(data.path(), &endpoint);
     let task_id = assign_to_sxd(
         data.path(),
         &endpoint,
@@ -949,4 +942,80 @@ fn the_office_opens_a_case_a_unit_sees_only_its_state_and_the_data_stays_owner_o
             assert_eq!(mode(&wal), 0o600, "{db}-wal is owner-only");
         }
     }
+}
+
+#[test]
+fn the_office_renders_issues_and_lists_the_periodic_report_with_the_cli() {
+    let data = tempfile::tempdir().expect("data dir");
+    let up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+    import_directories(data.path(), &endpoint);
+    // `dondoc up` keeps real time: today's report, as a custom range of one day.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(7))
+        .date_naive()
+        .to_string();
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(30))
+        .date_naive()
+        .to_string();
+    assign_to_sxd(data.path(), &endpoint, &today, &deadline, &[]);
+    let office = stdout(&dondoc(data.path(), &["token", "--role", "office"]))
+        .trim()
+        .to_owned();
+    let report = |args: &[&str]| {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "--reporting-endpoint",
+            up.reporting.as_str(),
+            "--token",
+            office.as_str(),
+        ]);
+        dondoc(data.path(), &all)
+    };
+    let range = ["--from", today.as_str(), "--to", today.as_str()];
+
+    // The board reaches the reporting service over NATS: poll until the task is counted.
+    let deadline_at = Instant::now() + Duration::from_secs(30);
+    let json = loop {
+        let out = report(&[&range[..], &["--format", "json"]].concat());
+        assert!(out.status.success(), "{out:?}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        if json["all"]["period"]["assigned"] == 1 {
+            break json;
+        }
+        assert!(Instant::now() < deadline_at, "never counted: {json}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let html_file = data.path().join("bao-cao.html");
+    let html = report(
+        &[
+            &range[..],
+            &["--format", "html", "-o", html_file.to_str().expect("utf-8")],
+        ]
+        .concat(),
+    );
+    let without_out = report(&[&range[..], &["--format", "xlsx"]].concat());
+    let issued = report(&[&["issue"][..], &range, &["--symbol", "BC-VP"]].concat());
+    let listed = report(&["issued"]);
+
+    assert_eq!(json["units"][0]["key"], "SXD");
+    assert!(html.status.success(), "{html:?}");
+    let page = std::fs::read_to_string(&html_file).expect("the HTML");
+    assert!(page.contains("Độc lập - Tự do - Hạnh phúc"));
+    assert!(!without_out.status.success());
+    assert!(
+        String::from_utf8_lossy(&without_out.stderr).contains("--out"),
+        "{without_out:?}"
+    );
+    assert!(issued.status.success(), "{issued:?}");
+    assert!(
+        stdout(&issued).contains("01/BC-VP"),
+        "the first outgoing document of the year: {}",
+        stdout(&issued)
+    );
+    let listed = stdout(&listed);
+    assert!(
+        listed.starts_with("01/BC-VP\t") && listed.contains("outgoing-"),
+        "{listed}"
+    );
 }

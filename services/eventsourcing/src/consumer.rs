@@ -450,6 +450,29 @@ impl<P: Projection> Consumer<P> {
         }
     }
 
+    /// Whether a rebuild ordered here has not yet recreated the durable consumer (until then
+    /// a backlog of zero says nothing about the rebuild).
+    pub fn rebuild_pending(&self) -> bool {
+        self.reset_pending.load(Ordering::SeqCst)
+    }
+
+    /// Whether everything published so far has been consumed: a rebuild ordered here has been
+    /// carried out and the backlog is empty. A stream its producer has not created yet has
+    /// nothing to consume (the pending rebuild is carried out once it appears).
+    pub async fn caught_up(&self) -> Result<bool, ConsumerError> {
+        match self.js.get_stream(&self.config.stream_name).await {
+            Ok(_) => Ok(!self.rebuild_pending() && self.backlog().await? == 0),
+            Err(error) => match error.kind() {
+                jetstream::context::GetStreamErrorKind::JetStream(js)
+                    if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    Ok(true)
+                }
+                _ => Err(ConsumerError::JetStream(error.to_string())),
+            },
+        }
+    }
+
     /// Empties the projection and its consumer bookkeeping, and recreates the durable consumer
     /// from the start of the stream, so everything is consumed again.
     pub async fn reset_for_rebuild(&self) -> Result<(), ConsumerError> {

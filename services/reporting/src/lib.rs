@@ -20,6 +20,8 @@ pub mod consumers;
 pub mod domain;
 pub mod grpc;
 pub mod handlers;
+pub mod issued;
+pub mod render;
 pub mod startup;
 
 pub use startup::{Application, ReportingSettings};

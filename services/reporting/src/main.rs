@@ -33,7 +33,12 @@ async fn main() -> anyhow::Result<()> {
         dondoc_runtime::config::load(config_file_from_args().as_deref(), DEFAULTS)?;
     let _telemetry = dondoc_runtime::telemetry::init("dondoc-reporting", &settings.telemetry)?;
     let verifier = load_verifier(&settings.auth.public_key_path)?;
-    let app = Application::build(&settings.reporting, verifier).await?;
+    let app = Application::build(
+        &settings.reporting,
+        verifier,
+        dondoc_runtime::clock::SystemClock::shared(),
+    )
+    .await?;
     shutdown_signal().await;
     app.stop().await;
     Ok(())

@@ -18,6 +18,7 @@ use dondoc_runtime::lifecycle::{Supervisor, connect_nats, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::board::TaskBoardProjection;
+use crate::consumers::documents::DocumentsProjection;
 use crate::consumers::execution::TaskExecutionProjection;
 use crate::consumers::exemptions::TimelinessExemptionsProjection;
 use crate::consumers::history::{
@@ -25,9 +26,28 @@ use crate::consumers::history::{
 };
 use crate::grpc::ReportingApi;
 use crate::handlers::Handlers;
+use crate::handlers::Rebuild;
+use dondoc_runtime::clock::SharedClock;
 
 /// Settings of the reporting service (`[reporting]` in the config file, `DONDOC_REPORTING__*`).
-pub type ReportingSettings = dondoc_runtime::service::ServiceSettings;
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct ReportingSettings {
+    #[serde(flatten)]
+    pub service: dondoc_runtime::service::ServiceSettings,
+    /// The progress service, whose outgoing register numbers the reports the Office issues
+    /// (e.g. `http://progress:50053`); absent: `IssueReport` answers FAILED_PRECONDITION.
+    #[serde(default)]
+    pub progress_url: Option<String>,
+}
+
+impl From<dondoc_runtime::service::ServiceSettings> for ReportingSettings {
+    fn from(service: dondoc_runtime::service::ServiceSettings) -> Self {
+        Self {
+            service,
+            progress_url: None,
+        }
+    }
+}
 
 /// A running reporting service.
 pub struct Application {
@@ -39,6 +59,8 @@ pub struct Application {
     task_history: Arc<Consumer<TaskHistoryProjection>>,
     completion_history: Arc<Consumer<CompletionHistoryProjection>>,
     leadership_actions: Arc<Consumer<LeadershipActionsProjection>>,
+    documents: Arc<Consumer<DocumentsProjection>>,
+    read_models: Vec<Arc<dyn Rebuild>>,
     db: Database,
 }
 
@@ -47,7 +69,10 @@ impl Application {
     pub async fn build(
         settings: &ReportingSettings,
         verifier: Arc<TokenVerifier>,
+        clock: SharedClock,
     ) -> anyhow::Result<Self> {
+        let progress_url = settings.progress_url.clone();
+        let settings = &settings.service;
         let mut server =
             PreparedServer::bind(&settings.listen, settings.tls.as_ref(), FILE_DESCRIPTOR_SET)
                 .await
@@ -113,6 +138,15 @@ impl Application {
             escalation::upcasters(),
         )
         .await?;
+        let documents = subscribe(
+            &db,
+            &nats,
+            progress::SERVICE,
+            &[progress::REGISTER_STREAM, progress::DOSSIER_STREAM],
+            DocumentsProjection,
+            progress::upcasters(),
+        )
+        .await?;
         let exemptions = subscribe(
             &db,
             &nats,
@@ -131,6 +165,7 @@ impl Application {
         supervisor.spawn_read_model("task-history consumer", task_history.clone());
         supervisor.spawn_read_model("completion-history consumer", completion_history.clone());
         supervisor.spawn_read_model("leadership-actions consumer", leadership_actions.clone());
+        supervisor.spawn_read_model("documents consumer", documents.clone());
 
         server.require(
             TaskBoardProjection::NAME,
@@ -162,11 +197,35 @@ impl Application {
             leadership_actions.state(),
             ReadModelState::is_ready,
         );
+        server.require(
+            DocumentsProjection::NAME,
+            documents.state(),
+            ReadModelState::is_ready,
+        );
         let calendar = Arc::new(
             dondoc_runtime::calendar::WorkingCalendar::vietnam()
                 .context("cannot read the working-day calendar")?,
         );
-        let reporting = ReportingApi::new(Handlers::new(db.clone(), consumer.clone(), calendar));
+        crate::issued::create_table(&db)
+            .await
+            .context("cannot create the issued-reports table")?;
+        let read_models: Vec<Arc<dyn Rebuild>> = vec![
+            consumer.clone(),
+            execution.clone(),
+            exemptions.clone(),
+            task_history.clone(),
+            completion_history.clone(),
+            leadership_actions.clone(),
+            documents.clone(),
+        ];
+        let reporting = ReportingApi::new(Handlers::new(
+            db.clone(),
+            consumer.clone(),
+            calendar,
+            clock,
+            read_models.clone(),
+            progress_url,
+        ));
         server
             .serve_as(
                 &mut supervisor,
@@ -190,6 +249,8 @@ impl Application {
             task_history,
             completion_history,
             leadership_actions,
+            documents,
+            read_models,
             db,
         })
     }
@@ -198,16 +259,18 @@ impl Application {
         self.port
     }
 
-    /// Empties the task board and the execution statuses and consumes the assignment and
-    /// progress streams again from the start.
+    /// Empties every read model and consumes every stream again from the start (without
+    /// waiting for the rebuild to catch up; `RebuildProjections` waits).
     pub async fn rebuild_projections(&self) -> anyhow::Result<()> {
-        self.consumer.reset_for_rebuild().await?;
-        self.execution.reset_for_rebuild().await?;
-        self.exemptions.reset_for_rebuild().await?;
-        self.task_history.reset_for_rebuild().await?;
-        self.completion_history.reset_for_rebuild().await?;
-        self.leadership_actions.reset_for_rebuild().await?;
+        for read_model in &self.read_models {
+            read_model.reset().await?;
+        }
         Ok(())
+    }
+
+    /// The consumer of the progress service's registers and dossiers.
+    pub fn documents(&self) -> &Consumer<DocumentsProjection> {
+        &self.documents
     }
 
     /// The consumer of the progress service's events (tests read its backlog).

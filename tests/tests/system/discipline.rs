@@ -889,6 +889,21 @@ async fn a_case_withdrawn_for_an_objective_cause_exempts_its_task_in_reporting()
         vec![(task.as_str(), "SXD", case.case_id.as_str())]
     );
     assert_eq!(exemptions[0].exempt_from, "2026-01-05");
+    // The January report (15/12/2025 → 14/1/2026) counts the case: opened and withdrawn on
+    // 5/1, none decided. (The withdrawal is applied with the exemption, in one event.)
+    let cases = reporting
+        .get_periodic_report(pb::GetPeriodicReportRequest {
+            kind: "month".into(),
+            year: 2026,
+            index: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("the January report")
+        .into_inner()
+        .cases
+        .expect("cases");
+    assert_eq!((cases.opened, cases.decided, cases.withdrawn), (1, 0, 1));
     // Another unit sees none of it.
     let stc = system
         .reporting_client(Role::Unit)

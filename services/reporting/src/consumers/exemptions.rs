@@ -60,26 +60,75 @@ impl Projection for TimelinessExemptionsProjection {
         }
         let decoded =
             DisciplineEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
-        let Some(DisciplineEvent::CaseWithdrawn(w)) = decoded else {
-            return Ok(());
+        let day = |raw: &str| {
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .unwrap_or_else(|_| dondoc_eventsourcing::clock::business_date(event.occurred_at))
+                .to_string()
         };
-        if !w.objective_cause {
-            return Ok(());
+        // What the report counts of a case: opened, decided (and the form), withdrawn — never
+        // the person or the evidence.
+        match decoded {
+            Some(DisciplineEvent::CaseOpened(o)) => {
+                sqlx::query(
+                    "INSERT INTO report_cases_v1 (case_id, unit, opened_on, decided_on, form, \
+                     withdrawn_on, exempt_task_ids) VALUES ($1, $2, $3, '', '', '', '[]')",
+                )
+                .bind(event.stream_id.clone())
+                .bind(o.target.map(|t| t.unit).unwrap_or_default())
+                // Opened the business day it was recorded (the violation may be older).
+                .bind(dondoc_eventsourcing::clock::business_date(event.occurred_at).to_string())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+            Some(DisciplineEvent::CaseDecided(d)) => {
+                sqlx::query(
+                    "UPDATE report_cases_v1 SET decided_on = $1, form = $2 WHERE case_id = $3",
+                )
+                .bind(day(&d.decided_on))
+                .bind(d.form)
+                .bind(event.stream_id.clone())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            }
+            Some(DisciplineEvent::CaseWithdrawn(w)) => {
+                sqlx::query(
+                    "UPDATE report_cases_v1 SET withdrawn_on = $1, exempt_task_ids = $2 \
+                     WHERE case_id = $3",
+                )
+                .bind(day(&w.withdrawn_on))
+                .bind(
+                    serde_json::to_string(if w.objective_cause {
+                        &w.exempt_task_ids[..]
+                    } else {
+                        &[]
+                    })
+                    .map_err(|e| ProjectionError::Other(e.to_string()))?,
+                )
+                .bind(event.stream_id.clone())
+                .execute(&mut *conn)
+                .await?;
+                if !w.objective_cause {
+                    return Ok(());
+                }
+                for task in &w.exempt_task_ids {
+                    sqlx::query(
+                        "INSERT INTO timeliness_exemptions_v1 (task_id, case_id, unit, reason, \
+                         exempt_from) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(task.clone())
+                    .bind(event.stream_id.clone())
+                    .bind(w.unit.clone())
+                    .bind(w.reason.clone())
+                    .bind(w.withdrawn_on.clone())
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        for task in &w.exempt_task_ids {
-            sqlx::query(
-                "INSERT INTO timeliness_exemptions_v1 (task_id, case_id, unit, reason, exempt_from) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(task.clone())
-            .bind(event.stream_id.clone())
-            .bind(w.unit.clone())
-            .bind(w.reason.clone())
-            .bind(w.withdrawn_on.clone())
-            .execute(&mut *conn)
-            .await?;
-        }
-        Ok(())
     }
 }
 

@@ -131,8 +131,16 @@ impl Projection for TaskHistoryProjection {
                     ),
                     assigned_on: Some(assigned_on),
                     // A task imported from the paper register is known from the day it was
-                    // recorded, not the day it was assigned.
-                    assigned_known_on: (day > assigned_on).then_some(day),
+                    // recorded (the import's own time; its business time is the assignment
+                    // day), not the day it was assigned.
+                    assigned_known_on: {
+                        let known = if m.historical {
+                            business_date(event.recorded_at)
+                        } else {
+                            day
+                        };
+                        (known > assigned_on).then_some(known)
+                    },
                     deadlines: vec![DeadlineChange::new(assigned_on, date(&m.deadline))],
                     ..Default::default()
                 };

@@ -113,6 +113,42 @@ impl PeriodKind {
     }
 }
 
+impl PeriodKind {
+    /// The short label of this period on a chart's axis ("T11/2026", "Q3/2026").
+    pub fn label(self, year: i32) -> String {
+        match self {
+            PeriodKind::Month(m) => format!("T{m}/{year}"),
+            PeriodKind::Quarter(q) => format!("Q{q}/{year}"),
+            PeriodKind::FirstHalf => format!("6T đầu {year}"),
+            PeriodKind::SecondHalf => format!("6T cuối {year}"),
+            PeriodKind::NineMonths => format!("9T {year}"),
+            PeriodKind::Year => format!("{year}"),
+            PeriodKind::Custom { from, to } => {
+                format!("{}–{}", from.format("%d/%m"), to.format("%d/%m/%Y"))
+            }
+        }
+    }
+
+    /// The trend of a report: this period and the ones of the same kind before it, oldest
+    /// first, labelled — six months or quarters, four halves or ranges, three years.
+    pub fn trend(self, year: i32) -> Vec<(String, Window)> {
+        let count = match self {
+            PeriodKind::Month(_) | PeriodKind::Quarter(_) => 6,
+            PeriodKind::FirstHalf | PeriodKind::SecondHalf | PeriodKind::Custom { .. } => 4,
+            PeriodKind::NineMonths | PeriodKind::Year => 3,
+        };
+        let mut out = Vec::with_capacity(count);
+        let (mut kind, mut y) = (self, year);
+        for _ in 0..count {
+            let Some(window) = kind.window(y) else { break };
+            out.push((kind.label(y), window));
+            (kind, y) = kind.previous(y);
+        }
+        out.reverse();
+        out
+    }
+}
+
 fn roman(q: u32) -> &'static str {
     match q {
         1 => "I",
@@ -255,5 +291,45 @@ mod tests {
         assert_eq!(PeriodKind::Month(11).title_vi(2026), "tháng 11 năm 2026");
         assert_eq!(PeriodKind::Quarter(3).title_vi(2026), "quý III năm 2026");
         assert_eq!(PeriodKind::NineMonths.title_vi(2026), "9 tháng năm 2026");
+    }
+
+    #[test]
+    fn the_trend_of_a_month_is_the_six_months_to_it_across_the_year() {
+        let trend = PeriodKind::Month(2).trend(2026);
+
+        let labels: Vec<&str> = trend.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "T9/2025", "T10/2025", "T11/2025", "T12/2025", "T1/2026", "T2/2026"
+            ]
+        );
+        assert_eq!(
+            trend[0].1,
+            Window {
+                from: day(2025, 8, 15),
+                to: day(2025, 9, 14)
+            }
+        );
+        assert_eq!(trend[5].1.to, day(2026, 2, 14));
+    }
+
+    #[test]
+    fn the_trend_of_a_half_alternates_halves_and_a_year_goes_back_years() {
+        let halves: Vec<String> = PeriodKind::FirstHalf
+            .trend(2026)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(
+            halves,
+            ["6T cuối 2024", "6T đầu 2025", "6T cuối 2025", "6T đầu 2026"]
+        );
+        let years: Vec<String> = PeriodKind::Year
+            .trend(2026)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(years, ["2024", "2025", "2026"]);
     }
 }

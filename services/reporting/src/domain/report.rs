@@ -237,6 +237,47 @@ pub struct CaseFact {
     pub exempt_task_ids: Vec<String>,
 }
 
+/// A document entered in a register (sổ văn bản đi / đến).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentFact {
+    /// "incoming" or "outgoing".
+    pub register: String,
+    /// Tên loại.
+    pub document_type: String,
+    pub registered_on: NaiveDate,
+}
+
+/// A task's work dossier: when it was closed and handed to the archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DossierFact {
+    pub task_id: String,
+    pub closed_on: Option<NaiveDate>,
+    pub archived_on: Option<NaiveDate>,
+}
+
+/// Documents and dossiers in the period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentCounts {
+    pub incoming: u64,
+    pub outgoing: u64,
+    pub incoming_year_to_date: u64,
+    pub outgoing_year_to_date: u64,
+    pub outgoing_by_type: BTreeMap<String, u64>,
+    pub dossiers_closed: u64,
+    pub dossiers_archived: u64,
+    /// Tasks ended by the end of the period whose dossier was not closed by then.
+    pub dossiers_awaiting_close: u64,
+}
+
+/// One period of the trend: the tasks assigned in it, as of its end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub label: String,
+    pub window: (NaiveDate, NaiveDate),
+    pub figures: Figures,
+    pub on_time_rate: Option<f64>,
+}
+
 /// A task's status at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -341,6 +382,7 @@ pub struct OverdueItem {
     pub title: String,
     pub source_document: String,
     pub lead_unit: String,
+    pub lead_unit_name: String,
     pub deadline: NaiveDate,
     /// Working days after the deadline, to the end of the period.
     pub working_days_overdue: i64,
@@ -355,6 +397,7 @@ pub struct PendingDifficulty {
     pub task_id: String,
     pub title: String,
     pub unit: String,
+    pub unit_name: String,
     pub description: String,
     pub reported_on: NaiveDate,
     /// Working days since it was reported, to the end of the period.
@@ -414,6 +457,9 @@ pub struct PeriodicReport {
     pub scorecard: Vec<ScoreRow>,
     /// Facts of closed periods recorded after their cut-off, in this period.
     pub late: Vec<LateFact>,
+    /// The last periods of the same kind, oldest first, ending with this one.
+    pub trend: Vec<TrendPoint>,
+    pub documents: DocumentCounts,
 }
 
 /// What to compute.
@@ -430,6 +476,10 @@ pub struct ReportInput<'a> {
     pub difficulties: &'a [DifficultyFact],
     pub actions: &'a [ActionFact],
     pub cases: &'a [CaseFact],
+    /// The periods of the trend, oldest first, labelled.
+    pub trend: &'a [(String, Window)],
+    pub documents: &'a [DocumentFact],
+    pub dossiers: &'a [DossierFact],
 }
 
 fn figures_of<'t>(
@@ -525,27 +575,36 @@ fn bucket(days: i64) -> &'static str {
     }
 }
 
-/// Computes the report.
-pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
-    let to = input.window.to;
-    let all: Vec<&TaskHistory> = input.tasks.iter().collect();
-    let central: Vec<&TaskHistory> = input.tasks.iter().filter(|t| t.from_the_centre()).collect();
-    let known: Vec<TaskHistory> = input.tasks.iter().filter_map(|t| t.known_on(to)).collect();
-    let mut overdue: Vec<OverdueItem> = known
+/// A unit's name in the directory, its code when the directory does not know it.
+fn name_of(names: &BTreeMap<String, String>, code: &str) -> String {
+    names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+}
+
+/// The tasks overdue at the end of `day`, as they were known then: most working days late
+/// first.
+pub fn overdue_on(
+    tasks: &[TaskHistory],
+    unit_names: &BTreeMap<String, String>,
+    calendar: &WorkingCalendar,
+    day: NaiveDate,
+) -> Vec<OverdueItem> {
+    let mut overdue: Vec<OverdueItem> = tasks
         .iter()
-        .filter(|t| t.effective_status_on(to) == Some(Status::Overdue))
+        .filter_map(|t| t.known_on(day))
+        .filter(|t| t.effective_status_on(day) == Some(Status::Overdue))
         .filter_map(|t| {
-            let deadline = t.deadline_on(to)?;
-            let days = input.calendar.working_days_between(deadline, to).max(1);
+            let deadline = t.deadline_on(day)?;
+            let days = calendar.working_days_between(deadline, day).max(1);
             Some(OverdueItem {
                 task_id: t.task_id.clone(),
                 title: t.title.clone(),
                 source_document: t.source_document.clone(),
                 lead_unit: t.lead_unit.clone(),
+                lead_unit_name: name_of(unit_names, &t.lead_unit),
                 deadline,
                 working_days_overdue: days,
                 age_bucket: bucket(days).to_owned(),
-                extended: t.extended_by(to),
+                extended: t.extended_by(day),
             })
         })
         .collect();
@@ -555,6 +614,66 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
             .then(a.deadline.cmp(&b.deadline))
             .then_with(|| a.task_id.cmp(&b.task_id))
     });
+    overdue
+}
+
+/// Documents registered and dossiers closed or archived in the window, and the dossiers of
+/// ended tasks still open at its end.
+fn documents(input: &ReportInput<'_>, known: &[TaskHistory]) -> DocumentCounts {
+    let (from, to) = (input.window.from, input.window.to);
+    let within = |d: NaiveDate| from <= d && d <= to;
+    let mut counts = DocumentCounts::default();
+    for d in input.documents {
+        let year = input.year_from <= d.registered_on && d.registered_on <= to;
+        match d.register.as_str() {
+            "incoming" => {
+                counts.incoming += u64::from(within(d.registered_on));
+                counts.incoming_year_to_date += u64::from(year);
+            }
+            "outgoing" => {
+                if within(d.registered_on) {
+                    counts.outgoing += 1;
+                    *counts
+                        .outgoing_by_type
+                        .entry(d.document_type.clone())
+                        .or_default() += 1;
+                }
+                counts.outgoing_year_to_date += u64::from(year);
+            }
+            _ => {}
+        }
+    }
+    let closed: BTreeMap<&str, &DossierFact> = input
+        .dossiers
+        .iter()
+        .map(|d| (d.task_id.as_str(), d))
+        .collect();
+    for d in input.dossiers {
+        counts.dossiers_closed += u64::from(d.closed_on.is_some_and(within));
+        counts.dossiers_archived += u64::from(d.archived_on.is_some_and(within));
+    }
+    counts.dossiers_awaiting_close = known
+        .iter()
+        .filter(|t| {
+            t.completed_on.is_some_and(|c| c <= to) || t.cancelled_on.is_some_and(|c| c <= to)
+        })
+        .filter(|t| {
+            closed
+                .get(t.task_id.as_str())
+                .and_then(|d| d.closed_on)
+                .is_none_or(|c| c > to)
+        })
+        .count() as u64;
+    counts
+}
+
+/// Computes the report.
+pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
+    let to = input.window.to;
+    let all: Vec<&TaskHistory> = input.tasks.iter().collect();
+    let central: Vec<&TaskHistory> = input.tasks.iter().filter(|t| t.from_the_centre()).collect();
+    let known: Vec<TaskHistory> = input.tasks.iter().filter_map(|t| t.known_on(to)).collect();
+    let overdue = overdue_on(input.tasks, input.unit_names, input.calendar, to);
     let within = |d: NaiveDate| input.window.from <= d && d <= to;
     let titles: BTreeMap<&str, &str> = input
         .tasks
@@ -572,6 +691,7 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
                 .map(|t| (*t).to_owned())
                 .unwrap_or_default(),
             unit: d.unit.clone(),
+            unit_name: name_of(input.unit_names, &d.unit),
             description: d.description.clone(),
             reported_on: d.reported_on,
             working_days_waiting: input.calendar.working_days_between(d.reported_on, to),
@@ -620,7 +740,23 @@ pub fn compute(input: &ReportInput<'_>) -> PeriodicReport {
         .flat_map(|t| t.late_facts(input.previous.to, to))
         .collect();
     late.sort_by(|a, b| a.known_on.cmp(&b.known_on).then(a.task_id.cmp(&b.task_id)));
+    let trend = input
+        .trend
+        .iter()
+        .map(|(label, w)| {
+            let figures = figures_of(input.tasks.iter(), w.from, w.to);
+            TrendPoint {
+                label: label.clone(),
+                window: (w.from, w.to),
+                on_time_rate: on_time_rate(&figures),
+                figures,
+            }
+        })
+        .collect();
+    let documents = documents(input, &known);
     PeriodicReport {
+        trend,
+        documents,
         late,
         difficulties,
         actions,

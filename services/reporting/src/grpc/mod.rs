@@ -7,8 +7,8 @@ use dondoc_runtime::auth::principal;
 use tonic::{Request, Response, Status};
 
 use crate::domain::period::PeriodKind;
-use crate::domain::report::{Block, Figures, PeriodicReport, Row as ReportRow};
-use crate::handlers::{Handlers, ReportingError};
+use crate::handlers::{Handlers, IssueRequest, ReportingError};
+use crate::render::wire::{overdue_to_proto, row_to_proto, score_to_proto, wire};
 
 #[derive(Clone)]
 pub struct ReportingApi {
@@ -28,6 +28,12 @@ impl From<ReportingError> for Status {
             ReportingError::Unavailable(message) => Status::unavailable(message),
             ReportingError::Invalid(field, why) => {
                 Status::invalid_argument(format!("invalid request: {field}: {why}"))
+            }
+            ReportingError::FailedPrecondition(message) => Status::failed_precondition(message),
+            ReportingError::RegisterRefused(_) => Status::failed_precondition(error.to_string()),
+            ReportingError::Internal(message) => {
+                tracing::error!(%message, "reporting failed");
+                Status::internal("the report could not be produced; the service log says why")
             }
         }
     }
@@ -102,7 +108,132 @@ impl ReportingService for ReportingApi {
         let r = request.into_inner();
         let kind = period_kind(&r)?;
         let report = self.handlers.periodic_report(&caller, kind, r.year).await?;
-        Ok(Response::new(report_to_proto(&report)))
+        Ok(Response::new(wire(&report)))
+    }
+
+    async fn render_report(
+        &self,
+        request: Request<pb::RenderReportRequest>,
+    ) -> Result<Response<pb::RenderedReport>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let period = r.period.unwrap_or_default();
+        let kind = period_kind(&period)?;
+        let rendered = self
+            .handlers
+            .render(&caller, kind, period.year, &r.format, r.letterhead.as_ref())
+            .await?;
+        Ok(Response::new(pb::RenderedReport {
+            content: rendered.content,
+            media_type: rendered.media_type.to_owned(),
+            file_name: rendered.file_name,
+            sha256: rendered.sha256,
+        }))
+    }
+
+    async fn issue_report(
+        &self,
+        request: Request<pb::IssueReportRequest>,
+    ) -> Result<Response<pb::IssuedReport>, Status> {
+        let caller = principal(&request)?;
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let r = request.into_inner();
+        let period = r.period.unwrap_or_default();
+        let issued = self
+            .handlers
+            .issue(
+                &caller,
+                authorization.as_deref(),
+                &IssueRequest {
+                    request_id: r.request_id,
+                    kind: period_kind(&period)?,
+                    year: period.year,
+                    symbol: r.symbol,
+                    letterhead: r.letterhead,
+                },
+            )
+            .await?;
+        Ok(Response::new(issued))
+    }
+
+    async fn list_issued_reports(
+        &self,
+        request: Request<pb::ListIssuedReportsRequest>,
+    ) -> Result<Response<pb::ListIssuedReportsResponse>, Status> {
+        let caller = principal(&request)?;
+        let reports = self.handlers.issued(&caller).await?;
+        Ok(Response::new(pb::ListIssuedReportsResponse { reports }))
+    }
+
+    async fn get_unit_scorecard(
+        &self,
+        request: Request<pb::GetUnitScorecardRequest>,
+    ) -> Result<Response<pb::UnitScorecard>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let period = r.period.unwrap_or_default();
+        let kind = period_kind(&period)?;
+        let card = self
+            .handlers
+            .unit_scorecard(&caller, kind, period.year, &r.unit)
+            .await?;
+        let name = card
+            .score
+            .as_ref()
+            .map(|s| s.name.clone())
+            .or_else(|| card.year_to_date.as_ref().map(|r| r.name.clone()))
+            .unwrap_or_else(|| card.unit.clone());
+        Ok(Response::new(pb::UnitScorecard {
+            name,
+            title: card.report.title.clone(),
+            from: card.report.window.0.to_string(),
+            to: card.report.window.1.to_string(),
+            score: card.score.as_ref().map(score_to_proto),
+            year_to_date: card.year_to_date.as_ref().map(row_to_proto),
+            overdue: card.overdue.iter().map(overdue_to_proto).collect(),
+            unit: card.unit,
+        }))
+    }
+
+    async fn list_overdue(
+        &self,
+        request: Request<pb::ListOverdueRequest>,
+    ) -> Result<Response<pb::ListOverdueResponse>, Status> {
+        let caller = principal(&request)?;
+        let r = request.into_inner();
+        let as_of = match r.as_of.trim() {
+            "" => None,
+            raw => Some(
+                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map_err(|_| invalid("as_of", "must be an ISO date (YYYY-MM-DD)"))?,
+            ),
+        };
+        let (day, tasks) = self.handlers.overdue(&caller, &r.unit, as_of).await?;
+        Ok(Response::new(pb::ListOverdueResponse {
+            as_of: day.to_string(),
+            tasks: tasks.iter().map(overdue_to_proto).collect(),
+        }))
+    }
+
+    async fn rebuild_projections(
+        &self,
+        request: Request<pb::RebuildProjectionsRequest>,
+    ) -> Result<Response<pb::RebuildProjectionsResponse>, Status> {
+        let caller = principal(&request)?;
+        let rebuilt = self.handlers.rebuild(&caller).await?;
+        Ok(Response::new(pb::RebuildProjectionsResponse {
+            read_models: rebuilt
+                .into_iter()
+                .map(|(name, events_applied)| pb::RebuiltReadModel {
+                    name,
+                    events_applied,
+                })
+                .collect(),
+        }))
     }
 }
 
@@ -133,114 +264,4 @@ fn period_kind(r: &pb::GetPeriodicReportRequest) -> Result<PeriodKind, Status> {
             ));
         }
     })
-}
-
-fn figures_to_proto(f: &Figures) -> pb::ReportFigures {
-    pb::ReportFigures {
-        assigned: f.assigned,
-        completed_on_time: f.completed_on_time,
-        completed_late: f.completed_late,
-        completed_no_deadline: f.completed_no_deadline,
-        in_progress_within_term: f.in_progress_within_term,
-        in_progress_no_deadline: f.in_progress_no_deadline,
-        overdue: f.overdue,
-        cancelled: f.cancelled,
-        overdue_pct_of_all: f.overdue_pct_of_all,
-        overdue_pct_of_with_deadline: f.overdue_pct_of_with_deadline,
-    }
-}
-
-fn block_to_proto(b: &Block) -> pb::ReportBlock {
-    pb::ReportBlock {
-        period: Some(figures_to_proto(&b.period)),
-        year_to_date: Some(figures_to_proto(&b.year_to_date)),
-        previous_period: Some(figures_to_proto(&b.previous_period)),
-    }
-}
-
-fn row_to_proto(r: &ReportRow) -> pb::ReportRow {
-    pb::ReportRow {
-        key: r.key.clone(),
-        name: r.name.clone(),
-        figures: Some(figures_to_proto(&r.figures)),
-        on_time_rate: r.on_time_rate.unwrap_or_default(),
-        has_rate: r.on_time_rate.is_some(),
-        rank: r.rank,
-    }
-}
-
-/// The report for the wire.
-pub fn report_to_proto(r: &PeriodicReport) -> pb::PeriodicReport {
-    pb::PeriodicReport {
-        title: r.title.clone(),
-        from: r.window.0.to_string(),
-        to: r.window.1.to_string(),
-        year_from: r.year_from.to_string(),
-        all: Some(block_to_proto(&r.all)),
-        central: Some(block_to_proto(&r.central)),
-        units: r.units.iter().map(row_to_proto).collect(),
-        leaders: r.leaders.iter().map(row_to_proto).collect(),
-        overdue: r
-            .overdue
-            .iter()
-            .map(|o| pb::OverdueTask {
-                task_id: o.task_id.clone(),
-                title: o.title.clone(),
-                source_document: o.source_document.clone(),
-                lead_unit: o.lead_unit.clone(),
-                deadline: o.deadline.to_string(),
-                working_days_overdue: o.working_days_overdue,
-                age_bucket: o.age_bucket.clone(),
-                extended: o.extended,
-            })
-            .collect(),
-        difficulties: r
-            .difficulties
-            .iter()
-            .map(|d| pb::PendingDifficulty {
-                task_id: d.task_id.clone(),
-                title: d.title.clone(),
-                unit: d.unit.clone(),
-                description: d.description.clone(),
-                reported_on: d.reported_on.to_string(),
-                working_days_waiting: d.working_days_waiting,
-            })
-            .collect(),
-        actions: Some(pb::ReportActions {
-            reminders: r.actions.reminders,
-            criticisms: r.actions.criticisms,
-            commendations: r.actions.commendations,
-        }),
-        cases: Some(pb::ReportCases {
-            opened: r.cases.opened,
-            decided: r.cases.decided,
-            no_discipline: r.cases.no_discipline,
-            withdrawn: r.cases.withdrawn,
-            by_form: r.cases.by_form.clone().into_iter().collect(),
-        }),
-        late: r
-            .late
-            .iter()
-            .map(|l| pb::LateFact {
-                task_id: l.task_id.clone(),
-                title: l.title.clone(),
-                what: l.what.clone(),
-                effective_on: l.effective_on.to_string(),
-                known_on: l.known_on.to_string(),
-            })
-            .collect(),
-        scorecard: r
-            .scorecard
-            .iter()
-            .map(|s| pb::ScoreRow {
-                unit: s.unit.clone(),
-                name: s.name.clone(),
-                completed_with_deadline: s.completed_with_deadline,
-                on_time: s.on_time,
-                late: s.late,
-                exempt: s.exempt,
-                timeliness_pct: s.timeliness_pct,
-            })
-            .collect(),
-    }
 }

@@ -163,6 +163,17 @@ fn report_with(
     actions: &[ActionFact],
     cases: &[CaseFact],
 ) -> PeriodicReport {
+    report_full(tasks, difficulties, actions, cases, &[], &[])
+}
+
+fn report_full(
+    tasks: &[TaskHistory],
+    difficulties: &[DifficultyFact],
+    actions: &[ActionFact],
+    cases: &[CaseFact],
+    documents: &[DocumentFact],
+    dossiers: &[DossierFact],
+) -> PeriodicReport {
     let kind = PeriodKind::Month(11);
     let window = kind.window(2026).expect("window");
     let (previous, year) = kind.previous(2026);
@@ -188,6 +199,9 @@ fn report_with(
         difficulties,
         actions,
         cases,
+        trend: &kind.trend(2026),
+        documents,
+        dossiers,
     })
 }
 
@@ -271,6 +285,7 @@ fn every_figure_of_the_scripted_month_is_the_one_written_by_hand() {
             title: "Nhiệm vụ t3".into(),
             source_document: "4521/UBND-XD".into(),
             lead_unit: "STC".into(),
+            lead_unit_name: "Sở Tài chính".into(),
             deadline: day(2026, 11, 12),
             working_days_overdue: 1,
             age_bucket: "1-5".into(),
@@ -474,6 +489,9 @@ fn facts_recorded_after_a_cut_off_leave_the_closed_period_alone_and_are_flagged_
         difficulties: &[],
         actions: &[],
         cases: &[],
+        trend: &[],
+        documents: &[],
+        dossiers: &[],
     });
     let late: Vec<(&str, &str, NaiveDate, NaiveDate)> = report
         .late
@@ -494,4 +512,88 @@ fn facts_recorded_after_a_cut_off_leave_the_closed_period_alone_and_are_flagged_
             ("t11", "assigned", day(2026, 10, 20), day(2026, 11, 20)),
         ]
     );
+}
+
+#[test]
+fn the_trend_counts_each_month_as_of_its_own_end() {
+    let report = report_of(&scenario());
+
+    let points: Vec<(&str, u64, u64, u64, u64)> = report
+        .trend
+        .iter()
+        .map(|p| {
+            (
+                p.label.as_str(),
+                p.figures.assigned,
+                p.figures.completed_on_time,
+                p.figures.completed_late,
+                p.figures.overdue,
+            )
+        })
+        .collect();
+    // September (15/8–14/9): nothing. October (15/9–14/10): t5 (in term), t8 (extended on
+    // 9/10, in term), t9 (completed late on 12/10). November (15/10–14/11): t1 on time, t2
+    // late, t3 overdue since 13/11, t4 no deadline, t10 no deadline completed; t6 cancelled.
+    assert_eq!(
+        points,
+        vec![
+            ("T6/2026", 0, 0, 0, 0),
+            ("T7/2026", 0, 0, 0, 0),
+            ("T8/2026", 0, 0, 0, 0),
+            ("T9/2026", 0, 0, 0, 0),
+            ("T10/2026", 3, 0, 1, 0),
+            ("T11/2026", 5, 1, 1, 1),
+        ]
+    );
+    assert_eq!(report.trend[4].on_time_rate, Some(0.0));
+    assert_eq!(report.trend[5].on_time_rate, Some(50.0));
+    assert_eq!(
+        report.trend[5].window,
+        (day(2026, 10, 15), day(2026, 11, 14))
+    );
+}
+
+#[test]
+fn documents_and_dossiers_are_counted_in_the_window_and_since_the_year_began() {
+    let doc = |register: &str, kind: &str, on| DocumentFact {
+        register: register.into(),
+        document_type: kind.into(),
+        registered_on: on,
+    };
+    let documents = [
+        doc("incoming", "Công văn", day(2026, 1, 5)),
+        doc("incoming", "Công văn", day(2026, 10, 15)),
+        doc("incoming", "Quyết định", day(2026, 11, 14)),
+        doc("incoming", "Công văn", day(2026, 11, 15)),
+        doc("outgoing", "Báo cáo", day(2026, 10, 20)),
+        doc("outgoing", "Công văn", day(2026, 11, 2)),
+        doc("outgoing", "Báo cáo", day(2026, 11, 3)),
+        doc("outgoing", "Báo cáo", day(2025, 12, 14)),
+    ];
+    // t1 and t2 completed in November, t9 in October, t10 on 1/11, t6 cancelled on 12/11:
+    // five ended tasks. t9's dossier closed in October and archived in November; t1's closed
+    // on 10/11; t2's closed on 20/11, after the cut-off.
+    let dossier = |task: &str, closed, archived| DossierFact {
+        task_id: task.into(),
+        closed_on: closed,
+        archived_on: archived,
+    };
+    let dossiers = [
+        dossier("t9", Some(day(2026, 10, 13)), Some(day(2026, 11, 2))),
+        dossier("t1", Some(day(2026, 11, 10)), None),
+        dossier("t2", Some(day(2026, 11, 20)), None),
+    ];
+
+    let report = report_full(&scenario(), &[], &[], &[], &documents, &dossiers);
+
+    let d = &report.documents;
+    assert_eq!((d.incoming, d.outgoing), (2, 3));
+    assert_eq!((d.incoming_year_to_date, d.outgoing_year_to_date), (3, 3));
+    assert_eq!(
+        d.outgoing_by_type,
+        BTreeMap::from([("Báo cáo".to_owned(), 2), ("Công văn".to_owned(), 1)])
+    );
+    assert_eq!((d.dossiers_closed, d.dossiers_archived), (1, 1));
+    // t2, t10 and t6 ended with their dossiers still open on 14/11.
+    assert_eq!(d.dossiers_awaiting_close, 3);
 }

@@ -1,14 +1,22 @@
 //! The periodic report as a workbook (`rust_xlsxwriter`), one sheet per table, for the Office's
 //! own spreadsheets: the same figures as the JSON, numbers as numbers.
 
-use std::path::Path;
-
-use anyhow::Context as _;
 use dondoc_proto::v1 as pb;
-use rust_xlsxwriter::{Format, Workbook, Worksheet};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use super::text::shown;
+
+/// Why the workbook could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkbookError {
+    #[error(transparent)]
+    Xlsx(#[from] XlsxError),
+    #[error("the report has more rows than a sheet holds")]
+    TooLarge(#[from] std::num::TryFromIntError),
+}
 
 /// Sheet names (Excel allows 31 characters and no `/`).
-pub const SHEETS: [&str; 7] = [
+pub const SHEETS: [&str; 9] = [
     "Tổng hợp",
     "Chính phủ, Thủ tướng",
     "Đơn vị",
@@ -16,6 +24,8 @@ pub const SHEETS: [&str; 7] = [
     "Quá hạn",
     "Khó khăn",
     "Tiến độ NĐ 335",
+    "Xu hướng",
+    "Văn bản, hồ sơ",
 ];
 
 const FIGURES: [&str; 10] = [
@@ -47,14 +57,14 @@ fn numbers(f: &pb::ReportFigures) -> [f64; 10] {
     ]
 }
 
-fn header(sheet: &mut Worksheet, cells: &[&str], bold: &Format) -> anyhow::Result<()> {
+fn header(sheet: &mut Worksheet, cells: &[&str], bold: &Format) -> Result<(), WorkbookError> {
     for (col, text) in cells.iter().enumerate() {
         sheet.write_string_with_format(0, u16::try_from(col)?, *text, bold)?;
     }
     Ok(())
 }
 
-fn block(sheet: &mut Worksheet, b: &pb::ReportBlock, bold: &Format) -> anyhow::Result<()> {
+fn block(sheet: &mut Worksheet, b: &pb::ReportBlock, bold: &Format) -> Result<(), WorkbookError> {
     header(
         sheet,
         &["Chỉ tiêu", "Trong kỳ", "Kỳ trước", "Lũy kế từ đầu năm"],
@@ -82,7 +92,7 @@ fn rows(
     rows: &[pb::ReportRow],
     who: &str,
     bold: &Format,
-) -> anyhow::Result<()> {
+) -> Result<(), WorkbookError> {
     header(
         sheet,
         &[
@@ -117,8 +127,8 @@ fn rows(
     Ok(())
 }
 
-/// Writes the workbook.
-pub fn write(r: &pb::PeriodicReport, out: &Path) -> anyhow::Result<()> {
+/// The workbook, as the bytes of an .xlsx file.
+pub fn workbook(r: &pb::PeriodicReport) -> Result<Vec<u8>, WorkbookError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let empty = pb::ReportBlock::default();
@@ -169,7 +179,7 @@ pub fn write(r: &pb::PeriodicReport, out: &Path) -> anyhow::Result<()> {
             sheet.write_string(row, 0, &o.task_id)?;
             sheet.write_string(row, 1, &o.title)?;
             sheet.write_string(row, 2, &o.source_document)?;
-            sheet.write_string(row, 3, &o.lead_unit)?;
+            sheet.write_string(row, 3, shown(&o.lead_unit_name, &o.lead_unit))?;
             sheet.write_string(row, 4, &o.deadline)?;
             sheet.write_number(row, 5, o.working_days_overdue as f64)?;
             sheet.write_string(row, 6, &o.age_bucket)?;
@@ -194,7 +204,7 @@ pub fn write(r: &pb::PeriodicReport, out: &Path) -> anyhow::Result<()> {
             let row = u32::try_from(i + 1)?;
             sheet.write_string(row, 0, &d.task_id)?;
             sheet.write_string(row, 1, &d.title)?;
-            sheet.write_string(row, 2, &d.unit)?;
+            sheet.write_string(row, 2, shown(&d.unit_name, &d.unit))?;
             sheet.write_string(row, 3, &d.description)?;
             sheet.write_string(row, 4, &d.reported_on)?;
             sheet.write_number(row, 5, d.working_days_waiting as f64)?;
@@ -226,15 +236,75 @@ pub fn write(r: &pb::PeriodicReport, out: &Path) -> anyhow::Result<()> {
             sheet.write_number(row, 6, s.timeliness_pct)?;
         }
     }
-    workbook
-        .save(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(())
+    {
+        let sheet = workbook.add_worksheet().set_name(SHEETS[7])?;
+        header(
+            sheet,
+            &[
+                "Kỳ",
+                "Từ ngày",
+                "Đến ngày",
+                "Được giao",
+                "Hoàn thành đúng hạn",
+                "Hoàn thành quá hạn",
+                "Quá hạn chưa hoàn thành",
+                "Tỷ lệ đúng hạn (%)",
+            ],
+            &bold,
+        )?;
+        for (i, p) in r.trend.iter().enumerate() {
+            let row = u32::try_from(i + 1)?;
+            sheet.write_string(row, 0, &p.title)?;
+            sheet.write_string(row, 1, &p.from)?;
+            sheet.write_string(row, 2, &p.to)?;
+            sheet.write_number(row, 3, p.assigned as f64)?;
+            sheet.write_number(row, 4, p.completed_on_time as f64)?;
+            sheet.write_number(row, 5, p.completed_late as f64)?;
+            sheet.write_number(row, 6, p.overdue as f64)?;
+            if p.has_rate {
+                sheet.write_number(row, 7, p.on_time_rate)?;
+            }
+        }
+    }
+    {
+        let sheet = workbook.add_worksheet().set_name(SHEETS[8])?;
+        header(sheet, &["Chỉ tiêu", "Trong kỳ", "Lũy kế"], &bold)?;
+        let d = r.documents.clone().unwrap_or_default();
+        let rows: [(&str, u64, Option<u64>); 5] = [
+            (
+                "Văn bản đến được đăng ký",
+                d.incoming,
+                Some(d.incoming_year_to_date),
+            ),
+            (
+                "Văn bản đi được đăng ký",
+                d.outgoing,
+                Some(d.outgoing_year_to_date),
+            ),
+            ("Hồ sơ công việc đã kết thúc", d.dossiers_closed, None),
+            ("Hồ sơ đã nộp lưu", d.dossiers_archived, None),
+            (
+                "Nhiệm vụ đã xong, hồ sơ chưa kết thúc",
+                d.dossiers_awaiting_close,
+                None,
+            ),
+        ];
+        for (i, (label, period, year)) in rows.into_iter().enumerate() {
+            let row = u32::try_from(i + 1)?;
+            sheet.write_string(row, 0, label)?;
+            sheet.write_number(row, 1, period as f64)?;
+            if let Some(year) = year {
+                sheet.write_number(row, 2, year as f64)?;
+            }
+        }
+        sheet.set_column_width(0, 40)?;
+    }
+    Ok(workbook.save_to_buffer()?)
 }
 
 #[cfg(test)]
 mod tests {
-    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use calamine::{Data, Reader, Xlsx};
 
     use super::*;
 
@@ -268,6 +338,16 @@ mod tests {
                     ..Default::default()
                 }),
             }],
+            trend: vec![pb::TrendPoint {
+                title: "T11/2026".into(),
+                assigned: 4,
+                overdue: 1,
+                ..Default::default()
+            }],
+            documents: Some(pb::DocumentCounts {
+                outgoing: 3,
+                ..Default::default()
+            }),
             scorecard: vec![pb::ScoreRow {
                 unit: "SXD".into(),
                 name: "Sở Xây dựng".into(),
@@ -279,13 +359,11 @@ mod tests {
             }],
             ..Default::default()
         };
-        let json = crate::periodic::report_json(&report);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let file = dir.path().join("bao-cao.xlsx");
+        let json = crate::render::text::report_json(&report);
 
-        write(&report, &file).expect("written");
+        let bytes = workbook(&report).expect("written");
 
-        let mut book: Xlsx<_> = open_workbook(&file).expect("a workbook");
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
         assert_eq!(book.sheet_names(), SHEETS.map(str::to_owned).to_vec());
         let summary = book.worksheet_range(SHEETS[0]).expect("summary");
         let number =
@@ -325,5 +403,15 @@ mod tests {
         );
         let scores = book.worksheet_range(SHEETS[6]).expect("scorecard");
         assert_eq!(number(&scores, 1, 6), 87.5);
+        let trend = book.worksheet_range(SHEETS[7]).expect("trend");
+        assert_eq!(
+            number(&trend, 1, 6),
+            json["trend"][0]["overdue"].as_f64().expect("n")
+        );
+        let documents = book.worksheet_range(SHEETS[8]).expect("documents");
+        assert_eq!(
+            number(&documents, 2, 1),
+            json["documents"]["outgoing"].as_f64().expect("n")
+        );
     }
 }

@@ -6,7 +6,8 @@
 
 use dondoc_proto::v1 as pb;
 
-use crate::periodic::{pct, vi_date};
+use super::RenderError;
+use super::text::{pct, shown, vi_date};
 
 /// Escapes text for HTML.
 fn esc(raw: &str) -> String {
@@ -45,6 +46,77 @@ fn bar_chart(title: &str, bars: &[(String, f64)], max: f64, suffix: &str) -> Str
             label_width + w + 6.0,
             y + 12.0,
             value.to_string().replace('.', ",")
+        ));
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+/// A series of the trend chart: its name, colour and the figure it draws.
+type Series = (&'static str, &'static str, fn(&pb::TrendPoint) -> u64);
+
+/// Columns per period, oldest first: completed on time, completed late and overdue, each
+/// period as of its own cut-off.
+fn trend_chart(points: &[pb::TrendPoint]) -> String {
+    if points.is_empty() {
+        return String::new();
+    }
+    let series: [Series; 3] = [
+        ("Hoàn thành đúng hạn", "#2e7d32", |p| {
+            p.completed_on_time
+        }),
+        ("Hoàn thành quá hạn", "#f9a825", |p| p.completed_late),
+        ("Quá hạn chưa hoàn thành", "#c62828", |p| p.overdue),
+    ];
+    let most = points
+        .iter()
+        .flat_map(|p| series.iter().map(move |(_, _, f)| f(p)))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let (left, top, plot_h, group_w, bar_w) = (30.0, 52.0, 160.0, 100.0, 24.0);
+    let width = left + group_w * points.len() as f64 + 10.0;
+    let height = top + plot_h + 40.0;
+    let title = "Xu hướng qua các kỳ báo cáo";
+    let mut svg = format!(
+        "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{title}\" \
+         width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">\
+         <text x=\"0\" y=\"14\" font-size=\"13\" font-weight=\"bold\">{title}</text>"
+    );
+    for (i, (name, colour, _)) in series.iter().enumerate() {
+        let x = left + 170.0 * i as f64;
+        svg.push_str(&format!(
+            "<rect x=\"{x}\" y=\"22\" width=\"10\" height=\"10\" fill=\"{colour}\"/>\
+             <text x=\"{}\" y=\"31\" font-size=\"11\">{name}</text>",
+            x + 14.0
+        ));
+    }
+    svg.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#000\"/>",
+        top + plot_h,
+        width - 10.0,
+        top + plot_h
+    ));
+    for (i, p) in points.iter().enumerate() {
+        let x0 = left + group_w * i as f64 + 10.0;
+        for (j, (_, colour, value)) in series.iter().enumerate() {
+            let v = value(p);
+            let h = v as f64 / most * plot_h;
+            let x = x0 + bar_w * j as f64;
+            let y = top + plot_h - h;
+            svg.push_str(&format!(
+                "<rect x=\"{x}\" y=\"{y:.1}\" width=\"{}\" height=\"{h:.1}\" fill=\"{colour}\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{v}</text>",
+                bar_w - 2.0,
+                x + bar_w / 2.0 - 1.0,
+                y - 2.0
+            ));
+        }
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
+            x0 + bar_w * 1.5,
+            top + plot_h + 16.0,
+            esc(&p.title)
         ));
     }
     svg.push_str("</svg></figure>");
@@ -127,18 +199,19 @@ fn figures_rows(block: &pb::ReportBlock) -> String {
 }
 
 /// What the document carries beyond the figures: who issues it and where it goes.
-pub struct Letterhead<'a> {
-    pub issuing_body: &'a str,
-    pub number_symbol: &'a str,
-    pub place: &'a str,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Letterhead {
+    pub issuing_body: String,
+    pub number_symbol: String,
+    pub place: String,
     pub signed_on: chrono::NaiveDate,
-    pub signer_title: &'a str,
-    pub signer_name: &'a str,
-    pub recipients: &'a [&'a str],
+    pub signer_title: String,
+    pub signer_name: String,
+    pub recipients: Vec<String>,
 }
 
 /// The report as an official document.
-pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
+pub fn html(r: &pb::PeriodicReport, head: &Letterhead) -> String {
     let all = r.all.unwrap_or_default();
     let period = all.period.unwrap_or_default();
     let status_bars = vec![
@@ -173,9 +246,10 @@ pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
         .collect();
     let mut body = String::new();
     body.push_str(&format!(
-        "<h2>I. Tổng hợp chung</h2>{}{}",
+        "<h2>I. Tổng hợp chung</h2>{}{}{}",
         figures_rows(&all),
-        bar_chart("Tình hình thực hiện trong kỳ", &status_bars, most, "")
+        bar_chart("Tình hình thực hiện trong kỳ", &status_bars, most, ""),
+        trend_chart(&r.trend)
     ));
     if let Some(central) = &r.central {
         body.push_str(&format!(
@@ -183,10 +257,89 @@ pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
             figures_rows(central)
         ));
     }
-    body.push_str("<h2>III. Theo đơn vị chủ trì (lũy kế)</h2><table><thead><tr><th>Xếp hạng</th><th>Đơn vị</th><th>Được giao</th><th>Đúng hạn</th><th>Quá hạn (đã xong)</th><th>Quá hạn chưa xong</th><th>Tỷ lệ đúng hạn</th></tr></thead><tbody>");
+    body.push_str("<h2>III. Khó khăn, vướng mắc chờ chỉ đạo</h2>");
+    if r.difficulties.is_empty() {
+        body.push_str("<p>Không có khó khăn, vướng mắc nào chờ chỉ đạo.</p>");
+    } else {
+        body.push_str("<table><thead><tr><th>Nhiệm vụ</th><th>Đơn vị</th><th>Nội dung</th><th>Ngày báo cáo</th><th>Số ngày làm việc chờ</th></tr></thead><tbody>");
+        for d in &r.difficulties {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                esc(&d.title),
+                esc(shown(&d.unit_name, &d.unit)),
+                esc(&d.description),
+                vi_date(&d.reported_on),
+                d.working_days_waiting
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+    let actions = r.actions.unwrap_or_default();
+    body.push_str(&format!(
+        "<h2>IV. Nhắc nhở, phê bình, biểu dương</h2><p>Trong kỳ, lãnh đạo UBND thành phố đã ban \
+         hành {} văn bản nhắc nhở, {} văn bản phê bình và {} văn bản biểu dương.</p>",
+        actions.reminders, actions.criticisms, actions.commendations
+    ));
+    let cases = r.cases.clone().unwrap_or_default();
+    let forms: Vec<String> = cases
+        .by_form
+        .iter()
+        .map(|(form, n)| format!("{} {n}", esc(form)))
+        .collect();
+    body.push_str(&format!(
+        "<h2>V. Xem xét trách nhiệm, kỷ luật</h2><p>Trong kỳ, {} hồ sơ đề nghị xem xét kỷ luật \
+         được lập; {} hồ sơ đã có quyết định ({} không kỷ luật{}); {} hồ sơ được rút do có \
+         nguyên nhân khách quan.</p>",
+        cases.opened,
+        cases.decided,
+        cases.no_discipline,
+        if forms.is_empty() {
+            String::new()
+        } else {
+            format!("; theo hình thức: {}", forms.join(", "))
+        },
+        cases.withdrawn
+    ));
+    let docs = r.documents.clone().unwrap_or_default();
+    body.push_str(&format!(
+        "<h2>VI. Văn bản và hồ sơ công việc</h2><table><thead><tr><th>Nội dung</th><th>Trong kỳ</th><th>Lũy kế</th></tr></thead><tbody>\
+         <tr><td>Văn bản đến được đăng ký</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\
+         <tr><td>Văn bản đi được đăng ký</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\
+         <tr><td>Hồ sơ công việc đã kết thúc</td><td class=\"n\">{}</td><td></td></tr>\
+         <tr><td>Hồ sơ đã nộp lưu</td><td class=\"n\">{}</td><td></td></tr>\
+         <tr><td>Nhiệm vụ đã xong, hồ sơ chưa kết thúc</td><td class=\"n\">{}</td><td></td></tr>\
+         </tbody></table>",
+        docs.incoming,
+        docs.incoming_year_to_date,
+        docs.outgoing,
+        docs.outgoing_year_to_date,
+        docs.dossiers_closed,
+        docs.dossiers_archived,
+        docs.dossiers_awaiting_close
+    ));
+    if !r.late.is_empty() {
+        body.push_str("<h2>VII. Số liệu của kỳ trước được cập nhật sau thời điểm chốt</h2><table><thead><tr><th>Nhiệm vụ</th><th>Nội dung</th><th>Có hiệu lực từ</th><th>Ghi nhận ngày</th></tr></thead><tbody>");
+        for l in &r.late {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.title),
+                match l.what.as_str() {
+                    "assigned" => "Giao nhiệm vụ",
+                    "deadline" => "Điều chỉnh thời hạn",
+                    "completed" => "Hoàn thành",
+                    _ => "Khác",
+                },
+                vi_date(&l.effective_on),
+                vi_date(&l.known_on)
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+    let mut annexes = String::new();
+    annexes.push_str("<section class=\"annex\"><h2>Phụ lục I. Kết quả theo đơn vị chủ trì (lũy kế)</h2><table><thead><tr><th>Xếp hạng</th><th>Đơn vị</th><th>Được giao</th><th>Đúng hạn</th><th>Quá hạn (đã xong)</th><th>Quá hạn chưa xong</th><th>Tỷ lệ đúng hạn</th></tr></thead><tbody>");
     for u in &r.units {
         let f = u.figures.unwrap_or_default();
-        body.push_str(&format!(
+        annexes.push_str(&format!(
             "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             if u.rank == 0 { "—".to_owned() } else { u.rank.to_string() },
             esc(&u.name),
@@ -197,32 +350,40 @@ pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
             if u.has_rate { pct(u.on_time_rate) } else { "—".to_owned() }
         ));
     }
-    body.push_str("</tbody></table>");
-    body.push_str(&bar_chart(
+    annexes.push_str("</tbody></table>");
+    annexes.push_str(&bar_chart(
         "Tỷ lệ hoàn thành đúng hạn theo đơn vị (%)",
         &unit_bars,
         100.0,
         "%",
     ));
-    body.push_str("<h2>IV. Danh sách nhiệm vụ quá hạn chưa hoàn thành</h2><table><thead><tr><th>Nhiệm vụ</th><th>Văn bản</th><th>Đơn vị chủ trì</th><th>Thời hạn</th><th>Số ngày làm việc quá hạn</th><th>Đã gia hạn</th></tr></thead><tbody>");
+    annexes.push_str("</section>");
+    annexes.push_str("<section class=\"annex\"><h2>Phụ lục II. Danh sách nhiệm vụ quá hạn chưa hoàn thành</h2><table><thead><tr><th>Nhiệm vụ</th><th>Văn bản</th><th>Đơn vị chủ trì</th><th>Thời hạn</th><th>Số ngày làm việc quá hạn</th><th>Đã gia hạn</th></tr></thead><tbody>");
     for o in &r.overdue {
-        body.push_str(&format!(
+        annexes.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(&o.title),
             esc(&o.source_document),
-            esc(&o.lead_unit),
+            esc(shown(&o.lead_unit_name, &o.lead_unit)),
             vi_date(&o.deadline),
             o.working_days_overdue,
             if o.extended { "Có" } else { "Không" }
         ));
     }
-    body.push_str("</tbody></table>");
-    let actions = r.actions.unwrap_or_default();
-    body.push_str(&format!(
-        "<h2>V. Nhắc nhở, phê bình, biểu dương</h2><p>Trong kỳ, lãnh đạo UBND thành phố đã ban \
-         hành {} văn bản nhắc nhở, {} văn bản phê bình và {} văn bản biểu dương.</p>",
-        actions.reminders, actions.criticisms, actions.commendations
-    ));
+    annexes.push_str("</tbody></table></section>");
+    annexes.push_str("<section class=\"annex\"><h2>Phụ lục III. Mức độ hoàn thành đúng thời hạn (Nghị định 335/2025/NĐ-CP)</h2><table><thead><tr><th>Đơn vị</th><th>Hoàn thành có thời hạn</th><th>Đúng hạn</th><th>Quá hạn</th><th>Quá hạn do nguyên nhân khách quan</th><th>Điểm tiến độ</th></tr></thead><tbody>");
+    for s in &r.scorecard {
+        annexes.push_str(&format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&s.name),
+            s.completed_with_deadline,
+            s.on_time,
+            s.late,
+            s.exempt,
+            pct(s.timeliness_pct)
+        ));
+    }
+    annexes.push_str("</tbody></table></section>");
     let recipients: String = head
         .recipients
         .iter()
@@ -236,11 +397,12 @@ pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
          .head {{ display: flex; justify-content: space-between; text-align: center; }}\
          .head div {{ width: 48%; }} .upper {{ text-transform: uppercase; font-weight: bold; }}\
          .motto {{ font-weight: bold; text-decoration: underline; }}\
-         .date {{ font-style: italic; text-align: right; }} h1 {{ font-size: 14pt; text-align: center; }}\
+         .date {{ font-style: italic; text-align: right; }} h1 {{ font-size: 14pt; text-align: center; }} h2 {{ font-size: 13pt; margin: 10pt 0 4pt; }}\
          table {{ border-collapse: collapse; width: 100%; margin: 6pt 0; }}\
          th, td {{ border: 1px solid #000; padding: 2pt 4pt; font-size: 12pt; }} .n {{ text-align: right; }}\
          .sign {{ display: flex; justify-content: space-between; margin-top: 18pt; }}\
          .sign div {{ width: 48%; }} .signer {{ text-align: center; font-weight: bold; }}\
+         .annex {{ break-before: page; }} figure {{ margin: 6pt 0; break-inside: avoid; }}\
          </style></head><body>\
          <div class=\"head\"><div><div class=\"upper\">{body_name}</div><div>Số: {number}</div></div>\
          <div><div class=\"upper\">Cộng hòa xã hội chủ nghĩa Việt Nam</div>\
@@ -251,19 +413,19 @@ pub fn html(r: &pb::PeriodicReport, head: &Letterhead<'_>) -> String {
          từ ngày {year_from}.</p>{body}\
          <div class=\"sign\"><div><b><i>Nơi nhận:</i></b><ul>{recipients}</ul></div>\
          <div class=\"signer\"><div class=\"upper\">{signer_title}</div><br><br><br>\
-         <div>{signer_name}</div></div></div></body></html>",
+         <div>{signer_name}</div></div></div>{annexes}</body></html>",
         title = esc(&r.title),
-        body_name = esc(head.issuing_body),
-        number = esc(head.number_symbol),
-        place = esc(head.place),
+        body_name = esc(&head.issuing_body),
+        number = esc(&head.number_symbol),
+        place = esc(&head.place),
         d = head.signed_on.format("%d"),
         m = head.signed_on.format("%m"),
         y = head.signed_on.format("%Y"),
         from = vi_date(&r.from),
         to = vi_date(&r.to),
         year_from = vi_date(&r.year_from),
-        signer_title = esc(head.signer_title),
-        signer_name = esc(head.signer_name),
+        signer_title = esc(&head.signer_title),
+        signer_name = esc(&head.signer_name),
     )
 }
 
@@ -277,13 +439,12 @@ pub fn chromium() -> Option<std::path::PathBuf> {
 }
 
 /// Runs headless Chromium on `html_file` with `args` (sandboxing is off: it runs as whatever
-/// user runs `dondoc`, often root in a container, where the sandbox cannot start).
+/// user runs the service, often root in a container, where the sandbox cannot start).
 pub fn run_chromium(
     chromium: &std::path::Path,
     args: &[String],
     html_file: &std::path::Path,
-) -> anyhow::Result<std::process::Output> {
-    use anyhow::Context as _;
+) -> Result<std::process::Output, RenderError> {
     let output = std::process::Command::new(chromium)
         .args([
             "--headless",
@@ -296,27 +457,25 @@ pub fn run_chromium(
         .arg(format!("file://{}", html_file.display()))
         .stdin(std::process::Stdio::null())
         .output()
-        .with_context(|| format!("cannot run {}", chromium.display()))?;
-    anyhow::ensure!(
-        output.status.success(),
-        "{} failed: {}",
-        chromium.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .map_err(|e| RenderError::Failed(format!("cannot run {}: {e}", chromium.display())))?;
+    if !output.status.success() {
+        return Err(RenderError::Failed(format!(
+            "{} failed: {}",
+            chromium.display(),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
     Ok(output)
 }
 
-/// Prints `html` to a PDF file on A4 through headless Chromium.
-pub fn pdf(html: &str, out: &std::path::Path) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    let chromium = chromium().context(
-        "a PDF is printed by headless Chromium, which is not on PATH: install the `chromium` \
-         package (Debian: apt-get install chromium) or use --format html",
-    )?;
-    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+/// Prints `html` on A4 through headless Chromium and returns the PDF.
+pub fn pdf(html: &str) -> Result<Vec<u8>, RenderError> {
+    let chromium = chromium().ok_or(RenderError::ChromiumMissing)?;
+    let failed = |what: &str, e: std::io::Error| RenderError::Failed(format!("{what}: {e}"));
+    let dir = tempfile::tempdir().map_err(|e| failed("cannot create a temporary directory", e))?;
     let page = dir.path().join("report.html");
-    std::fs::write(&page, html).context("cannot write the HTML")?;
-    let out = std::path::absolute(out).context("cannot resolve the output path")?;
+    std::fs::write(&page, html).map_err(|e| failed("cannot write the HTML", e))?;
+    let out = dir.path().join("report.pdf");
     run_chromium(
         &chromium,
         &[
@@ -325,8 +484,7 @@ pub fn pdf(html: &str, out: &std::path::Path) -> anyhow::Result<()> {
         ],
         &page,
     )?;
-    anyhow::ensure!(out.is_file(), "Chromium wrote no PDF to {}", out.display());
-    Ok(())
+    std::fs::read(&out).map_err(|e| failed("Chromium wrote no PDF", e))
 }
 
 #[cfg(test)]
@@ -363,15 +521,15 @@ mod tests {
         }
     }
 
-    fn letterhead() -> Letterhead<'static> {
+    fn letterhead() -> Letterhead {
         Letterhead {
-            issuing_body: "Văn phòng UBND thành phố Hải Phòng",
-            number_symbol: "125/BC-VP",
-            place: "Hải Phòng",
+            issuing_body: "Văn phòng UBND thành phố Hải Phòng".into(),
+            number_symbol: "125/BC-VP".into(),
+            place: "Hải Phòng".into(),
             signed_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
-            signer_title: "Chánh Văn phòng",
-            signer_name: "Nguyễn Văn A",
-            recipients: &["Chủ tịch UBND thành phố", "Lưu: VT"],
+            signer_title: "Chánh Văn phòng".into(),
+            signer_name: "Nguyễn Văn A".into(),
+            recipients: vec!["Chủ tịch UBND thành phố".into(), "Lưu: VT".into()],
         }
     }
 
@@ -416,9 +574,7 @@ mod tests {
         let report_png = shot(&page, "report.png");
         let blank_png = shot(&blank, "blank.png");
         let dom = run_chromium(&chromium, &["--dump-dom".to_owned()], &page).expect("dom");
-        let pdf_file = dir.path().join("report.pdf");
-        pdf(&html(&sample_report(), &letterhead()), &pdf_file).expect("pdf");
-        let printed = std::fs::read(&pdf_file).expect("the PDF");
+        let printed = pdf(&html(&sample_report(), &letterhead())).expect("pdf");
 
         assert!(report_png.starts_with(b"\x89PNG"), "a PNG");
         assert!(
@@ -433,7 +589,9 @@ mod tests {
         assert!(printed.starts_with(b"%PDF"));
         let text = String::from_utf8_lossy(&printed);
         let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
-        assert!(pages >= 1, "at least one A4 page");
+        // The body (letterhead, the summary with its status and trend charts, sections II–VI,
+        // signature and nơi nhận) on two A4 pages; each of the three annexes starts a page.
+        assert_eq!(pages, 5, "two pages of body and three annexes");
     }
 
     #[test]
@@ -463,15 +621,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let head = Letterhead {
-            issuing_body: "Văn phòng UBND thành phố Hải Phòng",
-            number_symbol: "125/BC-VP",
-            place: "Hải Phòng",
-            signed_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 16).expect("date"),
-            signer_title: "Chánh Văn phòng",
-            signer_name: "Nguyễn Văn A",
-            recipients: &["Chủ tịch UBND thành phố", "Lưu: VT"],
-        };
+        let head = letterhead();
 
         let page = html(&report, &head);
 
