@@ -153,6 +153,7 @@ impl TestSystem {
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
+            shutdown_drain: Default::default(),
         }
         .into()
     }
@@ -199,6 +200,7 @@ impl TestSystem {
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
+            shutdown_drain: Default::default(),
         });
         settings.progress_url = self
             .progress
@@ -225,6 +227,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                shutdown_drain: Default::default(),
             });
         settings.reply_check_interval = Duration::from_secs(24 * 3600);
         let app = dondoc_progress::Application::build(&settings, self.verifier.clone(), clock)
@@ -253,6 +256,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                shutdown_drain: Default::default(),
             });
         settings.evaluate_interval = Duration::from_secs(24 * 3600);
         settings.smtp = smtp;
@@ -286,6 +290,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                shutdown_drain: Default::default(),
             });
         settings.draft_interval = Duration::from_millis(100);
         settings.clock_interval = Duration::from_secs(24 * 3600);

@@ -188,6 +188,7 @@ impl Application {
         );
 
         let mut supervisor = Supervisor::new();
+        supervisor.set_drain(settings.shutdown_drain);
         let shutdown = supervisor.shutdown_token();
         {
             let relay = relay.clone();

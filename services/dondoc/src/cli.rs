@@ -147,6 +147,26 @@ pub enum OperatorCommand {
     Replay(ReplayArgs),
     /// Have a service rebuild every read model from the events when it next starts.
     Rebuild(LogArgs),
+    /// Ask a service's gRPC health service; prints the status and exits 0 only on SERVING
+    /// (the probe of compose healthchecks and Kubernetes).
+    Health(HealthArgs),
+}
+
+/// `dondoc health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The service's gRPC address, e.g. http://127.0.0.1:50051.
+    #[arg(long, value_name = "URL")]
+    pub addr: String,
+    /// One part's health entry (e.g. `dondoc.v1.AssignmentService`); the whole server if unset.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// CA certificate (PEM) that signed the server's certificate, for https:// addresses.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// How long to wait for the answer.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Which service's event log, by database.

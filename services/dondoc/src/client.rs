@@ -99,7 +99,11 @@ pub async fn reporting(
     Ok(ReportingServiceClient::with_interceptor(channel, token))
 }
 
-async fn channel(endpoint: &str, service: &str, ca_cert: Option<&Path>) -> anyhow::Result<Channel> {
+pub async fn channel(
+    endpoint: &str,
+    service: &str,
+    ca_cert: Option<&Path>,
+) -> anyhow::Result<Channel> {
     let mut target = Endpoint::from_shared(endpoint.to_owned())
         .with_context(|| format!("invalid {service} endpoint {endpoint:?}"))?;
     if ca_cert.is_some() && !endpoint.starts_with("https://") {

@@ -25,6 +25,7 @@ mod cli;
 mod client;
 mod demo;
 mod escalation;
+mod health;
 mod i18n;
 mod keys;
 mod log;
@@ -124,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,
                 OperatorCommand::Rebuild(args) => log::rebuild(&args, ui, &mut out).await,
+                OperatorCommand::Health(args) => health::run(&args, &mut out).await,
             }
         }
     }

@@ -38,6 +38,9 @@ data_dir = "./data"
 # Loopback by default: the services trust any holder of a token signed by the development key,
 # which is fine on one machine but should be a deliberate choice on a network.
 bind = "127.0.0.1"
+# How long a stop keeps answering after health turned NOT_SERVING (e.g. "5s" behind a load
+# balancer); nothing routes around one machine, so none by default.
+shutdown_drain = "0s"
 
 [assignment]
 port = 50051
@@ -78,6 +81,8 @@ json_logs = false
 struct FileConfig {
     data_dir: PathBuf,
     bind: String,
+    #[serde(default, with = "humantime_serde")]
+    shutdown_drain: std::time::Duration,
     assignment: PortConfig,
     reporting: PortConfig,
     #[serde(default = "default_progress_port")]
@@ -161,6 +166,8 @@ pub struct UpConfig {
     pub telemetry: TelemetrySettings,
     /// Serve both services over TLS with this certificate.
     pub tls: Option<TlsSettings>,
+    /// How long each service keeps answering after it turned NOT_SERVING on a stop.
+    pub shutdown_drain: std::time::Duration,
     /// `--demo`: how many tasks to play, and whether to stop once the reports are written.
     pub demo: Option<Demo>,
 }
@@ -201,6 +208,7 @@ impl UpConfig {
             nats_url,
             telemetry: file.telemetry,
             tls: file.tls,
+            shutdown_drain: file.shutdown_drain,
             demo: args.demo.then_some(Demo {
                 tasks: args.demo_tasks,
                 exit: args.demo_exit,
@@ -251,6 +259,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             listen: listen_address(&config.bind, port),
             tls: config.tls.clone(),
             database: Default::default(),
+            shutdown_drain: config.shutdown_drain,
         })
     };
     let assignment = dondoc_assignment::Application::build(
@@ -649,6 +658,7 @@ mod tests {
         FileConfig {
             data_dir: PathBuf::from("/from/file"),
             bind: "127.0.0.1".to_owned(),
+            shutdown_drain: std::time::Duration::from_secs(7),
             assignment: PortConfig { port: 1 },
             reporting: PortConfig { port: 2 },
             progress: PortConfig { port: 3 },
@@ -680,6 +690,10 @@ mod tests {
         assert_eq!(config.discipline_port, 50055);
         assert!(config.smtp.is_none(), "e-mail is off unless configured");
         assert_eq!(config.telemetry.log_filter, "info");
+        assert!(
+            config.shutdown_drain.is_zero(),
+            "nothing routes around one machine"
+        );
     }
 
     #[test]
@@ -687,6 +701,7 @@ mod tests {
         let config = UpConfig::from_layers(file_config(), &no_flags());
 
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(config.shutdown_drain, std::time::Duration::from_secs(7));
         assert_eq!(config.assignment_port, 1);
         assert_eq!(config.reporting_port, 2);
         assert_eq!(config.nats_url.as_deref(), Some("nats://file:4222"));
@@ -822,6 +837,7 @@ mod demo_tests {
             nats_url: None,
             telemetry: TelemetrySettings::default(),
             tls: None,
+            shutdown_drain: std::time::Duration::ZERO,
             demo: Some(Demo {
                 tasks: 40,
                 exit: true,

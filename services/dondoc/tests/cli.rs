@@ -102,6 +102,28 @@ fn dondoc(data_dir: &Path, args: &[&str]) -> Output {
         .expect("run dondoc")
 }
 
+/// `dondoc health --addr <addr> [extra]`: the compose probe, as Docker runs it.
+fn probe(addr: &str, extra: &[&str]) -> Output {
+    Command::new(DONDOC)
+        .args(["health", "--addr", addr])
+        .args(extra)
+        .output()
+        .expect("run dondoc health")
+}
+
+/// Probes until SERVING (a service catching up at start says NOT_SERVING), failing after a
+/// deadline; the last answer.
+fn probe_until_serving(addr: &str, extra: &[&str]) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = probe(addr, extra);
+        if answer.status.success() || Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// `dondoc task assign`: Vice-Chairman pct-tran gives the Department of Construction a task
 /// through document 4521/UBND-XD of `doc_date`, due `deadline`; its id.
 fn assign_to_sxd(
@@ -257,11 +279,22 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    let probes: Vec<Output> = [
+        &up.assignment,
+        &up.reporting,
+        &up.progress,
+        &up.escalation,
+        &up.discipline,
+    ]
+    .into_iter()
+    .map(|addr| probe_until_serving(addr, &[]))
+    .collect();
     let stopped = Command::new("kill")
         .args(["-TERM", &up.child.id().to_string()])
         .status()
         .expect("send SIGTERM");
     let exit = up.child.wait().expect("wait for dondoc up");
+    let probe_after_stop = probe(&up.assignment, &["--timeout", "1s"]);
     let verified = dondoc(data.path(), &["verify"]);
     let replayed = dondoc(data.path(), &["replay", "--from", "0"]);
     let rewound_to = relay_checkpoint(data.path());
@@ -353,6 +386,15 @@ fn dondoc_up_serves_the_client_commands_and_stops_on_sigterm() {
     assert_eq!(
         republished_to, 4,
         "the restarted relay republished everything"
+    );
+    for answer in &probes {
+        assert!(answer.status.success(), "health probe: {answer:?}");
+        assert_eq!(stdout(answer).trim(), "SERVING");
+    }
+    assert_eq!(
+        probe_after_stop.status.code(),
+        Some(1),
+        "a stopped service fails its probe: {probe_after_stop:?}"
     );
     assert!(stopped.success());
     assert!(verified.status.success(), "verify: {verified:?}");
@@ -472,17 +514,56 @@ fn dondoc_up_with_a_certificate_serves_only_tls() {
             &up.assignment.replace("https://", "http://"),
         ],
     );
+    let probed_over_tls = probe_until_serving(&up.assignment, &["--ca-cert", &cert]);
     let _ = Command::new("kill")
         .args(["-TERM", &up.child.id().to_string()])
         .status();
     let _ = up.child.wait();
 
     assert!(over_tls.status.success(), "over TLS: {over_tls:?}");
+    assert!(
+        probed_over_tls.status.success(),
+        "the probe speaks TLS: {probed_over_tls:?}"
+    );
     assert_eq!(
         plaintext.status.code(),
         Some(1),
         "plaintext must fail: {plaintext:?}"
     );
+}
+
+#[test]
+fn a_service_says_not_serving_from_sigterm_while_it_drains_then_stops() {
+    let data = tempfile::tempdir().expect("data dir");
+    let config = data.path().join("dondoc.toml");
+    std::fs::write(&config, "shutdown_drain = \"5s\"\n").expect("write config");
+    let config = config.display().to_string();
+    let mut up = start_up_with(data.path(), &["--config", &config], "http");
+    let before = probe_until_serving(&up.progress, &[]);
+
+    Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    // The server still answers while it drains, and what it says is NOT_SERVING.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let draining = loop {
+        let answer = probe(&up.progress, &[]);
+        if stdout(&answer).trim() == "NOT_SERVING" || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let exit = up.child.wait().expect("wait for dondoc up");
+
+    assert!(before.status.success(), "SERVING before: {before:?}");
+    assert_eq!(stdout(&draining).trim(), "NOT_SERVING", "{draining:?}");
+    assert_eq!(
+        draining.status.code(),
+        Some(1),
+        "the probe fails: {draining:?}"
+    );
+    assert!(exit.success(), "then it stops cleanly: {exit:?}");
 }
 
 /// Runs one statement on the assignment database of a `dondoc up` data directory, as an

@@ -209,6 +209,7 @@ impl Application {
             .context("cannot prepare e-mail delivery")?;
 
         let mut supervisor = Supervisor::new();
+        supervisor.set_drain(settings.shutdown_drain);
         let shutdown = supervisor.shutdown_token();
         {
             let relay = relay.clone();

@@ -52,6 +52,9 @@ use crate::projection::{
 use crate::relay::{SOURCE_HEADER, STREAM_ID_HEADER, STREAM_VERSION_HEADER};
 use crate::store::{from_i64, to_i64};
 use crate::upcast::{UpcastContext, Upcasters};
+
+/// How often a consumer catching up at start compares its progress with the stream.
+const CATCH_UP_CHECK: Duration = Duration::from_millis(200);
 use dondoc_proto::v1 as pb;
 
 /// `$first, $first+1, …` for `n` values after `first - 1` others.
@@ -253,6 +256,11 @@ impl<P: Projection> Consumer<P> {
             .await
             .map_err(|e| ConsumerError::Projection(e.to_string()))?;
         let key = progress_key(projection.as_ref());
+        // Ready only once it has consumed what was published before it started (see `run`).
+        let state = match state {
+            ReadModelState::Ready => ReadModelState::CatchingUp,
+            other => other,
+        };
         let (state, _) = watch::channel(state);
         Ok(Self {
             metrics: ConsumerMetrics::new(&key),
@@ -287,7 +295,7 @@ impl<P: Projection> Consumer<P> {
     /// `Ok` unless this replica refuses the read model; readers call it before reading.
     pub fn ensure_running(&self) -> Result<(), ProjectionError> {
         match &*self.state.borrow() {
-            ReadModelState::Ready => Ok(()),
+            ReadModelState::Ready | ReadModelState::CatchingUp => Ok(()),
             ReadModelState::Refused(reason) => Err(ProjectionError::Refused(reason.clone())),
         }
     }
@@ -373,10 +381,17 @@ impl<P: Projection> Consumer<P> {
     /// until `shutdown`, when a newer version of the read model takes over.
     pub async fn run(&self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
+        // What "caught up" means: the stream's last sequence when this replica started.
+        let mut catch_up_target = None;
         while !shutdown.is_cancelled() {
-            if !self.state.borrow().is_ready() {
+            if self.state.borrow().is_refused() {
                 shutdown.cancelled().await;
                 return;
+            }
+            // Taken again at each subscription while catching up: after a rebuild the durable
+            // starts over, and the stream may have appeared since.
+            if self.catching_up() {
+                catch_up_target = self.stream_last_sequence().await;
             }
             let messages = match self.durable().await {
                 Ok(consumer) => consumer.messages().await.map_err(|e| e.to_string()),
@@ -385,6 +400,10 @@ impl<P: Projection> Consumer<P> {
             let messages = match messages {
                 Ok(messages) => messages,
                 Err(error) => {
+                    // A stream its producer has not created yet holds nothing to catch up on.
+                    if self.catching_up() && matches!(self.stream_exists().await, Ok(false)) {
+                        self.caught_up();
+                    }
                     tracing::debug!(consumer = self.name(), error = %error, "consumer not ready; retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -399,11 +418,18 @@ impl<P: Projection> Consumer<P> {
             // Whatever has already arrived is handled together, in one transaction: under load
             // that is many events per commit; idle, it is one event as soon as it comes.
             let mut chunks = messages.ready_chunks(MAX_BATCH);
+            let mut progress_check = tokio::time::interval(CATCH_UP_CHECK);
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return,
                     // A rebuild was asked for: resubscribe, which carries the reset out.
                     _ = self.reset_requested.notified() => break,
+                    _ = progress_check.tick(), if self.catching_up() => {
+                        if self.reached(catch_up_target).await {
+                            self.caught_up();
+                        }
+                        continue;
+                    }
                     next = chunks.next() => next,
                 };
                 let Some(items) = next else { break };
@@ -450,6 +476,60 @@ impl<P: Projection> Consumer<P> {
         }
     }
 
+    fn catching_up(&self) -> bool {
+        *self.state.borrow() == ReadModelState::CatchingUp
+    }
+
+    fn caught_up(&self) {
+        self.state.send_if_modified(|state| {
+            let was = *state == ReadModelState::CatchingUp;
+            if was {
+                *state = ReadModelState::Ready;
+                tracing::info!(consumer = self.key, "caught up");
+            }
+            was
+        });
+    }
+
+    async fn stream_exists(&self) -> Result<bool, ConsumerError> {
+        match self.js.get_stream(&self.config.stream_name).await {
+            Ok(_) => Ok(true),
+            Err(error) => match error.kind() {
+                jetstream::context::GetStreamErrorKind::JetStream(js)
+                    if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    Ok(false)
+                }
+                _ => Err(ConsumerError::JetStream(error.to_string())),
+            },
+        }
+    }
+
+    /// The stream's last sequence now (`None` when it cannot be read: the target is then
+    /// taken on the next subscription).
+    async fn stream_last_sequence(&self) -> Option<u64> {
+        let stream = self.js.get_stream(&self.config.stream_name).await.ok()?;
+        Some(stream.cached_info().state.last_sequence)
+    }
+
+    /// Whether everything published before this replica started has been applied: the
+    /// durable's acknowledged floor has reached the stream's last sequence of then, or
+    /// nothing is pending at all (a filter may skip the last messages of the stream).
+    async fn reached(&self, target: Option<u64>) -> bool {
+        // The old durable is still there and idle until the reset is carried out.
+        if self.rebuild_pending() {
+            return false;
+        }
+        let Ok(stream) = self.js.get_stream(&self.config.stream_name).await else {
+            return false;
+        };
+        let Ok(info) = stream.consumer_info(self.name()).await else {
+            return false;
+        };
+        let idle = info.num_pending == 0 && info.num_ack_pending == 0;
+        idle || target.is_some_and(|t| info.ack_floor.stream_sequence >= t)
+    }
+
     /// Whether a rebuild ordered here has not yet recreated the durable consumer (until then
     /// a backlog of zero says nothing about the rebuild).
     pub fn rebuild_pending(&self) -> bool {
@@ -459,18 +539,11 @@ impl<P: Projection> Consumer<P> {
     /// Whether everything published so far has been consumed: a rebuild ordered here has been
     /// carried out and the backlog is empty. A stream its producer has not created yet has
     /// nothing to consume (the pending rebuild is carried out once it appears).
-    pub async fn caught_up(&self) -> Result<bool, ConsumerError> {
-        match self.js.get_stream(&self.config.stream_name).await {
-            Ok(_) => Ok(!self.rebuild_pending() && self.backlog().await? == 0),
-            Err(error) => match error.kind() {
-                jetstream::context::GetStreamErrorKind::JetStream(js)
-                    if js.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND =>
-                {
-                    Ok(true)
-                }
-                _ => Err(ConsumerError::JetStream(error.to_string())),
-            },
+    pub async fn is_caught_up(&self) -> Result<bool, ConsumerError> {
+        if !self.stream_exists().await? {
+            return Ok(true);
         }
+        Ok(!self.rebuild_pending() && self.backlog().await? == 0)
     }
 
     /// Empties the projection and its consumer bookkeeping, and recreates the durable consumer
@@ -486,6 +559,14 @@ impl<P: Projection> Consumer<P> {
         forget_progress(&mut tx, self.name(), Feed::Nats).await?;
         self.reset_pending.store(true, Ordering::SeqCst);
         tx.commit().await?;
+        // The read model is empty now: not ready again until it has consumed the stream anew.
+        self.state.send_if_modified(|state| {
+            let ready = *state == ReadModelState::Ready;
+            if ready {
+                *state = ReadModelState::CatchingUp;
+            }
+            ready
+        });
         // A stored permit: the loop resubscribes even if it is busy right now.
         self.reset_requested.notify_one();
         Ok(())

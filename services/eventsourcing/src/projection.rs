@@ -146,17 +146,27 @@ pub fn progress_key(projection: &dyn Projection) -> String {
     format!("{}-v{}", projection.name(), projection.version())
 }
 
-/// Whether this replica runs a read model.
+/// Whether this replica runs a read model, and whether it has caught up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadModelState {
     Ready,
+    /// Running, but still consuming what was published before this replica started: it
+    /// answers (what it has), and health says NOT_SERVING until it has caught up, so an
+    /// orchestrator does not send traffic to a replica that would answer with old figures.
+    CatchingUp,
     /// A newer version is active; this replica's code must be upgraded to serve it.
     Refused(String),
 }
 
 impl ReadModelState {
+    /// Running and caught up: what health requires.
     pub fn is_ready(&self) -> bool {
         matches!(self, ReadModelState::Ready)
+    }
+
+    /// Refused by this replica (a newer version is active).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, ReadModelState::Refused(_))
     }
 }
 
@@ -406,7 +416,7 @@ impl<P: Projection> LocalProjector<P> {
     /// `Ok` unless this replica refuses the read model; readers call it before reading.
     pub fn ensure_running(&self) -> Result<(), ProjectionError> {
         match &*self.state.borrow() {
-            ReadModelState::Ready => Ok(()),
+            ReadModelState::Ready | ReadModelState::CatchingUp => Ok(()),
             ReadModelState::Refused(reason) => Err(ProjectionError::Refused(reason.clone())),
         }
     }

@@ -158,6 +158,7 @@ impl Application {
         .await?;
 
         let mut supervisor = Supervisor::new();
+        supervisor.set_drain(settings.shutdown_drain);
         supervisor.spawn_read_model("task-board consumer", consumer.clone());
 
         supervisor.spawn_read_model("task-execution consumer", execution.clone());

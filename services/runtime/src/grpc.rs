@@ -220,7 +220,9 @@ impl PreparedServer {
                 tracing::error!(server = name, error = %error, "gRPC server failed");
             }
         });
-        report_health(&self.health, &mut self.required).await;
+        supervisor.report_draining_to(self.health.clone());
+        let draining = supervisor.draining_token();
+        report_health(&self.health, &mut self.required, &draining).await;
         let health = self.health;
         let mut required = self.required;
         let shutdown = supervisor.shutdown_token();
@@ -236,13 +238,14 @@ impl PreparedServer {
                 }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
+                    _ = draining.cancelled() => break,
                     (changed, _, _) = select_all(changes) => {
                         if changed.is_err() {
                             break;
                         }
                     }
                 }
-                report_health(&health, &mut required).await;
+                report_health(&health, &mut required, &draining).await;
             }
             mark_not_serving(&health).await;
         });
@@ -250,8 +253,12 @@ impl PreparedServer {
 }
 
 /// Sets each required part's health entry, and the whole server's: SERVING only if every part
-/// is ready.
-async fn report_health(health: &HealthReporter, required: &mut [(String, watch::Receiver<bool>)]) {
+/// is ready and the server is not draining.
+async fn report_health(
+    health: &HealthReporter,
+    required: &mut [(String, watch::Receiver<bool>)],
+    draining: &tokio_util::sync::CancellationToken,
+) {
     let mut all = true;
     for (name, ready) in required.iter_mut() {
         let ready = *ready.borrow_and_update();
@@ -263,7 +270,7 @@ async fn report_health(health: &HealthReporter, required: &mut [(String, watch::
         };
         health.set_service_status(name.as_str(), status).await;
     }
-    if all {
+    if all && !draining.is_cancelled() {
         mark_serving(health).await;
     } else {
         mark_not_serving(health).await;

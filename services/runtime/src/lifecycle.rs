@@ -22,15 +22,46 @@ use tokio_util::sync::CancellationToken;
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// The background tasks of one service.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Supervisor {
     shutdown: CancellationToken,
+    /// Cancelled first when a stop begins: health turns NOT_SERVING while the server still
+    /// answers, so load balancers and probes move traffic away before it goes.
+    draining: CancellationToken,
+    /// How long a stop keeps serving after health turned NOT_SERVING.
+    drain: Duration,
+    health: Vec<tonic_health::server::HealthReporter>,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("drain", &self.drain)
+            .field("tasks", &self.tasks.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Supervisor {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How long a graceful stop keeps serving after health turned NOT_SERVING (the
+    /// `shutdown_drain` setting: a few seconds behind a load balancer, zero on one machine).
+    pub fn set_drain(&mut self, drain: Duration) {
+        self.drain = drain;
+    }
+
+    /// The token cancelled when a stop begins, before anything stops.
+    pub fn draining_token(&self) -> CancellationToken {
+        self.draining.clone()
+    }
+
+    /// A health reporter to turn NOT_SERVING as soon as a stop begins.
+    pub fn report_draining_to(&mut self, health: tonic_health::server::HealthReporter) {
+        self.health.push(health);
     }
 
     /// The token every task watches.
@@ -92,8 +123,17 @@ impl Supervisor {
         });
     }
 
-    /// Cancels every task and waits for each (bounded by a grace period).
+    /// Turns health NOT_SERVING, keeps serving for the drain period, then cancels every task
+    /// and waits for each (bounded by a grace period).
     pub async fn stop(self) {
+        self.draining.cancel();
+        for health in &self.health {
+            crate::grpc::mark_not_serving(health).await;
+        }
+        if !self.drain.is_zero() {
+            tracing::info!(drain = ?self.drain, "NOT_SERVING; draining before the stop");
+            tokio::time::sleep(self.drain).await;
+        }
         self.shutdown.cancel();
         for (name, mut task) in self.tasks {
             match tokio::time::timeout(STOP_GRACE, &mut task).await {

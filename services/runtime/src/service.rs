@@ -27,6 +27,10 @@ pub struct ServiceSettings {
     /// Pool size and timeouts of the database connection (`[<service>.database]`).
     #[serde(default)]
     pub database: dondoc_eventsourcing::db::DbSettings,
+    /// How long a stop keeps answering after health turned NOT_SERVING, so a load balancer
+    /// or orchestrator stops sending calls first (e.g. "5s"; default none).
+    #[serde(default, with = "humantime_serde")]
+    pub shutdown_drain: std::time::Duration,
 }
 
 /// Where a service finds the public key that verifies bearer tokens.

@@ -802,6 +802,39 @@ fn each_dondoc_service_listens_publishes_and_is_probed_on_one_port() {
 }
 
 #[test]
+fn each_dondoc_service_is_probed_by_dondoc_health_on_its_grpc_port() {
+    // A TCP connect only proves the port listens; the gRPC health service knows whether the
+    // database, the schema and every read model are ready, and that a stop has begun.
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        let port = port_of(&setting(&name, service, "__LISTEN")).to_owned();
+        let probe =
+            healthcheck_test(service).unwrap_or_else(|| panic!("{name} has no healthcheck"));
+        assert_eq!(
+            probe,
+            [
+                "CMD".to_owned(),
+                "dondoc".to_owned(),
+                "health".to_owned(),
+                "--addr".to_owned(),
+                format!("http://127.0.0.1:{port}"),
+            ],
+            "{name}'s healthcheck"
+        );
+    }
+    let installed = dockerfile_instructions().into_iter().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words.first() == Some(&"COPY")
+            && words.last() == Some(&"/usr/local/bin/")
+            && words.iter().any(|word| word.ends_with("/dondoc"))
+    });
+    assert!(
+        installed,
+        "the image installs the dondoc binary the probe runs"
+    );
+}
+
+#[test]
 fn every_compose_variable_is_documented_in_env_example() {
     let mut used = BTreeSet::new();
     variables_in(&compose(), &mut used);

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig, Disposition, dead_letters};
 use dondoc_eventsourcing::nats_server::NatsServer;
-use dondoc_eventsourcing::projection::{Projection, ProjectionError};
+use dondoc_eventsourcing::projection::{Projection, ProjectionError, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig, ensure_stream};
 use dondoc_eventsourcing::testing::TestDatabase;
 use dondoc_eventsourcing::{
@@ -598,5 +598,84 @@ async fn a_gap_in_a_batch_sends_it_down_the_one_by_one_path() {
             .map(|(stream, version, _)| (stream, version))
             .collect();
         assert_eq!(applied, [("a".to_owned(), 1), ("b".to_owned(), 1)]);
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_is_ready_only_once_it_has_applied_what_was_published_before_it_started() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        ensure_stream(&js, &config()).await.expect("stream");
+        // A backlog, as a replica restarting behind its producer finds it.
+        const BACKLOG: usize = 300;
+        for version in 1..=BACKLOG {
+            let message_id = format!("m-{version}");
+            publish(&js, "a", version as u64, b"x", Uuid::now_v7(), &message_id).await;
+        }
+        let consumer = Arc::new(consumer(&db, &js).await);
+        let mut state = consumer.state();
+        let at_start = state.borrow().clone();
+
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn({
+            let consumer = consumer.clone();
+            let shutdown = shutdown.clone();
+            async move { consumer.run(shutdown).await }
+        });
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            state.wait_for(ReadModelState::is_ready),
+        )
+        .await
+        .expect("ready within the deadline")
+        .expect("state still watched");
+        let applied_when_ready = seen(&db).await.len();
+        shutdown.cancel();
+        running.await.expect("consumer stops");
+
+        assert_eq!(at_start, ReadModelState::CatchingUp, "{}", db.engine());
+        assert_eq!(
+            applied_when_ready,
+            BACKLOG,
+            "ready only after the whole backlog ({})",
+            db.engine()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_of_a_stream_not_yet_created_is_ready_at_once() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let settings = ConsumerConfig::new("DONDOC_NOBODY", vec!["dondoc.nobody.>".into()]);
+        let consumer = Arc::new(
+            Consumer::new(
+                db.db.clone(),
+                js.clone(),
+                settings,
+                Arc::new(Seen),
+                Upcasters::new(),
+            )
+            .await
+            .expect("consumer"),
+        );
+        let mut state = consumer.state();
+
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn({
+            let consumer = consumer.clone();
+            let shutdown = shutdown.clone();
+            async move { consumer.run(shutdown).await }
+        });
+        let ready = tokio::time::timeout(
+            Duration::from_secs(30),
+            state.wait_for(ReadModelState::is_ready),
+        )
+        .await
+        .is_ok();
+        shutdown.cancel();
+        running.await.expect("consumer stops");
+
+        assert!(ready, "nothing to catch up on ({})", db.engine());
     }
 }

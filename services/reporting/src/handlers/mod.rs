@@ -84,7 +84,7 @@ impl<P: Projection> Rebuild for Consumer<P> {
     }
 
     async fn caught_up(&self) -> Result<bool, ConsumerError> {
-        Consumer::caught_up(self).await
+        self.is_caught_up().await
     }
 
     fn applied(&self) -> u64 {
