@@ -154,6 +154,7 @@ impl TestSystem {
             tls: None,
             database: Default::default(),
             shutdown_drain: Default::default(),
+            anchor: None,
         }
         .into()
     }
@@ -201,6 +202,7 @@ impl TestSystem {
             tls: None,
             database: Default::default(),
             shutdown_drain: Default::default(),
+            anchor: None,
         });
         settings.progress_url = self
             .progress
@@ -228,6 +230,7 @@ impl TestSystem {
                 tls: None,
                 database: Default::default(),
                 shutdown_drain: Default::default(),
+                anchor: None,
             });
         settings.reply_check_interval = Duration::from_secs(24 * 3600);
         let app = dondoc_progress::Application::build(&settings, self.verifier.clone(), clock)
@@ -257,6 +260,7 @@ impl TestSystem {
                 tls: None,
                 database: Default::default(),
                 shutdown_drain: Default::default(),
+                anchor: None,
             });
         settings.evaluate_interval = Duration::from_secs(24 * 3600);
         settings.smtp = smtp;
@@ -291,6 +295,7 @@ impl TestSystem {
                 tls: None,
                 database: Default::default(),
                 shutdown_drain: Default::default(),
+                anchor: None,
             });
         settings.draft_interval = Duration::from_millis(100);
         settings.clock_interval = Duration::from_secs(24 * 3600);

@@ -137,6 +137,7 @@ impl Application {
         let nats = connect_nats(&settings.nats_url, "dondoc-discipline")
             .await
             .context("cannot create the NATS client")?;
+        let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(
             store.clone(),
             jetstream(nats.clone()),
@@ -184,11 +185,21 @@ impl Application {
             CasesReader::new(cases.clone()),
             law,
             policy,
-            clock,
+            clock.clone(),
         );
 
         let mut supervisor = Supervisor::new();
         supervisor.set_drain(settings.shutdown_drain);
+        dondoc_runtime::anchoring::start(
+            settings.anchor.as_ref(),
+            store.database(),
+            SERVICE,
+            anchors_js,
+            clock.clone(),
+            &mut supervisor,
+            &mut server,
+        )
+        .context("cannot start anchoring the event log")?;
         let shutdown = supervisor.shutdown_token();
         {
             let relay = relay.clone();

@@ -139,9 +139,13 @@ pub enum OperatorCommand {
     Report(Box<ReportArgs>),
     /// Tasks per lead unit and status, from the reporting service.
     Board(BoardArgs),
-    /// Check the hash chain of a service's event log; names the first modified, deleted or
-    /// reordered event and exits 1 if there is one.
-    Verify(LogArgs),
+    /// Check the hash chain of a service's event log against its signed anchors; names the
+    /// first modified, deleted, reordered, truncated or rewritten event and exits 1 if there is
+    /// one.
+    Verify(VerifyArgs),
+    /// Have a running service sign a checkpoint of its event log now (besides the periodic
+    /// ones); prints the anchor.
+    Anchor(AnchorArgs),
     /// Republish a service's events to NATS from its SQL log (after JetStream lost data); the
     /// running relay picks the rewind up within a second, consumers drop what they have.
     Replay(ReplayArgs),
@@ -150,6 +154,33 @@ pub enum OperatorCommand {
     /// Ask a service's gRPC health service; prints the status and exits 0 only on SERVING
     /// (the probe of compose healthchecks and Kubernetes).
     Health(HealthArgs),
+}
+
+/// `dondoc verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The service's anchor file [default: DATA_DIR/anchors/SERVICE.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub anchors: Option<PathBuf>,
+    /// Public key (SPKI PEM) that anchors are checked with; repeat it for keys rotated out
+    /// [default: DATA_DIR/keys/anchor-ed25519.pub.pem].
+    #[arg(long = "anchor-key", value_name = "FILE")]
+    pub anchor_keys: Vec<PathBuf>,
+    /// Also check the latest anchor on this NATS server's DONDOC_ANCHORS stream.
+    #[arg(long, value_name = "URL")]
+    pub nats_url: Option<String>,
+}
+
+/// `dondoc anchor`.
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    /// The service's gRPC address, e.g. http://127.0.0.1:50051.
+    #[arg(long, value_name = "URL")]
+    pub addr: String,
+    #[command(flatten)]
+    pub credentials: Credentials,
 }
 
 /// `dondoc health`.
@@ -1362,7 +1393,10 @@ mod tests {
         let Command::Operator(OperatorCommand::Verify(args)) = cli.command else {
             panic!("expected verify");
         };
-        assert_eq!(args.database_url(), "sqlite:///srv/dondoc/assignment.db");
+        assert_eq!(
+            args.log.database_url(),
+            "sqlite:///srv/dondoc/assignment.db"
+        );
     }
 
     #[test]

@@ -174,6 +174,48 @@ fn generate(
     })
 }
 
+/// The anchor key: signs checkpoints of the event logs (`dondoc_eventsourcing::anchor`).
+pub const ANCHOR_KEY_FILE: &str = "anchor-ed25519.pem";
+/// Its public half, which `dondoc verify` checks anchors with.
+pub const ANCHOR_PUBLIC_KEY_FILE: &str = "anchor-ed25519.pub.pem";
+
+/// `<data>/keys/anchor-ed25519.pem`.
+pub fn anchor_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEYS_DIR).join(ANCHOR_KEY_FILE)
+}
+
+/// `<data>/keys/anchor-ed25519.pub.pem`.
+pub fn anchor_public_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(KEYS_DIR).join(ANCHOR_PUBLIC_KEY_FILE)
+}
+
+/// The anchor key of `data_dir` (its path), generated on first use together with its public
+/// half. It is a file of its own, never in a database: on one machine that keeps it out of
+/// reach of SQL, and a deployment mounts it as a secret the database host does not have.
+pub fn anchor_key_or_generate(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let private_path = anchor_key_path(data_dir);
+    let public_path = anchor_public_key_path(data_dir);
+    if private_path.exists() {
+        read_private(&private_path)?;
+        if !public_path.exists() {
+            let signer = dondoc_eventsourcing::anchor::AnchorSigner::from_file(&private_path)?;
+            write_new(&public_path, &signer.public_pem()?, 0o644)?;
+        }
+        return Ok(private_path);
+    }
+    let keys_dir = data_dir.join(KEYS_DIR);
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&keys_dir)
+        .with_context(|| format!("cannot create {}", keys_dir.display()))?;
+    let signer = dondoc_eventsourcing::anchor::AnchorSigner::generate();
+    write_new(&private_path, &signer.private_pem()?, 0o600)?;
+    write_new(&public_path, &signer.public_pem()?, 0o644)?;
+    tracing::info!(key = %public_path.display(), kid = signer.kid(), "generated the anchor key");
+    Ok(private_path)
+}
+
 /// Creates `path` with `mode` from the start (no window in which the private key is readable by
 /// others) and refuses to overwrite, so two processes racing on one data directory cannot end up
 /// with different keys.

@@ -1,5 +1,5 @@
 //! Operator commands on a service's event log itself, opened directly from its database:
-//! `verify` (is the hash chain intact?), `replay` (republish to NATS from the SQL log) and
+//! `verify` (is the hash chain intact, and does it match its signed anchors?), `replay` (republish to NATS from the SQL log) and
 //! `rebuild` (replay every read model from the events on the next start).
 //!
 //! They work on the database rather than through gRPC because they are what an operator needs
@@ -13,9 +13,13 @@ use dondoc_eventsourcing::Database;
 use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::forget_versions;
 use dondoc_eventsourcing::relay::{RelayConfig, rewind};
-use dondoc_eventsourcing::store::{head_of, verify_log};
+use dondoc_eventsourcing::store::head_of;
 
-use crate::cli::{LogArgs, ReplayArgs};
+use dondoc_eventsourcing::anchor::{self, AnchorVerifier, SignedCheckpoint, verify_with_anchors};
+use dondoc_proto::v1 as pb;
+use dondoc_proto::v1::diagnostics_service_client::DiagnosticsServiceClient;
+
+use crate::cli::{AnchorArgs, LogArgs, ReplayArgs, VerifyArgs};
 use crate::i18n::Lang;
 use crate::output::Ui;
 
@@ -27,28 +31,53 @@ async fn open(args: &LogArgs) -> anyhow::Result<Database> {
         .with_context(|| format!("cannot open the {} database at {url}", args.service))
 }
 
-/// Walks the whole log; an error (exit 1) when it was tampered with.
-pub async fn verify(args: &LogArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
-    let db = open(args).await?;
-    let report = verify_log(&db).await;
+/// Walks the whole log and checks it against the service's anchors; an error (exit 1) when it
+/// was tampered with.
+pub async fn verify(args: &VerifyArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
+    let service = args.log.service.as_str();
+    let anchors = collect_anchors(args).await?;
+    let verifier = if anchors.is_empty() {
+        AnchorVerifier::default()
+    } else {
+        anchor_verifier(args)?
+    };
+    let db = open(&args.log).await?;
+    let checked = verify_with_anchors(&db, service, &anchors, &verifier).await;
     db.close().await;
-    let report = report.with_context(|| format!("cannot verify the {} log", args.service))?;
+    let checked = checked.with_context(|| format!("cannot verify the {service} log"))?;
+    let report = checked.report;
     match report.first_problem {
         None => {
-            let checked = report.events_checked;
+            let events = report.events_checked;
             match ui.lang {
-                Lang::Vi => writeln!(
+                Lang::Vi => writeln!(out, "{service}: nguyên vẹn, đã kiểm tra {events} sự kiện")?,
+                Lang::En => writeln!(out, "{service}: intact, {events} events checked")?,
+            }
+            match &checked.latest {
+                Some(latest) => writeln!(
                     out,
-                    "{}: nguyên vẹn, đã kiểm tra {checked} sự kiện",
-                    args.service
+                    "{}: {} {} ({} {}, {} {})",
+                    service,
+                    ui.t("khớp với", "matches"),
+                    checked.anchors_checked,
+                    ui.t("mốc neo có chữ ký; mốc mới nhất ở vị trí", "signed anchors; the latest at position"),
+                    latest.position,
+                    ui.t("lúc", "made"),
+                    latest.anchored_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 )?,
-                Lang::En => writeln!(out, "{}: intact, {checked} events checked", args.service)?,
+                None => writeln!(
+                    out,
+                    "{service}: {}",
+                    ui.t(
+                        "không có mốc neo: không phát hiện được việc xoá phần cuối kèm sửa log_head hay tính lại toàn bộ chuỗi",
+                        "no anchors: deleting the tail together with log_head, or recomputing the whole chain, cannot be detected"
+                    )
+                )?,
             }
             Ok(())
         }
         Some(problem) => bail!(
-            "{}: {}: {problem} ({} {})",
-            args.service,
+            "{service}: {}: {problem} ({} {})",
             ui.t(
                 "nhật ký sự kiện đã bị can thiệp",
                 "the event log was tampered with"
@@ -57,6 +86,80 @@ pub async fn verify(args: &LogArgs, ui: Ui, out: &mut impl Write) -> anyhow::Res
             ui.t("sự kiện hợp lệ trước đó", "events checked before it")
         ),
     }
+}
+
+/// The anchors of the file (default `<data>/anchors/<service>.jsonl`) and, when asked, the
+/// latest one on the NATS stream.
+async fn collect_anchors(args: &VerifyArgs) -> anyhow::Result<Vec<SignedCheckpoint>> {
+    let service = args.log.service.as_str();
+    let path = args.anchors.clone().unwrap_or_else(|| {
+        args.log
+            .data_dir
+            .join("anchors")
+            .join(format!("{service}.jsonl"))
+    });
+    if args.anchors.is_some() && !path.exists() {
+        bail!("no anchor file at {}", path.display());
+    }
+    let mut anchors = anchor::read_file(&path)?;
+    if let Some(url) = &args.nats_url {
+        let client = async_nats::connect(url)
+            .await
+            .with_context(|| format!("cannot connect to NATS at {url}"))?;
+        let js = async_nats::jetstream::new(client);
+        if let Some(latest) = anchor::latest_published(&js, service).await? {
+            anchors.push(latest);
+        }
+    }
+    Ok(anchors)
+}
+
+fn anchor_verifier(args: &VerifyArgs) -> anyhow::Result<AnchorVerifier> {
+    let paths = if args.anchor_keys.is_empty() {
+        vec![crate::keys::anchor_public_key_path(&args.log.data_dir)]
+    } else {
+        args.anchor_keys.clone()
+    };
+    let pems = paths
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the anchor public key {} (give it with --anchor-key)",
+                    path.display()
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(AnchorVerifier::from_public_pems(
+        pems.iter().map(String::as_str),
+    )?)
+}
+
+/// Asks a running service to anchor its log now.
+pub async fn anchor(args: &AnchorArgs, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
+    let token = crate::client::bearer_token(&args.credentials)?;
+    let channel =
+        crate::client::channel(&args.addr, "the", args.credentials.ca_cert.as_deref()).await?;
+    let mut diagnostics = DiagnosticsServiceClient::with_interceptor(channel, token);
+    let anchor = diagnostics
+        .anchor_log(pb::AnchorLogRequest {})
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))
+        .with_context(|| format!("cannot anchor the log of the service at {}", args.addr))?
+        .into_inner();
+    writeln!(
+        out,
+        "{}: {} {} ({} {}, {} {})",
+        anchor.service,
+        ui.t("đã neo ở vị trí", "anchored at position"),
+        anchor.position,
+        ui.t("khoá", "key"),
+        anchor.kid,
+        ui.t("lúc", "at"),
+        anchor.anchored_at
+    )?;
+    Ok(())
 }
 
 /// Rewinds the service's relay checkpoint.

@@ -123,6 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Report(args) => periodic::run(*args, ui, &mut out).await,
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
+                OperatorCommand::Anchor(args) => log::anchor(&args, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,
                 OperatorCommand::Rebuild(args) => log::rebuild(&args, ui, &mut out).await,
                 OperatorCommand::Health(args) => health::run(&args, &mut out).await,

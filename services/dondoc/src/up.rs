@@ -20,6 +20,7 @@ use dondoc_discipline::DisciplineSettings;
 use dondoc_escalation::{EscalationSettings, SmtpSettings};
 use dondoc_progress::ProgressSettings;
 use dondoc_reporting::ReportingSettings;
+use dondoc_runtime::anchoring::AnchorSettings;
 use dondoc_runtime::clock::{ManualClock, SystemClock};
 use dondoc_runtime::grpc::TlsSettings;
 use dondoc_runtime::nats::NatsServer;
@@ -41,6 +42,9 @@ bind = "127.0.0.1"
 # How long a stop keeps answering after health turned NOT_SERVING (e.g. "5s" behind a load
 # balancer); nothing routes around one machine, so none by default.
 shutdown_drain = "0s"
+# How often each service signs a checkpoint of its event log (a rewrite after the latest one
+# cannot be detected, so this is the window); `dondoc anchor` makes one at once.
+anchor_interval = "5m"
 
 [assignment]
 port = 50051
@@ -83,6 +87,8 @@ struct FileConfig {
     bind: String,
     #[serde(default, with = "humantime_serde")]
     shutdown_drain: std::time::Duration,
+    #[serde(default = "default_anchor_interval", with = "humantime_serde")]
+    anchor_interval: std::time::Duration,
     assignment: PortConfig,
     reporting: PortConfig,
     #[serde(default = "default_progress_port")]
@@ -124,6 +130,11 @@ impl Default for EscalationConfig {
             policy_file: None,
         }
     }
+}
+
+/// For configuration files written before logs were anchored.
+fn default_anchor_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(5 * 60)
 }
 
 /// For configuration files written before the discipline service existed.
@@ -168,6 +179,8 @@ pub struct UpConfig {
     pub tls: Option<TlsSettings>,
     /// How long each service keeps answering after it turned NOT_SERVING on a stop.
     pub shutdown_drain: std::time::Duration,
+    /// How often each service anchors its event log.
+    pub anchor_interval: std::time::Duration,
     /// `--demo`: how many tasks to play, and whether to stop once the reports are written.
     pub demo: Option<Demo>,
 }
@@ -209,6 +222,7 @@ impl UpConfig {
             telemetry: file.telemetry,
             tls: file.tls,
             shutdown_drain: file.shutdown_drain,
+            anchor_interval: file.anchor_interval,
             demo: args.demo.then_some(Demo {
                 tasks: args.demo_tasks,
                 exit: args.demo_exit,
@@ -251,6 +265,9 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         (None, None) => bail!("no NATS server: neither a URL nor a started server"),
     };
 
+    // Each log is anchored (signed checkpoints, `dondoc verify` checks them) with a key kept
+    // outside the databases, into <data>/anchors/<service>.jsonl and the DONDOC_ANCHORS stream.
+    let anchor_key = keys::anchor_key_or_generate(&data_dir)?;
     // Every service on its own owner-only SQLite file beside the others, on the same NATS.
     let service_settings = |name: &str, port: u16| -> anyhow::Result<ServiceSettings> {
         Ok(ServiceSettings {
@@ -260,6 +277,11 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             tls: config.tls.clone(),
             database: Default::default(),
             shutdown_drain: config.shutdown_drain,
+            anchor: Some(AnchorSettings {
+                key_path: anchor_key.clone(),
+                file: Some(data_dir.join("anchors").join(format!("{name}.jsonl"))),
+                interval: config.anchor_interval,
+            }),
         })
     };
     let assignment = dondoc_assignment::Application::build(
@@ -659,6 +681,7 @@ mod tests {
             data_dir: PathBuf::from("/from/file"),
             bind: "127.0.0.1".to_owned(),
             shutdown_drain: std::time::Duration::from_secs(7),
+            anchor_interval: std::time::Duration::from_secs(300),
             assignment: PortConfig { port: 1 },
             reporting: PortConfig { port: 2 },
             progress: PortConfig { port: 3 },
@@ -838,6 +861,7 @@ mod demo_tests {
             telemetry: TelemetrySettings::default(),
             tls: None,
             shutdown_drain: std::time::Duration::ZERO,
+            anchor_interval: std::time::Duration::from_secs(300),
             demo: Some(Demo {
                 tasks: 40,
                 exit: true,

@@ -566,6 +566,48 @@ fn a_service_says_not_serving_from_sigterm_while_it_drains_then_stops() {
     assert!(exit.success(), "then it stops cleanly: {exit:?}");
 }
 
+#[test]
+fn a_log_cut_short_with_its_head_rewritten_fails_verify_against_its_anchors() {
+    let data = tempfile::tempdir().expect("data dir");
+    let mut up = start_up(data.path());
+    import_directories(data.path(), &["--endpoint", up.assignment.as_str()]);
+    let anchored = dondoc(data.path(), &["anchor", "--addr", up.assignment.as_str()]);
+    let _ = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status();
+    let _ = up.child.wait();
+    let before = dondoc(data.path(), &["verify"]);
+
+    // What a database administrator could do to hide the last commits.
+    sql(data.path(), "DELETE FROM events WHERE position > 1");
+    sql(
+        data.path(),
+        "UPDATE log_head SET position = 1, \
+         hash = (SELECT hash FROM events WHERE position = 1) WHERE id = 1",
+    );
+    let after = dondoc(data.path(), &["verify", "--lang", "en"]);
+
+    assert!(anchored.status.success(), "anchor: {anchored:?}");
+    assert!(
+        stdout(&anchored).contains("assignment: đã neo ở vị trí"),
+        "{}",
+        stdout(&anchored)
+    );
+    assert!(before.status.success(), "verify before: {before:?}");
+    assert!(
+        stdout(&before).contains("mốc neo có chữ ký"),
+        "{}",
+        stdout(&before)
+    );
+    assert_eq!(after.status.code(), Some(1), "{after:?}");
+    let refusal = String::from_utf8_lossy(&after.stderr);
+    assert!(
+        refusal.contains("the log ends at position 1 but an anchor signed at")
+            && refusal.contains("vouches for position"),
+        "{refusal}"
+    );
+}
+
 /// Runs one statement on the assignment database of a `dondoc up` data directory, as an
 /// operator's SQL shell would, and returns the first column of its first row (0 if none).
 fn sql(data: &std::path::Path, statement: &'static str) -> i64 {

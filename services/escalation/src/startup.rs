@@ -150,6 +150,8 @@ impl Application {
         let nats = connect_nats(&settings.nats_url, "dondoc-escalation")
             .await
             .context("cannot create the NATS client")?;
+
+        let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(
             store.clone(),
             jetstream(nats.clone()),
@@ -197,7 +199,7 @@ impl Application {
             notices.clone(),
             policy,
             calendar,
-            clock,
+            clock.clone(),
         );
         // An empty host (compose passes SMTP_HOST through, empty when unset) means no e-mail.
         let mailer = escalation
@@ -210,6 +212,16 @@ impl Application {
 
         let mut supervisor = Supervisor::new();
         supervisor.set_drain(settings.shutdown_drain);
+        dondoc_runtime::anchoring::start(
+            settings.anchor.as_ref(),
+            store.database(),
+            SERVICE,
+            anchors_js,
+            clock.clone(),
+            &mut supervisor,
+            &mut server,
+        )
+        .context("cannot start anchoring the event log")?;
         let shutdown = supervisor.shutdown_token();
         {
             let relay = relay.clone();

@@ -72,6 +72,19 @@ pub enum Tampering {
         last_present: u64,
         recorded_head: u64,
     },
+    /// A row sits beyond the recorded head: it was inserted behind the writer's back (or the
+    /// head was set back). Such rows are never read, published or projected.
+    BeyondHead { position: u64, recorded_head: u64 },
+    /// The log ends before a position that a signed anchor vouched for: events were deleted
+    /// and the head rewritten to hide it.
+    TruncatedBelowAnchor {
+        recorded_head: u64,
+        anchored_position: u64,
+        anchored_at: String,
+    },
+    /// The event at an anchored position no longer has the hash the anchor signed: the log up
+    /// to there was rewritten (a whole-chain recomputation included).
+    RewrittenBeforeAnchor { position: u64, anchored_at: String },
 }
 
 impl std::fmt::Display for Tampering {
@@ -98,6 +111,32 @@ impl std::fmt::Display for Tampering {
                 f,
                 "the log ends at position {last_present} but {recorded_head} events were \
                  recorded: trailing events were deleted"
+            ),
+            Tampering::BeyondHead {
+                position,
+                recorded_head,
+            } => write!(
+                f,
+                "a row at position {position} lies beyond the recorded head {recorded_head}: \
+                 it was inserted outside the service, or the head was set back"
+            ),
+            Tampering::TruncatedBelowAnchor {
+                recorded_head,
+                anchored_position,
+                anchored_at,
+            } => write!(
+                f,
+                "the log ends at position {recorded_head} but an anchor signed at {anchored_at} \
+                 vouches for position {anchored_position}: events were deleted and the head \
+                 rewritten"
+            ),
+            Tampering::RewrittenBeforeAnchor {
+                position,
+                anchored_at,
+            } => write!(
+                f,
+                "the event at position {position} differs from the one anchored at \
+                 {anchored_at}: the log was rewritten up to there"
             ),
         }
     }

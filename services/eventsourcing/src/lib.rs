@@ -22,6 +22,7 @@
 //! The same code runs on SQLite and PostgreSQL; the differences live in [`db::Dialect`].
 
 pub mod aggregate;
+pub mod anchor;
 pub mod clock;
 pub mod consumer;
 pub mod db;

@@ -121,6 +121,8 @@ impl Application {
         let nats = connect_nats(&settings.nats_url, "dondoc-progress")
             .await
             .context("cannot create the NATS client")?;
+
+        let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(
             store.clone(),
             jetstream(nats.clone()),
@@ -160,7 +162,7 @@ impl Application {
             TaskDocumentsReader::new(task_documents.clone()),
             blobs,
             progress.max_document_bytes,
-            clock,
+            clock.clone(),
             Arc::new(
                 dondoc_runtime::calendar::WorkingCalendar::vietnam()
                     .context("cannot read the working-day calendar")?,
@@ -169,6 +171,16 @@ impl Application {
 
         let mut supervisor = Supervisor::new();
         supervisor.set_drain(settings.shutdown_drain);
+        dondoc_runtime::anchoring::start(
+            settings.anchor.as_ref(),
+            store.database(),
+            SERVICE,
+            anchors_js,
+            clock.clone(),
+            &mut supervisor,
+            &mut server,
+        )
+        .context("cannot start anchoring the event log")?;
         let shutdown = supervisor.shutdown_token();
         {
             let relay = relay.clone();

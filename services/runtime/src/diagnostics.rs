@@ -125,13 +125,19 @@ pub fn kib_field(status: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The gRPC face of this module. Wrap it in the service's `AuthInterceptor`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DiagnosticsApi;
+/// The gRPC face of this module, and of log anchoring on demand. Wrap it in the service's
+/// `AuthInterceptor`.
+#[derive(Debug, Default, Clone)]
+pub struct DiagnosticsApi {
+    anchorer: Option<std::sync::Arc<dondoc_eventsourcing::anchor::Anchorer>>,
+}
 
 impl DiagnosticsApi {
-    pub fn server() -> DiagnosticsServiceServer<Self> {
-        DiagnosticsServiceServer::new(Self)
+    /// `anchorer`: the service's, if it anchors its log.
+    pub fn server(
+        anchorer: Option<std::sync::Arc<dondoc_eventsourcing::anchor::Anchorer>>,
+    ) -> DiagnosticsServiceServer<Self> {
+        DiagnosticsServiceServer::new(Self { anchorer })
     }
 }
 
@@ -162,6 +168,44 @@ impl DiagnosticsService for DiagnosticsApi {
         require_admin(&request)?;
         set_statement_counting(request.get_ref().enabled);
         Ok(Response::new(process_stats()))
+    }
+
+    async fn anchor_log(
+        &self,
+        request: Request<pb::AnchorLogRequest>,
+    ) -> Result<Response<pb::LogAnchor>, Status> {
+        use dondoc_eventsourcing::anchor::AnchorError;
+        require_admin(&request)?;
+        let anchorer = self.anchorer.as_ref().ok_or_else(|| {
+            Status::failed_precondition(
+                "this service does not anchor its log: set its `anchor.key_path` setting",
+            )
+        })?;
+        match anchorer.anchor_now().await {
+            Ok(Some(anchor)) => Ok(Response::new(pb::LogAnchor {
+                service: anchor.checkpoint.service,
+                position: anchor.checkpoint.position,
+                hash: anchor.checkpoint.hash,
+                anchored_at: anchor
+                    .checkpoint
+                    .anchored_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                kid: anchor.kid,
+                signature: anchor.signature,
+            })),
+            Ok(None) => Err(Status::failed_precondition(
+                "the event log is empty: nothing to anchor yet",
+            )),
+            Err(error @ AnchorError::Tampered { .. }) => {
+                Err(Status::failed_precondition(error.to_string()))
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot anchor the log");
+                Err(Status::unavailable(format!(
+                    "cannot anchor the log: {error}"
+                )))
+            }
+        }
     }
 }
 

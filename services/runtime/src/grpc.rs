@@ -145,6 +145,7 @@ pub struct PreparedServer {
     health: HealthReporter,
     routes: Routes,
     required: Vec<(String, watch::Receiver<bool>)>,
+    anchorer: Option<std::sync::Arc<dondoc_eventsourcing::anchor::Anchorer>>,
 }
 
 impl PreparedServer {
@@ -170,6 +171,7 @@ impl PreparedServer {
             health,
             routes,
             required: Vec::new(),
+            anchorer: None,
         })
     }
 
@@ -198,6 +200,14 @@ impl PreparedServer {
         self.required.push((name.into(), rx));
     }
 
+    /// Lets admins anchor the service's log on demand (`DiagnosticsService.AnchorLog`).
+    pub fn anchor_with(
+        &mut self,
+        anchorer: std::sync::Arc<dondoc_eventsourcing::anchor::Anchorer>,
+    ) {
+        self.anchorer = Some(anchorer);
+    }
+
     /// Adds process diagnostics and the service's own API (`add` receives the routes with
     /// health, reflection and diagnostics, and the interceptor that authenticates callers),
     /// starts serving as a task of `supervisor`, and reports SERVING.
@@ -209,7 +219,7 @@ impl PreparedServer {
         add: impl FnOnce(Routes, AuthInterceptor) -> Routes,
     ) {
         let routes = self.routes.add_service(InterceptedService::new(
-            DiagnosticsApi::server(),
+            DiagnosticsApi::server(self.anchorer.clone()),
             auth.clone(),
         ));
         let routes = add(routes, auth);

@@ -22,6 +22,7 @@
 //! - [`lifecycle`]: background tasks with graceful stop or crash-like kill; NATS connection.
 //! - [`diagnostics`]: CPU, memory and SQL statement counts of the process, over gRPC.
 
+pub mod anchoring;
 pub mod auth;
 pub mod calendar;
 pub mod clock;

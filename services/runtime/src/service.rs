@@ -31,6 +31,10 @@ pub struct ServiceSettings {
     /// or orchestrator stops sending calls first (e.g. "5s"; default none).
     #[serde(default, with = "humantime_serde")]
     pub shutdown_drain: std::time::Duration,
+    /// Signed checkpoints of the event log, outside the database (`[<service>.anchor]`);
+    /// services without an event log ignore it.
+    #[serde(default)]
+    pub anchor: Option<crate::anchoring::AnchorSettings>,
 }
 
 /// Where a service finds the public key that verifies bearer tokens.

@@ -877,3 +877,299 @@ async fn a_shared_aggregate_is_read_again_only_when_its_stream_moved() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Anchors: tamper evidence that survives whoever can write SQL.
+
+mod anchors {
+    use super::*;
+    use dondoc_eventsourcing::anchor::{
+        AnchorError, AnchorSigner, AnchorVerifier, Anchorer, SignedCheckpoint, read_file,
+        verify_with_anchors,
+    };
+    use dondoc_eventsourcing::clock::SystemClock;
+    use dondoc_eventsourcing::store::{recompute_chain_from, verify_log};
+
+    /// A log of five events anchored once into a file outside the database.
+    struct Anchored {
+        store: EventStore,
+        anchorer: Anchorer,
+        anchor: SignedCheckpoint,
+        verifier: AnchorVerifier,
+        dir: tempfile::TempDir,
+    }
+
+    impl Anchored {
+        async fn new(db: &TestDatabase) -> Self {
+            let store = store_with_five_events(db).await;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let signer = AnchorSigner::generate();
+            let verifier = signer.verifier();
+            let anchorer = Anchorer::new(
+                db.db.clone(),
+                "ledger",
+                signer,
+                Some(dir.path().join("ledger.jsonl")),
+                None,
+                SystemClock::shared(),
+            )
+            .expect("anchorer");
+            let anchor = anchorer
+                .anchor_now()
+                .await
+                .expect("anchors")
+                .expect("the log is not empty");
+            Self {
+                store,
+                anchorer,
+                anchor,
+                verifier,
+                dir,
+            }
+        }
+
+        fn file(&self) -> std::path::PathBuf {
+            self.dir.path().join("ledger.jsonl")
+        }
+
+        /// What `dondoc verify` says with the anchor file.
+        async fn verify(&self, db: &TestDatabase) -> Result<Option<Tampering>, AnchorError> {
+            let anchors = read_file(&self.file())?;
+            Ok(
+                verify_with_anchors(&db.db, "ledger", &anchors, &self.verifier)
+                    .await?
+                    .report
+                    .first_problem,
+            )
+        }
+
+        /// What the chain alone says.
+        async fn chain_alone(&self, db: &TestDatabase) -> Option<Tampering> {
+            verify_log(&db.db).await.expect("verify").first_problem
+        }
+    }
+
+    #[tokio::test]
+    async fn an_anchor_vouches_for_the_head_and_an_intact_log_matches_it() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+
+            let problem = anchored.verify(&db).await.expect("verify");
+
+            assert_eq!(anchored.anchor.checkpoint.position, 5, "{}", db.engine());
+            assert_eq!(anchored.anchor.checkpoint.service, "ledger");
+            assert_eq!(problem, None, "{}", db.engine());
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_the_tail_and_rewriting_log_head_is_detected_after_an_anchor() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+
+            tamper(
+                &db,
+                &[
+                    "DELETE FROM events WHERE position > 3",
+                    "UPDATE log_head SET position = 3, \
+                     hash = (SELECT hash FROM events WHERE position = 3) WHERE id = 1",
+                ],
+            )
+            .await;
+
+            assert_eq!(
+                anchored.chain_alone(&db).await,
+                None,
+                "the chain alone is fooled"
+            );
+            assert!(
+                matches!(
+                    anchored.verify(&db).await.expect("verify"),
+                    Some(Tampering::TruncatedBelowAnchor {
+                        recorded_head: 3,
+                        anchored_position: 5,
+                        ..
+                    })
+                ),
+                "{}",
+                db.engine()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_edit_with_the_whole_chain_recomputed_is_detected_after_an_anchor() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+
+            tamper(
+                &db,
+                &["UPDATE events SET actor_subject = 'someone else' WHERE position = 2"],
+            )
+            .await;
+            recompute_chain_from(&db.db, 1).await.expect("recompute");
+
+            assert_eq!(
+                anchored.chain_alone(&db).await,
+                None,
+                "the chain alone is fooled"
+            );
+            assert!(
+                matches!(
+                    anchored.verify(&db).await.expect("verify"),
+                    Some(Tampering::RewrittenBeforeAnchor { position: 5, .. })
+                ),
+                "{}",
+                db.engine()
+            );
+            let refused = anchored.anchorer.anchor_now().await;
+            assert!(
+                matches!(refused, Err(AnchorError::Tampered { .. })),
+                "the anchorer never vouches for a rewritten log: {refused:?}"
+            );
+            assert_eq!(anchored.anchorer.refusals(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_row_slipped_in_beyond_the_head_or_a_head_set_back_is_detected_without_an_anchor() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+
+            tamper(
+                &db,
+                &["UPDATE log_head SET position = 4, \
+                   hash = (SELECT hash FROM events WHERE position = 4) WHERE id = 1"],
+            )
+            .await;
+
+            assert_eq!(
+                anchored.chain_alone(&db).await,
+                Some(Tampering::BeyondHead {
+                    position: 5,
+                    recorded_head: 4
+                }),
+                "{}",
+                db.engine()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_edit_deletion_or_reordering_is_still_named_by_the_chain() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+
+            tamper(
+                &db,
+                &["UPDATE events SET event_type = 'other' WHERE position = 4"],
+            )
+            .await;
+
+            assert!(
+                matches!(
+                    anchored.verify(&db).await.expect("verify"),
+                    Some(Tampering::Modified { position: 4, .. })
+                ),
+                "{}",
+                db.engine()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rewrite_confined_to_events_after_the_latest_anchor_is_not_detected() {
+        // The documented window: what happened after the latest anchor is only as safe as the
+        // chain. This test pins that limit so the documentation stays true.
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+            anchored
+                .store
+                .append(append("b", 0, vec![event("x", b"after the anchor")]))
+                .await
+                .expect("append");
+
+            tamper(
+                &db,
+                &["UPDATE events SET actor_subject = 'someone else' WHERE position = 6"],
+            )
+            .await;
+            recompute_chain_from(&db.db, 6).await.expect("recompute");
+
+            assert_eq!(
+                anchored.verify(&db).await.expect("verify"),
+                None,
+                "{}",
+                db.engine()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_anchor_edited_in_the_file_fails_its_signature() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+            let text = std::fs::read_to_string(anchored.file()).expect("read");
+            std::fs::write(
+                anchored.file(),
+                text.replace("\"position\":5", "\"position\":3"),
+            )
+            .expect("write");
+
+            let result = anchored.verify(&db).await;
+
+            assert!(
+                matches!(result, Err(AnchorError::BadSignature { position: 3, .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_anchor_by_an_unknown_key_is_refused() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+            let anchors = read_file(&anchored.file()).expect("read");
+            let stranger = AnchorSigner::generate().verifier();
+
+            let result = verify_with_anchors(&db.db, "ledger", &anchors, &stranger).await;
+
+            assert!(
+                matches!(result, Err(AnchorError::UnknownKey { .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_new_since_the_last_anchor_gives_the_same_anchor_again() {
+        for db in TestDatabase::all().await {
+            let anchored = Anchored::new(&db).await;
+            let again = anchored
+                .anchorer
+                .anchor_now()
+                .await
+                .expect("anchor")
+                .expect("some");
+            anchored
+                .store
+                .append(append("b", 0, vec![event("x", b"more")]))
+                .await
+                .expect("append");
+            let next = anchored
+                .anchorer
+                .anchor_now()
+                .await
+                .expect("anchor")
+                .expect("some");
+            let lines = std::fs::read_to_string(anchored.file())
+                .expect("file")
+                .lines()
+                .count();
+
+            assert_eq!(again, anchored.anchor, "{}", db.engine());
+            assert_eq!(next.checkpoint.position, 6);
+            assert_eq!(lines, 2, "one line per position anchored");
+        }
+    }
+}

@@ -679,3 +679,30 @@ async fn a_consumer_of_a_stream_not_yet_created_is_ready_at_once() {
         assert!(ready, "nothing to catch up on ({})", db.engine());
     }
 }
+
+#[tokio::test]
+async fn anchors_are_published_to_a_stream_that_refuses_deletes_and_purges() {
+    use dondoc_eventsourcing::anchor::{ANCHOR_STREAM, AnchorSigner, Anchorer, latest_published};
+    let db = TestDatabase::sqlite().await;
+    let (_server, js) = nats().await;
+    let _store = store_with(&db, &[b"a", b"b"]).await;
+    let anchorer = Anchorer::new(
+        db.db.clone(),
+        "producer",
+        AnchorSigner::generate(),
+        None,
+        Some(js.clone()),
+        dondoc_eventsourcing::clock::SystemClock::shared(),
+    )
+    .expect("anchorer");
+
+    let made = anchorer.anchor_now().await.expect("anchor").expect("some");
+    let latest = latest_published(&js, "producer").await.expect("read");
+    let stream = js.get_stream(ANCHOR_STREAM).await.expect("stream");
+    let deleted = stream.delete_message(1).await;
+    let purged = stream.purge().await;
+
+    assert_eq!(latest, Some(made));
+    assert!(deleted.is_err(), "deleting an anchor is refused");
+    assert!(purged.is_err(), "purging the anchors is refused");
+}
