@@ -366,12 +366,24 @@ pub struct TokenArgs {
     /// Leader id; required for the leader role.
     #[arg(long, value_name = "ID")]
     pub leader: Option<String>,
-    /// Lifetime of the token in hours (at most 31 days: tokens cannot be revoked).
-    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24 * 31))]
-    pub ttl_hours: u64,
+    /// Lifetime of the token in hours: tokens cannot be revoked, so at most 31 days, and for
+    /// the admin role at most 12 hours [default: 12; admin: 1].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=24 * 31))]
+    pub ttl_hours: Option<u64>,
     /// Data directory whose development key signs the token.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+    /// Sign with this PKCS#8 PEM private key instead of the data directory's development key
+    /// (a rotated key).
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Name the signing key in the token header (`kid`): the name of its public key file in
+    /// the services' key directory, e.g. `2026-12` for `2026-12.pub.pem`.
+    #[arg(long, value_name = "KID")]
+    pub kid: Option<String>,
+    /// The deployment the token is for (`aud`), when the services set `auth.audience`.
+    #[arg(long, value_name = "NAME")]
+    pub aud: Option<String>,
 }
 
 /// How a client command authenticates. `global` lets the flags follow the leaf subcommand
@@ -1516,7 +1528,7 @@ mod tests {
         assert_eq!(args.role, Role::Unit);
         assert_eq!(args.unit.as_deref(), Some("SXD"));
         assert_eq!(args.subject, None);
-        assert_eq!(args.ttl_hours, 12);
+        assert_eq!(args.ttl_hours, None, "the role decides the default");
         assert_eq!(args.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
     }
 
@@ -1527,7 +1539,7 @@ mod tests {
             panic!("expected token, got {:?}", cli.command);
         };
         assert_eq!(args.role, Role::HomeAffairs);
-        assert_eq!(args.ttl_hours, 2);
+        assert_eq!(args.ttl_hours, Some(2));
 
         let error = parse(&["token", "--role", "mayor"]).expect_err("unknown role");
         assert!(error.to_string().contains("home_affairs"), "{error}");

@@ -16,8 +16,15 @@ use crate::keys;
 /// File under the data directory that holds the admin token of the current `dondoc up` run.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
-/// Lifetime of the admin token: a working day, so a forgotten copy does not stay useful for long.
-pub const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Lifetime of the admin token `dondoc up` writes: an hour, so a copy that leaks stops working
+/// soon; `dondoc up` writes a fresh one every half hour while it runs.
+pub const ADMIN_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// How often `dondoc up` replaces the admin token: well before it expires.
+pub const ADMIN_TOKEN_REFRESH: Duration = Duration::from_secs(30 * 60);
+
+/// The longest admin token `dondoc token` mints: a working day. Other roles get up to 31 days.
+pub const MAX_ADMIN_TTL_HOURS: u64 = 12;
 
 /// The principal of the admin token.
 pub fn admin() -> Principal {
@@ -69,8 +76,25 @@ pub fn read_admin_token(data_dir: &Path) -> anyhow::Result<String> {
 
 /// `dondoc token`: prints only the token, so `$(dondoc token …)` can be used in scripts.
 pub fn run(args: &TokenArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let issuer = TokenIssuer::from_private_pem(&keys::load_private(&args.data_dir)?)
-        .context("invalid development private key")?;
+    let ttl_hours = match (args.role, args.ttl_hours) {
+        (Role::Admin, Some(hours)) if hours > MAX_ADMIN_TTL_HOURS => bail!(
+            "--ttl-hours {hours} is too long for an admin token (at most {MAX_ADMIN_TTL_HOURS})"
+        ),
+        (_, Some(hours)) => hours,
+        (Role::Admin, None) => 1,
+        (_, None) => 12,
+    };
+    let private_pem = match &args.private_key {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the private key {}", path.display()))?,
+        None => keys::load_private(&args.data_dir)?,
+    };
+    let mut issuer = TokenIssuer::from_private_pem(&private_pem)
+        .context("invalid private key (expected PKCS#8 PEM Ed25519)")?
+        .with_audience(args.aud.clone());
+    if let Some(kid) = &args.kid {
+        issuer = issuer.with_kid(kid.clone());
+    }
     let principal = Principal {
         subject: args
             .subject
@@ -80,7 +104,7 @@ pub fn run(args: &TokenArgs, out: &mut impl Write) -> anyhow::Result<()> {
         unit_code: args.unit.clone(),
         leader_id: args.leader.clone(),
     };
-    let ttl = Duration::from_secs(args.ttl_hours.saturating_mul(3600));
+    let ttl = Duration::from_secs(ttl_hours.saturating_mul(3600));
     let token = issuer
         .mint(&principal, ttl)
         .context("cannot mint the token (the unit role needs --unit, the leader role --leader)")?;
@@ -98,8 +122,11 @@ mod tests {
             subject: None,
             unit: None,
             leader: None,
-            ttl_hours: 1,
+            ttl_hours: Some(1),
             data_dir: data_dir.to_path_buf(),
+            private_key: None,
+            kid: None,
+            aud: None,
         }
     }
 
@@ -156,5 +183,53 @@ mod tests {
         let error = read_admin_token(dir.path()).expect_err("missing");
 
         assert!(format!("{error:#}").contains("DONDOC_TOKEN"), "{error:#}");
+    }
+
+    #[test]
+    fn a_token_can_name_its_key_and_deployment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = keys::load_or_generate(dir.path()).expect("keys");
+        let mut args = token_args(dir.path(), Role::Office);
+        args.kid = Some("2026-12".to_owned());
+        args.aud = Some("haiphong-prod".to_owned());
+        let mut out = Vec::new();
+
+        run(&args, &mut out).expect("mints");
+
+        let token = String::from_utf8(out).expect("utf-8");
+        let header = jsonwebtoken::decode_header(token.trim()).expect("header");
+        assert_eq!(header.kid.as_deref(), Some("2026-12"));
+        let verifier = |audience| {
+            dondoc_runtime::auth::TokenVerifier::from_public_pems([(
+                "2026-12".to_owned(),
+                keys.public_pem.clone(),
+            )])
+            .expect("verifier")
+            .with_audience(audience)
+        };
+        assert!(verifier(Some("haiphong-prod")).verify(token.trim()).is_ok());
+        assert!(
+            verifier(Some("haiphong-test"))
+                .verify(token.trim())
+                .is_err()
+        );
+        let unnamed = keys.verifier().expect("verifier");
+        assert!(
+            unnamed.verify(token.trim()).is_err(),
+            "a key listed under another name does not check a token naming its kid"
+        );
+    }
+
+    #[test]
+    fn an_admin_token_lives_an_hour_unless_asked_and_never_more_than_a_working_day() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        keys::load_or_generate(dir.path()).expect("keys");
+        let mut args = token_args(dir.path(), Role::Admin);
+        args.ttl_hours = Some(13);
+
+        let error = run(&args, &mut Vec::new()).expect_err("too long");
+
+        assert!(format!("{error:#}").contains("--ttl-hours 13"), "{error:#}");
+        assert_eq!(ADMIN_TOKEN_TTL, Duration::from_secs(3600));
     }
 }

@@ -443,10 +443,31 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
         "dondoc is up"
     );
 
+    // The admin token lives an hour; a fresh one replaces it in the file every half hour, so
+    // the client commands on this machine keep working and a leaked copy soon stops.
+    let refresher = {
+        let issuer = keys.issuer()?;
+        let data_dir = data_dir.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(token::ADMIN_TOKEN_REFRESH);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let renewed = issuer
+                    .mint(&token::admin(), token::ADMIN_TOKEN_TTL)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|token| token::write_admin_token(&data_dir, &token));
+                if let Err(error) = renewed {
+                    tracing::error!(error = %error, "cannot renew the admin token");
+                }
+            }
+        })
+    };
     tokio::select! {
         _ = interrupt.recv() => tracing::info!("interrupted; stopping"),
         _ = terminate.recv() => tracing::info!("terminated; stopping"),
     }
+    refresher.abort();
     // The services first, so the relay's last round can still reach NATS; NATS last. A second
     // signal abandons the graceful stop: an operator pressing Ctrl-C twice wants out now, and
     // the event log loses nothing (commits are durable; the outbox is relayed on the next run).
@@ -554,7 +575,8 @@ struct Banner<'a> {
 }
 
 fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()> {
-    let ttl_hours = token::ADMIN_TOKEN_TTL.as_secs() / 3600;
+    let ttl_minutes = token::ADMIN_TOKEN_TTL.as_secs() / 60;
+    let refresh_minutes = token::ADMIN_TOKEN_REFRESH.as_secs() / 60;
     writeln!(out, "dondoc is up (all services in this process)")?;
     writeln!(out, "  assignment gRPC  {}", banner.assignment)?;
     writeln!(out, "  reporting gRPC   {}", banner.reporting)?;
@@ -565,7 +587,7 @@ fn write_banner(out: &mut impl Write, banner: &Banner<'_>) -> anyhow::Result<()>
     writeln!(out, "  data directory   {}", banner.data_dir.display())?;
     writeln!(
         out,
-        "  admin token      (valid {ttl_hours} h, also in {})",
+        "  admin token      (valid {ttl_minutes} min; a fresh one every {refresh_minutes} min in {})",
         banner.admin_token_path.display()
     )?;
     writeln!(out, "{}", banner.admin_token)?;

@@ -5,7 +5,7 @@
 use dondoc_progress::{Application, ProgressSettings};
 use dondoc_runtime::clock::SystemClock;
 use dondoc_runtime::service::{
-    AuthSettings, config_file_from_args, load_verifier, shutdown_signal,
+    AuthSettings, config_file_from_args, load_verifier, shutdown_signal, watch_keys,
 };
 use dondoc_runtime::telemetry::TelemetrySettings;
 use serde::Deserialize;
@@ -33,7 +33,9 @@ async fn main() -> anyhow::Result<()> {
     let settings: Settings =
         dondoc_runtime::config::load(config_file_from_args().as_deref(), DEFAULTS)?;
     let _telemetry = dondoc_runtime::telemetry::init("dondoc-progress", &settings.telemetry)?;
-    let verifier = load_verifier(&settings.auth.public_key_path)?;
+    let verifier = load_verifier(&settings.auth)?;
+    // Keys added or removed in the key directory take effect without a restart (rotation).
+    let _keys = watch_keys(verifier.clone(), settings.auth.clone());
     let app = Application::build(&settings.progress, verifier, SystemClock::shared()).await?;
     shutdown_signal().await;
     app.stop().await;

@@ -175,6 +175,10 @@ pub struct Claims {
     pub exp: u64,
     /// Issuer; always [`ISSUER`].
     pub iss: String,
+    /// Audience: the deployment the token is for, when deployments set one (a token of the
+    /// test installation must not open the production one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
 }
 
 impl Claims {
@@ -199,6 +203,9 @@ impl Claims {
 pub struct TokenIssuer {
     key: EncodingKey,
     clock: SharedClock,
+    /// Named in the token header so verifiers holding several keys pick the right one.
+    kid: Option<String>,
+    audience: Option<String>,
 }
 
 impl fmt::Debug for TokenIssuer {
@@ -218,7 +225,22 @@ impl TokenIssuer {
         Ok(Self {
             key,
             clock: SystemClock::shared(),
+            kid: None,
+            audience: None,
         })
+    }
+
+    /// Names the signing key in every token's `kid` header (key rotation: verifiers select the
+    /// public key by it).
+    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+        self.kid = Some(kid.into()).filter(|kid: &String| !kid.is_empty());
+        self
+    }
+
+    /// Mints tokens for this deployment only (`aud`).
+    pub fn with_audience(mut self, audience: Option<String>) -> Self {
+        self.audience = audience.filter(|aud| !aud.trim().is_empty());
+        self
     }
 
     /// Uses `clock` for `iat`/`exp`, so tests can mint tokens that are already expired.
@@ -242,15 +264,19 @@ impl TokenIssuer {
             iat,
             exp,
             iss: ISSUER.to_owned(),
+            aud: self.audience.clone(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
-            .map_err(AuthError::Signing)
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = self.kid.clone();
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(AuthError::Signing)
     }
 }
 
 /// Verifies tokens with the Ed25519 public key. Every service holds one.
 pub struct TokenVerifier {
-    key: DecodingKey,
+    /// The trusted public keys by `kid`. Several during a rotation; swapped whole by
+    /// [`TokenVerifier::replace_keys`] when the key files change.
+    keys: std::sync::RwLock<Vec<(String, DecodingKey)>>,
     validation: Validation,
     /// Expiry is judged against this clock (not inside jsonwebtoken against the system time),
     /// so it follows the same time source as the rest of the service.
@@ -275,8 +301,14 @@ impl fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     /// Builds a verifier from an SPKI PEM Ed25519 public key (`-----BEGIN PUBLIC KEY-----`).
     pub fn from_public_pem(public_key_pem: &str) -> Result<Self, AuthError> {
-        let key = DecodingKey::from_ed_pem(public_key_pem.as_bytes())
-            .map_err(AuthError::InvalidPublicKey)?;
+        Self::from_public_pems([(String::new(), public_key_pem.to_owned())])
+    }
+
+    /// Builds a verifier from several `(kid, SPKI PEM)` keys: a token naming a `kid` is checked
+    /// with that key only; a token naming none (minted before rotation existed) with any.
+    pub fn from_public_pems(
+        keys: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, AuthError> {
         // Pinning the algorithm list to EdDSA blocks algorithm-confusion attacks (`alg: none`,
         // or HMAC keyed with the public key).
         let mut validation = Validation::new(Algorithm::EdDSA);
@@ -285,11 +317,53 @@ impl TokenVerifier {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         Ok(Self {
-            key,
+            keys: std::sync::RwLock::new(decoding_keys(keys)?),
             validation,
             clock: Arc::new(SystemClock),
             verified: std::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Accepts only tokens minted for `audience` (their `aud`), when it is set.
+    pub fn with_audience(mut self, audience: Option<&str>) -> Self {
+        match audience.map(str::trim).filter(|aud| !aud.is_empty()) {
+            Some(audience) => {
+                self.validation.set_audience(&[audience]);
+                self.validation.validate_aud = true;
+                self.validation
+                    .set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+            }
+            None => self.validation.validate_aud = false,
+        }
+        self
+    }
+
+    /// Swaps the trusted keys (a key added for a rotation, or an old one removed) and forgets
+    /// every token verified so far, so a removed key's tokens stop working at once.
+    pub fn replace_keys(
+        &self,
+        keys: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(), AuthError> {
+        let keys = decoding_keys(keys)?;
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        Ok(())
+    }
+
+    /// The `kid`s of the trusted keys.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(kid, _)| kid.clone())
+            .collect()
     }
 
     /// Judges expiry by `clock` instead of the system clock.
@@ -331,18 +405,53 @@ impl TokenVerifier {
         bearer_token: &str,
         now: u64,
     ) -> Result<(Principal, u64), AuthError> {
-        let data = jsonwebtoken::decode::<Claims>(bearer_token, &self.key, &self.validation)
-            .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::InvalidSignature => AuthError::BadSignature,
-                _ => AuthError::InvalidToken(err),
-            })?;
+        let header = jsonwebtoken::decode_header(bearer_token).map_err(AuthError::InvalidToken)?;
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A named key must be trusted; an unnamed token may match any trusted key.
+        let candidates: Vec<&DecodingKey> = match header.kid.as_deref() {
+            Some(kid) => keys
+                .iter()
+                .filter(|(id, _)| id == kid)
+                .map(|(_, key)| key)
+                .collect(),
+            None => keys.iter().map(|(_, key)| key).collect(),
+        };
+        let mut outcome = Err(AuthError::BadSignature);
+        for key in candidates {
+            outcome = jsonwebtoken::decode::<Claims>(bearer_token, key, &self.validation).map_err(
+                |err| match err.kind() {
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::InvalidSignature => AuthError::BadSignature,
+                    _ => AuthError::InvalidToken(err),
+                },
+            );
+            if !matches!(outcome, Err(AuthError::BadSignature)) {
+                break;
+            }
+        }
+        drop(keys);
+        let data = outcome?;
         if data.claims.exp.saturating_add(EXP_LEEWAY_SECONDS) < now {
             return Err(AuthError::Expired);
         }
         let exp = data.claims.exp;
         Ok((data.claims.into_principal()?, exp))
     }
+}
+
+fn decoding_keys(
+    keys: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<(String, DecodingKey)>, AuthError> {
+    keys.into_iter()
+        .map(|(kid, pem)| {
+            DecodingKey::from_ed_pem(pem.as_bytes())
+                .map(|key| (kid, key))
+                .map_err(AuthError::InvalidPublicKey)
+        })
+        .collect()
 }
 
 /// Generates a fresh Ed25519 key pair for development and tests.

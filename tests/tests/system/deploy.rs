@@ -2,12 +2,16 @@
 //!
 //! No Docker engine runs where the tests do, so `docker-compose.yml` is never started here.
 //! Instead these tests parse it (YAML merge keys applied, as Compose does) together with the
-//! Dockerfile, `.env.example`, `postgres/init.sql` and `otel/collector.yaml`, and hold them to
-//! the invariants the design asks of a deployment (design §3.2, §3.7): one database per service,
-//! the pinned nats-server with fsync on every write, healthchecks that gate start-up, every
-//! port published on loopback by default (no TLS yet, NATS without authentication), and every
-//! setting documented. `nats/nats.conf` is also loaded by the pinned `nats-server -t`, and the
-//! README's key commands are run as written to prove no container can read the private key.
+//! Dockerfile, `.env.example`, `postgres/init.sql`, `otel/collector.yaml` and
+//! `alerts/dondoc.rules.yml`, and hold them to the invariants the design asks of a deployment
+//! (design §3.2, §3.7): one database per service, the pinned nats-server with fsync on every
+//! write, healthchecks that gate start-up, telemetry off the start path, one image built once,
+//! hardened containers (read-only, limited, numeric non-root user) with rotated logs, every
+//! port published on loopback by default (no TLS yet, NATS without authentication), every
+//! setting documented, and alert rules on metrics the services really export.
+//! `nats/nats.conf` is also loaded by the pinned `nats-server -t`, and the README's key
+//! commands are run as written to prove no container can read the private key. (The compose
+//! schema and the Dockerfile lint are CI's: `.ci/run` runs check-jsonschema and hadolint.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +33,12 @@ const DESIGNED_SERVICES: [&str; 5] = [
 
 /// Service-level extension field that states why a long-running service has no healthcheck.
 const HEALTHCHECK_EXEMPT: &str = "x-healthcheck-exempt";
+
+/// Repository of the image deploy/Dockerfile builds, which every dondoc service runs.
+const DONDOC_IMAGE: &str = "dondoc";
+
+/// The telemetry containers: useful, but nothing a dondoc service needs in order to serve.
+const TELEMETRY_SERVICES: [&str; 2] = ["otel-collector", "jaeger"];
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
@@ -71,13 +81,27 @@ fn compose_service<'a>(compose: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("docker-compose.yml has no service {name}"))
 }
 
-/// The services built from deploy/Dockerfile: dondoc's own binaries.
+/// Whether `service` runs the image deploy/Dockerfile builds (`dondoc:<tag>`, any tag).
+fn runs_dondoc_image(service: &Value) -> bool {
+    service
+        .get("image")
+        .and_then(Value::as_str)
+        .map(with_defaults)
+        .is_some_and(|image| {
+            let repository = image
+                .rsplit_once(':')
+                .map_or(image.as_str(), |(repo, _)| repo);
+            repository == DONDOC_IMAGE
+        })
+}
+
+/// The services that run the dondoc image: dondoc's own binaries.
 fn dondoc_services(compose: &Value) -> Vec<(String, &Value)> {
-    let built: Vec<_> = services(compose)
+    let dondoc: Vec<_> = services(compose)
         .into_iter()
-        .filter(|(_, service)| service.get("build").is_some())
+        .filter(|(_, service)| runs_dondoc_image(service))
         .collect();
-    let names: BTreeSet<&str> = built.iter().map(|(name, _)| name.as_str()).collect();
+    let names: BTreeSet<&str> = dondoc.iter().map(|(name, _)| name.as_str()).collect();
     for expected in [
         "assignment",
         "reporting",
@@ -87,10 +111,80 @@ fn dondoc_services(compose: &Value) -> Vec<(String, &Value)> {
     ] {
         assert!(
             names.contains(expected),
-            "docker-compose.yml must build and run the {expected} service; built: {names:?}"
+            "docker-compose.yml must run the {expected} service on the {DONDOC_IMAGE} image; \
+             it runs {names:?} on it"
         );
     }
-    built
+    dondoc
+}
+
+/// The one service that builds an image, and its `build` section. Two services building the
+/// same tag make Compose 2.37 and later (which builds through `buildx bake`) export both
+/// targets to it at once, which fails on a clean machine ("image … already exists").
+fn image_builder(compose: &Value) -> (String, &Value) {
+    let builders: Vec<(String, &Value)> = services(compose)
+        .into_iter()
+        .filter_map(|(name, service)| Some((name, service.get("build")?)))
+        .collect();
+    match builders.as_slice() {
+        [(name, build)] => (name.clone(), *build),
+        _ => {
+            let names: Vec<&str> = builders.iter().map(|(name, _)| name.as_str()).collect();
+            panic!("exactly one service must build the image, not {names:?}")
+        }
+    }
+}
+
+/// `depends_on` of a service as (dependency, condition) pairs; the short form (a list of
+/// names) has no condition, which Compose takes as `service_started`.
+fn depends_on(service: &Value) -> Vec<(&str, Option<&str>)> {
+    match service.get("depends_on") {
+        None => Vec::new(),
+        Some(Value::Sequence(names)) => names
+            .iter()
+            .map(|name| (name.as_str().expect("depends_on entries are names"), None))
+            .collect(),
+        Some(Value::Mapping(map)) => map
+            .iter()
+            .map(|(name, spec)| {
+                let name = name.as_str().expect("depends_on keys are names");
+                (name, spec.get("condition").and_then(Value::as_str))
+            })
+            .collect(),
+        Some(other) => panic!("unexpected depends_on {other:?}"),
+    }
+}
+
+/// The strings of the list `key` of `service` (empty if it has none).
+fn strings<'a>(service: &'a Value, key: &str) -> Vec<&'a str> {
+    service
+        .get(key)
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// A scalar's text, as written (`"10m"`, `5`, `true`); `None` for anything else.
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// The Compose setting `key` of `service` with no variable set, if it is a positive quantity
+/// (`512m`, `1.0`, `256`); 0 and -1, which mean "unlimited" for some keys, are not.
+fn positive_quantity(service: &Value, key: &str) -> Option<String> {
+    let value = with_defaults(&scalar(service.get(key)?)?);
+    let number = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    number
+        .parse::<f64>()
+        .is_ok_and(|parsed| parsed > 0.0)
+        .then_some(value)
 }
 
 /// A service runs until stopped unless its restart policy says it is a one-shot job.
@@ -566,6 +660,94 @@ fn mode(path: &Path) -> u32 {
         & 0o777
 }
 
+/// The keyword of a Dockerfile instruction, upper-cased (`FROM`, `RUN`, `USER`, …).
+fn keyword(instruction: &str) -> String {
+    instruction
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_sources(dir: &Path, found: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("read a directory entry").path();
+        if path.is_dir() {
+            rust_sources(&path, found);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The names under which the collector's Prometheus endpoint serves the services' metrics.
+///
+/// Every OpenTelemetry instrument the services create (`meter.u64_counter("dondoc.commands")`
+/// and the like, in `services/*/src`) is served as the collector's `prometheus` exporter names
+/// it (`translation_strategy: UnderscoreEscapingWithSuffixes`, no namespace; checked below):
+/// dots become underscores, a counter gains `_total`, a histogram becomes `_bucket`, `_sum`
+/// and `_count`, a gauge (or up-down counter) keeps its name, and no unit is appended because
+/// the instruments declare none.
+fn exported_metric_names() -> BTreeSet<String> {
+    let services_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../services");
+    let mut sources = Vec::new();
+    for crate_dir in std::fs::read_dir(services_dir).expect("list services/") {
+        let src = crate_dir.expect("read services/").path().join("src");
+        if src.is_dir() {
+            rust_sources(&src, &mut sources);
+        }
+    }
+    let mut names = BTreeSet::new();
+    for source in sources {
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", source.display()));
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("(\"dondoc.") {
+            let method_start = rest[..at]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                .map_or(0, |(before, c)| before + c.len_utf8());
+            let method = &rest[method_start..at];
+            let after = &rest[at + 2..];
+            let Some(end) = after.find('"') else { break };
+            let base = after[..end].replace('.', "_");
+            rest = &after[end..];
+            if method.ends_with("up_down_counter") || method.ends_with("gauge") {
+                names.insert(base);
+            } else if method.ends_with("counter") {
+                names.insert(format!("{base}_total"));
+            } else if method.ends_with("histogram") {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    names.insert(format!("{base}{suffix}"));
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The `dondoc_*` metric names a PromQL expression reads.
+fn metric_names_in(expr: &str) -> BTreeSet<String> {
+    let in_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut names = BTreeSet::new();
+    let mut rest = expr;
+    while let Some(at) = rest.find("dondoc_") {
+        let starts_a_word = rest[..at].chars().next_back().is_none_or(|c| !in_name(c));
+        let len = rest[at..]
+            .find(|c: char| !in_name(c))
+            .unwrap_or(rest.len() - at);
+        if starts_a_word {
+            names.insert(rest[at..at + len].to_owned());
+        }
+        rest = &rest[at + len..];
+    }
+    names
+}
+
 #[test]
 fn every_long_running_service_has_a_healthcheck() {
     let compose = compose();
@@ -902,18 +1084,18 @@ fn the_dockerfile_builds_and_installs_every_binary_compose_runs() {
     }
 
     let compose = compose();
+    let (builder, build) = image_builder(&compose);
+    assert_eq!(
+        build.get("dockerfile").and_then(Value::as_str),
+        Some("deploy/Dockerfile"),
+        "{builder} must build the image from deploy/Dockerfile"
+    );
+    assert_eq!(
+        build.get("context").and_then(Value::as_str),
+        Some(".."),
+        "{builder}'s build context must be the repository root"
+    );
     for (name, service) in dondoc_services(&compose) {
-        let build = service.get("build").expect("dondoc services are built");
-        assert_eq!(
-            build.get("dockerfile").and_then(Value::as_str),
-            Some("deploy/Dockerfile"),
-            "{name} must be built from deploy/Dockerfile"
-        );
-        assert_eq!(
-            build.get("context").and_then(Value::as_str),
-            Some(".."),
-            "{name}'s build context must be the repository root"
-        );
         let binary = binary(&name, service);
         assert!(
             built.contains(&binary),
@@ -929,6 +1111,144 @@ fn the_dockerfile_builds_and_installs_every_binary_compose_runs() {
     assert!(
         built.contains("dondoc") && installed.contains("dondoc"),
         "the image must also carry the `dondoc` operator CLI"
+    );
+}
+
+#[test]
+fn one_service_builds_the_dondoc_image_and_none_pulls_it() {
+    // `image_builder` fails unless exactly one service in the file builds: several building the
+    // one tag collide in Compose's parallel bake on a clean machine.
+    let compose = compose();
+    let (builder, _) = image_builder(&compose);
+    let dondoc = dondoc_services(&compose);
+    assert!(
+        dondoc.iter().any(|(name, _)| *name == builder),
+        "{builder} builds an image but does not run the {DONDOC_IMAGE} image"
+    );
+    let images: BTreeSet<&str> = dondoc
+        .iter()
+        .filter_map(|(_, service)| service.get("image").and_then(Value::as_str))
+        .collect();
+    assert_eq!(
+        images.len(),
+        1,
+        "the dondoc services must run one image, the one {builder} builds, not {images:?}"
+    );
+    for (name, service) in &dondoc {
+        // No registry has the image. Compose builds a missing image for the builder whatever its
+        // pull policy, and `never` keeps everyone from asking Docker Hub for it first.
+        assert_eq!(
+            service.get("pull_policy").and_then(Value::as_str),
+            Some("never"),
+            "{name} must never pull the {DONDOC_IMAGE} image: only {builder} builds it"
+        );
+    }
+}
+
+#[test]
+fn every_long_running_service_rotates_its_logs() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        if !is_long_running(service) {
+            continue;
+        }
+        let logging = service.get("logging").unwrap_or_else(|| {
+            panic!("{name} has no `logging`: Docker's default json-file driver never rotates")
+        });
+        let driver = logging.get("driver").and_then(Value::as_str);
+        assert!(
+            matches!(driver, Some("local" | "json-file")),
+            "{name} logs through {driver:?}; use `local` (rotates and compresses)"
+        );
+        let options = logging.get("options");
+        for option in ["max-size", "max-file"] {
+            assert!(
+                options
+                    .and_then(|options| positive_quantity(options, option))
+                    .is_some(),
+                "{name} must bound its logs with logging option {option}, has {:?}",
+                options.and_then(|options| options.get(option))
+            );
+        }
+    }
+}
+
+#[test]
+fn every_dondoc_service_runs_read_only_with_limits_and_no_privileges() {
+    let compose = compose();
+    for (name, service) in dondoc_services(&compose) {
+        assert_eq!(
+            service.get("read_only").and_then(Value::as_bool),
+            Some(true),
+            "{name} must run on a read-only root filesystem"
+        );
+        let tmpfs: Vec<&str> = match service.get("tmpfs") {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Sequence(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        assert!(
+            tmpfs
+                .iter()
+                .any(|mount| mount.split(':').next() == Some("/tmp")),
+            "{name} is read-only, so it needs a tmpfs at /tmp; has {tmpfs:?}"
+        );
+        for limit in ["mem_limit", "cpus", "pids_limit"] {
+            assert!(
+                positive_quantity(service, limit).is_some(),
+                "{name} must set a positive {limit}, has {:?}",
+                service.get(limit)
+            );
+        }
+        assert!(
+            strings(service, "cap_drop").contains(&"ALL"),
+            "{name} must drop every capability"
+        );
+        assert!(
+            strings(service, "security_opt")
+                .iter()
+                .any(|option| matches!(*option, "no-new-privileges:true" | "no-new-privileges")),
+            "{name} must set no-new-privileges"
+        );
+    }
+}
+
+#[test]
+fn the_image_runs_as_the_numeric_non_root_user_it_creates() {
+    let instructions = dockerfile_instructions();
+    let last_stage = instructions
+        .iter()
+        .rposition(|instruction| keyword(instruction) == "FROM")
+        .expect("the Dockerfile has a FROM");
+    let runtime = &instructions[last_stage..];
+    let user = runtime
+        .iter()
+        .rev()
+        .find(|instruction| keyword(instruction) == "USER")
+        .and_then(|instruction| instruction.split_whitespace().nth(1))
+        .expect("the runtime stage sets USER");
+    // Kubernetes' runAsNonRoot can only check a numeric user (hadolint DL3066).
+    let (uid, gid) = user
+        .split_once(':')
+        .map_or((user, None), |(uid, gid)| (uid, Some(gid)));
+    let numeric = |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    assert!(
+        numeric(uid) && gid.is_none_or(numeric),
+        "USER {user} must be numeric (uid or uid:gid)"
+    );
+    assert_ne!(
+        uid.parse::<u32>().expect("the uid is a number"),
+        0,
+        "the image must not run as root"
+    );
+    let creates_it = runtime.iter().any(|instruction| {
+        let words: Vec<&str> = instruction.split_whitespace().collect();
+        words.contains(&"useradd") && words.windows(2).any(|pair| pair == ["--uid", uid])
+    });
+    assert!(
+        creates_it,
+        "the runtime stage must create the user it runs as (useradd --uid {uid}), so that the \
+         uid has a name, a group and a home"
     );
 }
 
@@ -1019,6 +1339,62 @@ fn the_collector_sends_traces_to_jaeger_with_only_defined_components() {
             "{name} must export to the collector unless .env says otherwise"
         );
     }
+}
+
+#[test]
+fn telemetry_is_off_the_start_path() {
+    // The OTLP exporters connect lazily and retry, so a collector or Jaeger that is down, slow
+    // or broken must never keep the services (or the metrics pipeline) from starting.
+    let compose = compose();
+    for telemetry in TELEMETRY_SERVICES {
+        // Panics if the file no longer has it, so that the checks below cannot pass vacuously.
+        compose_service(&compose, telemetry);
+    }
+    for (name, service) in dondoc_services(&compose) {
+        for (dependency, _) in depends_on(service) {
+            assert!(
+                !TELEMETRY_SERVICES.contains(&dependency),
+                "{name} depends on {dependency}: telemetry must not be on a service's start path"
+            );
+        }
+    }
+    for (name, service) in services(&compose) {
+        for (dependency, condition) in depends_on(service) {
+            assert!(
+                !(TELEMETRY_SERVICES.contains(&dependency) && condition == Some("service_healthy")),
+                "{name} waits for {dependency} to be healthy; started is all it may ask"
+            );
+        }
+    }
+}
+
+#[test]
+fn jaeger_is_a_pinned_version_2_probed_on_its_health_endpoint() {
+    // Jaeger 1 reached end of life on 2025-12-31; version 2 is a different image.
+    let compose = compose();
+    let jaeger = compose_service(&compose, "jaeger");
+    let image = jaeger
+        .get("image")
+        .and_then(Value::as_str)
+        .expect("the jaeger service names its image");
+    let (repository, tag) = image
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("the jaeger image {image} must carry a version tag"));
+    assert_eq!(repository, "jaegertracing/jaeger");
+    let version: Vec<&str> = tag.split('.').collect();
+    assert!(
+        version.len() == 3
+            && version[0] == "2"
+            && version.iter().all(|part| part.parse::<u32>().is_ok()),
+        "jaeger must be pinned to an exact 2.x.y release, not {tag}"
+    );
+    let probe = healthcheck_test(jaeger)
+        .expect("jaeger has a healthcheck")
+        .join(" ");
+    assert!(
+        probe.contains("127.0.0.1:13133/status"),
+        "jaeger's healthcheck must ask its healthcheckv2 extension (:13133/status): {probe}"
+    );
 }
 
 #[test]
@@ -1206,4 +1582,99 @@ fn the_readme_key_commands_keep_the_private_key_out_of_every_container() {
         verifier.verify(&token).expect("verify the token"),
         principal
     );
+}
+
+#[test]
+fn every_alert_rule_is_complete_and_reads_only_metrics_the_services_export() {
+    // The name scan itself: a metric name only where a word starts, label values ignored.
+    assert_eq!(
+        metric_names_in(r#"rate(dondoc_a_total[5m]) / x_dondoc_b{stream="DONDOC_C"}"#),
+        BTreeSet::from(["dondoc_a_total".to_owned()])
+    );
+    let exported = exported_metric_names();
+    for known in ["dondoc_commands_total", "dondoc_outbox_backlog"] {
+        assert!(
+            exported.contains(known),
+            "the scan of the services' source misses {known}; it found {exported:?}"
+        );
+    }
+
+    // The names above are the ones the collector serves only with this translation.
+    let collector: Value =
+        serde_yaml_ng::from_str(&read("otel/collector.yaml")).expect("collector.yaml is YAML");
+    let prometheus = &collector["exporters"]["prometheus"];
+    assert_eq!(
+        prometheus["translation_strategy"].as_str(),
+        Some("UnderscoreEscapingWithSuffixes"),
+        "alerts/dondoc.rules.yml names metrics as this translation serves them"
+    );
+    assert!(
+        prometheus.get("namespace").is_none(),
+        "a namespace would prefix every metric name the alert rules use"
+    );
+
+    let rules: Value = serde_yaml_ng::from_str(&read("alerts/dondoc.rules.yml"))
+        .expect("alerts/dondoc.rules.yml is YAML");
+    let groups = rules
+        .get("groups")
+        .and_then(Value::as_sequence)
+        .expect("alerts/dondoc.rules.yml has groups");
+    let mut alerts = BTreeSet::new();
+    for group in groups {
+        let group_name = group
+            .get("name")
+            .and_then(Value::as_str)
+            .expect("every rule group has a name");
+        let rules = group
+            .get("rules")
+            .and_then(Value::as_sequence)
+            .unwrap_or_else(|| panic!("rule group {group_name} has no rules"));
+        for rule in rules {
+            let text = |path: &[&str]| -> Option<String> {
+                let mut value = rule;
+                for key in path {
+                    value = value.get(*key)?;
+                }
+                scalar(value).filter(|text| !text.trim().is_empty())
+            };
+            let alert = text(&["alert"]).unwrap_or_else(|| {
+                panic!("a rule of group {group_name} has no alert name: {rule:?}")
+            });
+            assert!(
+                alerts.insert(alert.clone()),
+                "alert {alert} is defined twice"
+            );
+            let required: [&[&str]; 3] = [
+                &["for"],
+                &["labels", "severity"],
+                &["annotations", "summary"],
+            ];
+            for path in required {
+                assert!(
+                    text(path).is_some(),
+                    "alert {alert} has no {}",
+                    path.join(".")
+                );
+            }
+            let severity = text(&["labels", "severity"]).unwrap_or_default();
+            assert!(
+                matches!(severity.as_str(), "info" | "warning" | "critical"),
+                "alert {alert} has severity {severity:?}"
+            );
+            let expr = text(&["expr"]).unwrap_or_else(|| panic!("alert {alert} has no expr"));
+            let used = metric_names_in(&expr);
+            assert!(
+                !used.is_empty(),
+                "alert {alert} reads no dondoc metric: {expr}"
+            );
+            for name in used {
+                assert!(
+                    exported.contains(&name),
+                    "alert {alert} reads {name}, which no service exports (they export \
+                     {exported:?})"
+                );
+            }
+        }
+    }
+    assert!(!alerts.is_empty(), "alerts/dondoc.rules.yml has no alert");
 }
