@@ -53,6 +53,17 @@ pub enum ContractError {
     Upcast(String),
 }
 
+/// What a consumer's projection makes of a contract error: a newer version is held until the
+/// upgrade, anything else is permanent for the event.
+impl From<ContractError> for dondoc_eventsourcing::projection::ProjectionError {
+    fn from(error: ContractError) -> Self {
+        match error {
+            ContractError::NewerVersion { .. } => Self::NewerVersion(error.to_string()),
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
 impl From<UpcastError> for ContractError {
     fn from(error: UpcastError) -> Self {
         ContractError::Upcast(error.to_string())

@@ -151,9 +151,52 @@ pub enum OperatorCommand {
     Replay(ReplayArgs),
     /// Have a service rebuild every read model from the events when it next starts.
     Rebuild(LogArgs),
+    /// Dead letters: events a read model could not apply, set aside with their error (list,
+    /// retry after the cause is fixed, or discard with a reason kept for audit).
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
     /// Ask a service's gRPC health service; prints the status and exits 0 only on SERVING
     /// (the probe of compose healthchecks and Kubernetes).
     Health(HealthArgs),
+}
+
+/// `dondoc dlq`.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Every dead letter of the service's read models, oldest first, with its error.
+    List {
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Have the running service apply a dead letter again, as it was stored (after fixing the
+    /// cause, e.g. upgrading the service). Waits for the outcome; exits 1 if it failed again.
+    Retry {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The dead letter's event id (from `dondoc dlq list`).
+        event_id: String,
+        /// Only in this read model (consumer); default: every one holding it.
+        #[arg(long, value_name = "NAME")]
+        consumer: Option<String>,
+        /// How long to wait for the running service to carry the retry out.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        wait: std::time::Duration,
+    },
+    /// Drop a dead letter for good; the reason is kept in `dead_letter_log`.
+    Discard {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The dead letter's event id (from `dondoc dlq list`).
+        event_id: String,
+        /// Only in this read model (consumer); default: every one holding it.
+        #[arg(long, value_name = "NAME")]
+        consumer: Option<String>,
+        /// Why it is discarded (kept for audit).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `dondoc verify`.

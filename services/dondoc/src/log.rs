@@ -19,7 +19,7 @@ use dondoc_eventsourcing::anchor::{self, AnchorVerifier, SignedCheckpoint, verif
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::diagnostics_service_client::DiagnosticsServiceClient;
 
-use crate::cli::{AnchorArgs, LogArgs, ReplayArgs, VerifyArgs};
+use crate::cli::{AnchorArgs, DlqCommand, LogArgs, ReplayArgs, VerifyArgs};
 use crate::i18n::Lang;
 use crate::output::Ui;
 
@@ -214,4 +214,135 @@ pub async fn rebuild(args: &LogArgs, ui: Ui, out: &mut impl Write) -> anyhow::Re
         )
     )?;
     Ok(())
+}
+
+/// `dondoc dlq list|retry|discard`, on the service's database.
+pub async fn dlq(command: DlqCommand, ui: Ui, out: &mut impl Write) -> anyhow::Result<()> {
+    use dondoc_eventsourcing::consumer;
+    match command {
+        DlqCommand::List { log } => {
+            let db = open(&log).await?;
+            let letters = consumer::list_dead_letters(&db).await;
+            db.close().await;
+            let letters = letters.with_context(|| {
+                format!("the {} database holds no dead letters table", log.service)
+            })?;
+            if letters.is_empty() {
+                writeln!(
+                    out,
+                    "{}: {}",
+                    log.service,
+                    ui.t("không có sự kiện lỗi nào bị để riêng", "no dead letters")
+                )?;
+            }
+            for letter in letters {
+                writeln!(
+                    out,
+                    "{}  {}  {} v{}  {}: {}  ({} {}{})",
+                    letter.event_id,
+                    letter.consumer,
+                    letter.stream_id,
+                    letter.stream_version,
+                    ui.t("lỗi", "error"),
+                    letter.error,
+                    letter.attempts,
+                    ui.t("lần thử, ", "attempts, "),
+                    if letter.retry_ordered {
+                        format!(
+                            "{} {}",
+                            letter.recorded_at,
+                            ui.t("— chờ thử lại", "— retry ordered")
+                        )
+                    } else {
+                        letter.recorded_at
+                    }
+                )?;
+            }
+            Ok(())
+        }
+        DlqCommand::Retry {
+            log,
+            event_id,
+            consumer: only,
+            wait,
+        } => {
+            let db = open(&log).await?;
+            let ordered = consumer::order_retry(&db, &event_id, only.as_deref()).await?;
+            if ordered.is_empty() {
+                db.close().await;
+                bail!("{}: no dead letter {event_id}", log.service);
+            }
+            let deadline = tokio::time::Instant::now() + wait;
+            while consumer::retry_pending(&db, &event_id).await?
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            let pending = consumer::retry_pending(&db, &event_id).await?;
+            let still: Vec<_> = consumer::list_dead_letters(&db)
+                .await?
+                .into_iter()
+                .filter(|letter| letter.event_id == event_id && ordered.contains(&letter.consumer))
+                .collect();
+            db.close().await;
+            if pending {
+                writeln!(
+                    out,
+                    "{}: {} ({})",
+                    log.service,
+                    ui.t(
+                        "đã yêu cầu thử lại; dịch vụ sẽ thực hiện khi chạy",
+                        "retry ordered; the service carries it out when it runs"
+                    ),
+                    ordered.join(", ")
+                )?;
+                return Ok(());
+            }
+            if let Some(failed) = still.first() {
+                bail!(
+                    "{}: {event_id} {} {}: {}",
+                    log.service,
+                    ui.t("vẫn lỗi trong", "failed again in"),
+                    failed.consumer,
+                    failed.error
+                );
+            }
+            writeln!(
+                out,
+                "{}: {event_id} {} ({})",
+                log.service,
+                ui.t("đã được áp dụng", "applied"),
+                ordered.join(", ")
+            )?;
+            Ok(())
+        }
+        DlqCommand::Discard {
+            log,
+            event_id,
+            consumer: only,
+            reason,
+        } => {
+            if reason.trim().is_empty() {
+                bail!("--reason must say why the dead letter is discarded");
+            }
+            let db = open(&log).await?;
+            let discarded = consumer::discard(&db, &event_id, only.as_deref(), reason.trim()).await;
+            db.close().await;
+            let discarded = discarded?;
+            if discarded.is_empty() {
+                bail!("{}: no dead letter {event_id}", log.service);
+            }
+            writeln!(
+                out,
+                "{}: {event_id} {} ({})",
+                log.service,
+                ui.t(
+                    "đã bỏ, lý do được ghi lại",
+                    "discarded, the reason is logged"
+                ),
+                discarded.join(", ")
+            )?;
+            Ok(())
+        }
+    }
 }

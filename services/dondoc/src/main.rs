@@ -124,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Board(args) => board::run(args, ui, &mut out).await,
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Anchor(args) => log::anchor(&args, ui, &mut out).await,
+                OperatorCommand::Dlq { command } => log::dlq(command, ui, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,
                 OperatorCommand::Rebuild(args) => log::rebuild(&args, ui, &mut out).await,
                 OperatorCommand::Health(args) => health::run(&args, &mut out).await,

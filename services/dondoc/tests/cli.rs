@@ -608,6 +608,66 @@ fn a_log_cut_short_with_its_head_rewritten_fails_verify_against_its_anchors() {
     );
 }
 
+#[test]
+fn dead_letters_are_listed_retried_and_discarded_by_name_with_the_cli() {
+    let data = tempfile::tempdir().expect("data dir");
+    let mut up = start_up(data.path());
+    let _ = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status();
+    let _ = up.child.wait();
+
+    let help = Command::new(DONDOC)
+        .args(["dlq", "--help"])
+        .output()
+        .expect("help");
+    let listed = dondoc(
+        data.path(),
+        &["dlq", "list", "--service", "reporting", "--lang", "en"],
+    );
+    let unknown_retry = dondoc(
+        data.path(),
+        &[
+            "dlq",
+            "retry",
+            "--service",
+            "reporting",
+            "no-such-event",
+            "--wait",
+            "1s",
+        ],
+    );
+    let no_reason = dondoc(
+        data.path(),
+        &[
+            "dlq",
+            "discard",
+            "--service",
+            "reporting",
+            "no-such-event",
+            "--reason",
+            " ",
+        ],
+    );
+
+    let help = stdout(&help);
+    for command in ["list", "retry", "discard"] {
+        assert!(help.contains(command), "{help}");
+    }
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(stdout(&listed).trim(), "reporting: no dead letters");
+    assert_eq!(unknown_retry.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unknown_retry.stderr).contains("no dead letter no-such-event"),
+        "{unknown_retry:?}"
+    );
+    assert_eq!(no_reason.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&no_reason.stderr).contains("--reason"),
+        "{no_reason:?}"
+    );
+}
+
 /// Runs one statement on the assignment database of a `dondoc up` data directory, as an
 /// operator's SQL shell would, and returns the first column of its first row (0 if none).
 fn sql(data: &std::path::Path, statement: &'static str) -> i64 {

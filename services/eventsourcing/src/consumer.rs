@@ -55,6 +55,9 @@ use crate::upcast::{UpcastContext, Upcasters};
 
 /// How often a consumer catching up at start compares its progress with the stream.
 const CATCH_UP_CHECK: Duration = Duration::from_millis(200);
+
+/// How often a running consumer looks for operators' orders on its dead letters.
+const ORDERS_CHECK: Duration = Duration::from_secs(1);
 use dondoc_proto::v1 as pb;
 
 /// `$first, $first+1, …` for `n` values after `first - 1` others.
@@ -117,6 +120,21 @@ pub const SCHEMA: &[&str] = &[
     )",
     "CREATE INDEX IF NOT EXISTS parked_by_stream
         ON parked (consumer, source, stream_id, stream_version)",
+    // Orders from `dondoc dlq retry`, carried out by the running consumer (it holds the
+    // projection code); and what was done with each dead letter, kept for audit.
+    "CREATE TABLE IF NOT EXISTS dead_letter_orders (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS dead_letter_log (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at TEXT NOT NULL
+    )",
 ];
 
 /// Where and how a consumer reads.
@@ -419,6 +437,11 @@ impl<P: Projection> Consumer<P> {
             // that is many events per commit; idle, it is one event as soon as it comes.
             let mut chunks = messages.ready_chunks(MAX_BATCH);
             let mut progress_check = tokio::time::interval(CATCH_UP_CHECK);
+            let mut orders_check = tokio::time::interval(ORDERS_CHECK);
+            // After an upgrade, events held for a newer schema can be applied now.
+            if let Err(error) = self.retry_held().await {
+                tracing::warn!(consumer = self.name(), error = %error, "cannot retry held events");
+            }
             loop {
                 let next = tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -427,6 +450,12 @@ impl<P: Projection> Consumer<P> {
                     _ = progress_check.tick(), if self.catching_up() => {
                         if self.reached(catch_up_target).await {
                             self.caught_up();
+                        }
+                        continue;
+                    }
+                    _ = orders_check.tick() => {
+                        if let Err(error) = self.carry_out_orders().await {
+                            tracing::warn!(consumer = self.name(), error = %error, "cannot carry out dead-letter orders");
                         }
                         continue;
                     }
@@ -975,6 +1004,15 @@ impl<P: Projection> Consumer<P> {
                 ack(message, AckKind::Ack).await;
                 Ok(Disposition::Applied)
             }
+            Err(ProjectionError::NewerVersion(reason)) => {
+                // Written by an upgraded producer: held, and its stream with it, until this
+                // service is upgraded too (`retry_held` applies it then).
+                tx.rollback().await?;
+                self.hold(subject, &event, &message.payload, &reason)
+                    .await?;
+                ack(message, AckKind::Ack).await;
+                Ok(Disposition::Parked)
+            }
             Err(error) if error.is_transient() => {
                 // The database hiccupped, not the event: try again later, without counting it
                 // toward dead-lettering.
@@ -1074,6 +1112,8 @@ impl<P: Projection> Consumer<P> {
                 Ok(()) => {
                     self.counters.unparked.fetch_add(1, Ordering::Relaxed);
                 }
+                // Newer than this build: it stays parked, and the stream waits at it.
+                Err(ProjectionError::NewerVersion(_)) => break,
                 Err(error) if error.is_transient() => {
                     return Err(ConsumerError::Projection(error.to_string()));
                 }
@@ -1270,6 +1310,217 @@ impl<P: Projection> Consumer<P> {
         Ok(())
     }
 
+    /// Keeps an event newer than this build in `parked` at its own version, so it and every
+    /// later event of its stream wait for the upgrade; counted and logged for the operator.
+    async fn hold(
+        &self,
+        subject: &str,
+        event: &RecordedEvent,
+        envelope: &[u8],
+        reason: &str,
+    ) -> Result<(), ConsumerError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
+             subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(self.name().to_owned())
+        .bind(event.event_id.to_string())
+        .bind(event.source.clone())
+        .bind(event.stream_id.clone())
+        .bind(to_i64(event.stream_version))
+        .bind(subject.to_owned())
+        .bind(envelope.to_vec())
+        .bind(format_time(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.metrics.newer_version();
+        tracing::error!(
+            consumer = self.name(),
+            event_id = %event.event_id,
+            stream_id = %event.stream_id,
+            "{reason}: held with its stream until this service is upgraded"
+        );
+        Ok(())
+    }
+
+    /// Applies the parked events that wait for nothing (their stream's next version): events
+    /// held for a newer schema, once this build knows it (after an upgrade), each followed by
+    /// the successors parked behind it. Run at every subscription; `Ok(n)`: how many were
+    /// applied (successors included).
+    pub async fn retry_held(&self) -> Result<u64, ConsumerError> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT event_id, source, stream_id, stream_version, subject, envelope FROM parked \
+             WHERE consumer = $1 ORDER BY parked_at",
+        )
+        .bind(self.name().to_owned())
+        .fetch_all(&mut *tx)
+        .await?;
+        let before = self.counters.unparked.load(Ordering::Relaxed);
+        let mut applied = 0;
+        for row in rows {
+            let held = Identity {
+                event_id: row.try_get("event_id")?,
+                source: row.try_get("source")?,
+                stream_id: row.try_get("stream_id")?,
+                stream_version: from_i64(row.try_get::<i64, _>("stream_version")?),
+            };
+            let last = self
+                .last_version(&mut tx, &held.source, &held.stream_id)
+                .await?;
+            if held.stream_version != last + 1 {
+                continue;
+            }
+            let envelope: Vec<u8> = row.try_get("envelope")?;
+            let Ok(event) = decode_envelope(&envelope) else {
+                continue;
+            };
+            match self.apply_event(&mut tx, event).await {
+                Ok(()) => {
+                    self.advance(&mut tx, &held).await?;
+                    applied += 1;
+                }
+                Err(ProjectionError::NewerVersion(_)) => {}
+                Err(error) if error.is_transient() => {
+                    return Err(ConsumerError::Projection(error.to_string()));
+                }
+                Err(error) => {
+                    let subject: String = row.try_get("subject")?;
+                    insert_dead_letter(
+                        &mut tx,
+                        self.name(),
+                        &held.event_id,
+                        &subject,
+                        "",
+                        &held.stream_id,
+                        held.stream_version,
+                        1,
+                        &error.to_string(),
+                        &envelope,
+                    )
+                    .await?;
+                    self.metrics.dead_lettered();
+                    self.advance(&mut tx, &held).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        let unparked = self.counters.unparked.load(Ordering::Relaxed) - before;
+        if applied > 0 {
+            tracing::info!(
+                consumer = self.name(),
+                applied,
+                "held events applied after the upgrade"
+            );
+        }
+        Ok(applied + unparked)
+    }
+
+    /// Carries out the operators' orders on this consumer's dead letters (`dondoc dlq retry`):
+    /// each is applied again, as it was stored, in a transaction of its own. Applied: it leaves
+    /// `dead_letters` and joins the inbox (its stream's position never goes back). Failing
+    /// again: it stays, with the new error and one more attempt. Either way the order is done
+    /// and logged in `dead_letter_log`. `Ok(n)`: orders carried out.
+    pub async fn carry_out_orders(&self) -> Result<usize, ConsumerError> {
+        let orders: Vec<String> = sqlx::query(
+            "SELECT event_id FROM dead_letter_orders WHERE consumer = $1 ORDER BY requested_at",
+        )
+        .bind(self.name().to_owned())
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(|row| row.try_get("event_id"))
+        .collect::<Result<_, _>>()?;
+        for event_id in &orders {
+            self.retry_dead_letter(event_id).await?;
+        }
+        Ok(orders.len())
+    }
+
+    async fn retry_dead_letter(&self, event_id: &str) -> Result<(), ConsumerError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "SELECT envelope, stream_id, stream_version, attempts FROM dead_letters \
+             WHERE consumer = $1 AND event_id = $2",
+        )
+        .bind(self.name().to_owned())
+        .bind(event_id.to_owned())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match row {
+            None => "no such dead letter".to_owned(),
+            Some(row) => {
+                let envelope: Vec<u8> = row.try_get("envelope")?;
+                let attempts: i64 = row.try_get("attempts")?;
+                // Never skipped as "seen": a dead letter whose stream moved on past it is in
+                // the inbox already, without ever having been applied.
+                let applied = match decode_envelope(&envelope) {
+                    Ok(event) => self.apply_event(&mut tx, event).await,
+                    Err(error) => Err(ProjectionError::Other(format!(
+                        "not an event envelope: {error}"
+                    ))),
+                };
+                match applied {
+                    Ok(()) => {
+                        sqlx::query(
+                            "INSERT INTO inbox (consumer, event_id, processed_at) \
+                             VALUES ($1, $2, $3) ON CONFLICT (consumer, event_id) DO NOTHING",
+                        )
+                        .bind(self.name().to_owned())
+                        .bind(event_id.to_owned())
+                        .bind(format_time(chrono::Utc::now()))
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "DELETE FROM dead_letters WHERE consumer = $1 AND event_id = $2",
+                        )
+                        .bind(self.name().to_owned())
+                        .bind(event_id.to_owned())
+                        .execute(&mut *tx)
+                        .await?;
+                        "applied".to_owned()
+                    }
+                    Err(error) if error.is_transient() => {
+                        return Err(ConsumerError::Projection(error.to_string()));
+                    }
+                    Err(error) => {
+                        // What the failed attempt wrote is rolled back; only the record stays.
+                        tx.rollback().await?;
+                        tx = self.begin().await?;
+                        sqlx::query(
+                            "UPDATE dead_letters SET attempts = $1, error = $2 \
+                             WHERE consumer = $3 AND event_id = $4",
+                        )
+                        .bind(attempts + 1)
+                        .bind(error.to_string())
+                        .bind(self.name().to_owned())
+                        .bind(event_id.to_owned())
+                        .execute(&mut *tx)
+                        .await?;
+                        format!("failed again: {error}")
+                    }
+                }
+            }
+        };
+        sqlx::query("DELETE FROM dead_letter_orders WHERE consumer = $1 AND event_id = $2")
+            .bind(self.name().to_owned())
+            .bind(event_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        log_dead_letter_action(&mut tx, self.name(), event_id, "retry", &outcome).await?;
+        tx.commit().await?;
+        tracing::info!(
+            consumer = self.name(),
+            event_id,
+            outcome,
+            "dead letter retried"
+        );
+        Ok(())
+    }
+
     async fn in_inbox(
         &self,
         conn: &mut AnyConnection,
@@ -1421,6 +1672,152 @@ pub(crate) async fn insert_dead_letter(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+async fn log_dead_letter_action(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    event_id: &str,
+    action: &str,
+    outcome: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO dead_letter_log (consumer, event_id, action, outcome, at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(consumer.to_owned())
+    .bind(event_id.to_owned())
+    .bind(action.to_owned())
+    .bind(outcome.to_owned())
+    .bind(format_time(chrono::Utc::now()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One dead letter, as `dondoc dlq list` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub consumer: String,
+    pub event_id: String,
+    pub subject: String,
+    pub stream_id: String,
+    pub stream_version: u64,
+    pub attempts: i64,
+    pub error: String,
+    pub recorded_at: String,
+    /// A retry is ordered and the running consumer has not carried it out yet.
+    pub retry_ordered: bool,
+}
+
+/// Every dead letter of every consumer in `db`, oldest first.
+pub async fn list_dead_letters(db: &Database) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT d.consumer, d.event_id, d.subject, d.stream_id, d.stream_version, d.attempts, \
+         d.error, d.recorded_at, o.event_id AS ordered FROM dead_letters d \
+         LEFT JOIN dead_letter_orders o ON o.consumer = d.consumer AND o.event_id = d.event_id \
+         ORDER BY d.recorded_at, d.consumer, d.event_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                consumer: r.try_get("consumer")?,
+                event_id: r.try_get("event_id")?,
+                subject: r.try_get("subject")?,
+                stream_id: r.try_get("stream_id")?,
+                stream_version: from_i64(r.try_get::<i64, _>("stream_version")?),
+                attempts: r.try_get("attempts")?,
+                error: r.try_get("error")?,
+                recorded_at: r.try_get("recorded_at")?,
+                retry_ordered: r.try_get::<Option<String>, _>("ordered")?.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// The consumers holding a dead letter `event_id` (it may be in several).
+async fn holders(
+    db: &Database,
+    event_id: &str,
+    consumer: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT consumer FROM dead_letters WHERE event_id = $1 ORDER BY consumer")
+            .bind(event_id.to_owned())
+            .fetch_all(db.pool())
+            .await?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>("consumer"))
+        .filter(|c| match (c, consumer) {
+            (Ok(c), Some(wanted)) => c == wanted,
+            _ => true,
+        })
+        .collect()
+}
+
+/// Orders a retry of dead letter `event_id` (in `consumer`, or in every consumer holding it);
+/// the running consumer carries it out within a second or so. The consumers ordered.
+pub async fn order_retry(
+    db: &Database,
+    event_id: &str,
+    consumer: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let consumers = holders(db, event_id, consumer).await?;
+    let mut tx = db.begin_write().await?;
+    for consumer in &consumers {
+        sqlx::query(
+            "INSERT INTO dead_letter_orders (consumer, event_id, requested_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(consumer.clone())
+        .bind(event_id.to_owned())
+        .bind(format_time(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(consumers)
+}
+
+/// Whether a retry ordered for `event_id` is still waiting to be carried out.
+pub async fn retry_pending(db: &Database, event_id: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS waiting FROM dead_letter_orders WHERE event_id = $1")
+            .bind(event_id.to_owned())
+            .fetch_optional(db.pool())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Discards dead letter `event_id` (in `consumer`, or in every consumer holding it): it leaves
+/// `dead_letters`, and `dead_letter_log` records that it was discarded and why. The consumers
+/// it was discarded from.
+pub async fn discard(
+    db: &Database,
+    event_id: &str,
+    consumer: Option<&str>,
+    reason: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let consumers = holders(db, event_id, consumer).await?;
+    let mut tx = db.begin_write().await?;
+    for consumer in &consumers {
+        sqlx::query("DELETE FROM dead_letters WHERE consumer = $1 AND event_id = $2")
+            .bind(consumer.clone())
+            .bind(event_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM dead_letter_orders WHERE consumer = $1 AND event_id = $2")
+            .bind(consumer.clone())
+            .bind(event_id.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        log_dead_letter_action(&mut tx, consumer, event_id, "discard", reason).await?;
+    }
+    tx.commit().await?;
+    Ok(consumers)
 }
 
 fn hex_digest(bytes: &[u8]) -> String {

@@ -113,6 +113,7 @@ pub(crate) struct ConsumerMetrics {
     dead_letters: Counter<u64>,
     transient_failures: Counter<u64>,
     divergences: Counter<u64>,
+    newer_versions: Counter<u64>,
 }
 
 impl ConsumerMetrics {
@@ -142,6 +143,13 @@ impl ConsumerMetrics {
                      producer's log and this read model disagree",
                 )
                 .build(),
+            newer_versions: meter
+                .u64_counter("dondoc.consumer.newer_versions")
+                .with_description(
+                    "Events of a schema version newer than this build knows, held (with their \
+                     stream) until the service is upgraded",
+                )
+                .build(),
         }
     }
 
@@ -157,6 +165,11 @@ impl ConsumerMetrics {
 
     pub(crate) fn transient_failure(&self) {
         self.transient_failures
+            .add(1, std::slice::from_ref(&self.consumer));
+    }
+
+    pub(crate) fn newer_version(&self) {
+        self.newer_versions
             .add(1, std::slice::from_ref(&self.consumer));
     }
 

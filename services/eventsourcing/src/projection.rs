@@ -66,6 +66,11 @@ pub enum ProjectionError {
     /// A newer version of this read model is active: this replica must be upgraded.
     #[error("{0}")]
     Refused(String),
+    /// The event is of a schema version newer than this build knows: it is held, with every
+    /// later event of its stream, until the consumer is upgraded — never read as if current,
+    /// never dead-lettered.
+    #[error("{0}")]
+    NewerVersion(String),
     /// Permanent for this event.
     #[error("{0}")]
     Other(String),
@@ -80,6 +85,7 @@ impl ProjectionError {
             ProjectionError::Decode(_)
             | ProjectionError::MissingRow(_)
             | ProjectionError::Refused(_)
+            | ProjectionError::NewerVersion(_)
             | ProjectionError::Other(_) => false,
         }
     }

@@ -88,8 +88,7 @@ impl Projection for ExecutionStatusProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let decoded =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = ProgressEvent::decode(event).map_err(ProjectionError::from)?;
         let Some(status) = decoded.as_ref().and_then(status_after) else {
             return Ok(());
         };

@@ -77,8 +77,7 @@ impl Projection for ProgressRequestsProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let decoded =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = ProgressEvent::decode(event).map_err(ProjectionError::from)?;
         let request = match decoded {
             Some(ProgressEvent::ExtensionRequested(m)) => Waiting {
                 kind: EXTENSION,

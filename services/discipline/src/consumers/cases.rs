@@ -19,10 +19,6 @@ impl CasesProjection {
     pub const NAME: &'static str = "discipline-cases";
 }
 
-fn other(e: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError::Other(e.to_string())
-}
-
 async fn set_state(
     conn: &mut AnyConnection,
     case_id: &str,
@@ -73,7 +69,7 @@ impl Projection for CasesProjection {
         conn: &mut AnyConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let Some(decoded) = DisciplineEvent::decode(event).map_err(other)? else {
+        let Some(decoded) = DisciplineEvent::decode(event).map_err(ProjectionError::from)? else {
             return Ok(());
         };
         let case_id = event.stream_id.clone();

@@ -151,7 +151,7 @@ impl Projection for EscalationEvidenceProjection {
             return Ok(());
         }
         let Some(EscalationEvent::NoticeIssued(n)) =
-            EscalationEvent::decode(event).map_err(other)?
+            EscalationEvent::decode(event).map_err(ProjectionError::from)?
         else {
             return Ok(());
         };
@@ -260,7 +260,7 @@ impl Projection for ProgressEvidenceProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let Some(decoded) = ProgressEvent::decode(event).map_err(other)? else {
+        let Some(decoded) = ProgressEvent::decode(event).map_err(ProjectionError::from)? else {
             return Ok(());
         };
         let day = |raw: &str| date(raw).unwrap_or_else(|| business_date(event.occurred_at));
@@ -360,7 +360,7 @@ impl Projection for DirectoryProjection {
         if ![TASK_STREAM, LEADER_STREAM, DIRECTORY_STREAM].contains(&event.stream_type.as_str()) {
             return Ok(());
         }
-        match AssignmentEvent::decode(event).map_err(other)? {
+        match AssignmentEvent::decode(event).map_err(ProjectionError::from)? {
             Some(AssignmentEvent::TaskAssigned(m)) => {
                 sqlx::query(
                     "INSERT INTO discipline_tasks_v1 (task_id, lead_unit, title) VALUES ($1, $2, $3) \

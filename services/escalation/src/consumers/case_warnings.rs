@@ -49,8 +49,7 @@ impl Projection for CaseWarningsProjection {
         if event.stream_type != CASE_STREAM {
             return Ok(());
         }
-        let decoded =
-            DisciplineEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = DisciplineEvent::decode(event).map_err(ProjectionError::from)?;
         let Some(DisciplineEvent::DeadlineWarning(w)) = decoded else {
             return Ok(());
         };

@@ -124,8 +124,7 @@ impl Projection for AssignmentFactsProjection {
         if ![TASK_STREAM, LEADER_STREAM, DIRECTORY_STREAM].contains(&event.stream_type.as_str()) {
             return Ok(());
         }
-        let decoded =
-            AssignmentEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = AssignmentEvent::decode(event).map_err(ProjectionError::from)?;
         let task_id = event.stream_id.clone();
         let day_of_event = business_date(event.occurred_at);
         match decoded {
@@ -263,9 +262,7 @@ impl Projection for ExecutionFactsProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let Some(decoded) =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?
-        else {
+        let Some(decoded) = ProgressEvent::decode(event).map_err(ProjectionError::from)? else {
             return Ok(());
         };
         let task_id = event.stream_id.clone();

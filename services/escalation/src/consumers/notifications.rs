@@ -79,9 +79,7 @@ impl Projection for NotificationsProjection {
         conn: &mut AnyConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let Some(decoded) =
-            EscalationEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?
-        else {
+        let Some(decoded) = EscalationEvent::decode(event).map_err(ProjectionError::from)? else {
             return Ok(());
         };
         match decoded {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_trait::async_trait;
 use chrono::Utc;
-use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig, Disposition, dead_letters};
+use dondoc_eventsourcing::consumer::{
+    self as consumers, Consumer, ConsumerConfig, Disposition, dead_letters,
+};
 use dondoc_eventsourcing::nats_server::NatsServer;
 use dondoc_eventsourcing::projection::{Projection, ProjectionError, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig, ensure_stream};
@@ -244,6 +246,12 @@ async fn publish_typed(
         source: "producer".into(),
         payload: payload.to_vec(),
     };
+    send(js, &event, message_id).await;
+}
+
+/// Publishes `event` as the producer's relay would.
+async fn send(js: &jetstream::Context, event: &RecordedEvent, message_id: &str) {
+    let stream_id = &event.stream_id;
     let publish = jetstream::message::PublishMessage::build()
         .payload(event.to_envelope().encode_to_vec().into())
         .message_id(message_id);
@@ -705,4 +713,308 @@ async fn anchors_are_published_to_a_stream_that_refuses_deletes_and_purges() {
     assert_eq!(latest, Some(made));
     assert!(deleted.is_err(), "deleting an anchor is refused");
     assert!(purged.is_err(), "purging the anchors is refused");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upgrades and operators' orders.
+
+/// `Seen` as a release that can be fixed or upgraded: refuses "poison" until `cured`, and any
+/// schema version above `knows` as newer than it can read.
+struct Release {
+    cured: bool,
+    knows: u32,
+}
+
+#[async_trait]
+impl Projection for Release {
+    fn name(&self) -> &'static str {
+        Seen.name()
+    }
+    fn schema(&self) -> &'static [&'static str] {
+        Seen.schema()
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        Seen.tables()
+    }
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        if event.schema_version > self.knows {
+            return Err(ProjectionError::NewerVersion(format!(
+                "{} v{} is newer than this build knows (v{})",
+                event.event_type, event.schema_version, self.knows
+            )));
+        }
+        if event.payload == b"poison" && !self.cured {
+            return Err(ProjectionError::Other("cannot digest poison".into()));
+        }
+        sqlx::query("INSERT INTO seen_v1 (stream_id, version, payload) VALUES ($1, $2, $3)")
+            .bind(event.stream_id.clone())
+            .bind(event.stream_version as i64)
+            .bind(String::from_utf8_lossy(&event.payload).into_owned())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn release(
+    db: &TestDatabase,
+    js: &jetstream::Context,
+    release: Release,
+) -> Consumer<Release> {
+    ensure_stream(js, &config()).await.expect("stream");
+    let settings = ConsumerConfig::new("DONDOC_PRODUCER", vec!["dondoc.producer.>".into()]);
+    Consumer::new(
+        db.db.clone(),
+        js.clone(),
+        settings,
+        Arc::new(release),
+        Upcasters::new(),
+    )
+    .await
+    .expect("consumer")
+}
+
+/// An event of stream `a` at `version`, written with schema `schema_version`.
+fn versioned(version: u64, schema_version: u32, payload: &[u8]) -> RecordedEvent {
+    RecordedEvent {
+        position: version,
+        event_id: Uuid::now_v7(),
+        stream_type: "ledger".into(),
+        stream_id: "a".into(),
+        stream_version: version,
+        event_type: "ledger.noted".into(),
+        schema_version,
+        occurred_at: Utc::now(),
+        recorded_at: Utc::now(),
+        actor: Actor::default(),
+        correlation_id: String::new(),
+        causation_id: String::new(),
+        traceparent: String::new(),
+        source: "producer".into(),
+        payload: payload.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn an_event_newer_than_the_reader_is_held_with_its_stream_and_applied_after_the_upgrade() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let old = release(
+            &db,
+            &js,
+            Release {
+                cured: true,
+                knows: 1,
+            },
+        )
+        .await;
+        send(&js, &versioned(1, 1, b"one"), "m-1").await;
+        send(
+            &js,
+            &versioned(2, 2, b"two, written by an upgraded producer"),
+            "m-2",
+        )
+        .await;
+        send(&js, &versioned(3, 1, b"three"), "m-3").await;
+
+        let mut handled = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while handled.len() < 3 {
+            assert!(tokio::time::Instant::now() < deadline, "saw {handled:?}");
+            handled.extend(old.process_available(10).await.expect("process"));
+        }
+        let before_upgrade = seen(&db).await;
+        let letters = dead_letters(&db.db, "seen-v1").await.expect("dead letters");
+        drop(old);
+        let upgraded = release(
+            &db,
+            &js,
+            Release {
+                cured: true,
+                knows: 2,
+            },
+        )
+        .await;
+        let applied = upgraded.retry_held().await.expect("retry held");
+
+        assert_eq!(
+            before_upgrade,
+            [("a".into(), 1, "one".into())],
+            "v2 is not read as if current, and v3 waits behind it ({})",
+            db.engine()
+        );
+        assert!(letters.is_empty(), "held, not dead-lettered: {letters:?}");
+        assert_eq!(applied, 2, "the held event and the one parked behind it");
+        assert_eq!(
+            seen(&db).await,
+            [
+                ("a".into(), 1, "one".into()),
+                ("a".into(), 2, "two, written by an upgraded producer".into()),
+                ("a".into(), 3, "three".into()),
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dead_letter_retried_on_order_is_applied_once_its_cause_is_fixed_and_the_order_logged() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let broken = release(
+            &db,
+            &js,
+            Release {
+                cured: false,
+                knows: 1,
+            },
+        )
+        .await;
+        let poison = versioned(1, 1, b"poison");
+        send(&js, &poison, "m-poison").await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while dead_letters(&db.db, "seen-v1")
+            .await
+            .expect("dl")
+            .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never dead-lettered"
+            );
+            broken.process_available(10).await.expect("process");
+        }
+        let id = poison.event_id.to_string();
+
+        // Still broken: the retry fails again and the dead letter stays, one attempt more.
+        consumers::order_retry(&db.db, &id, None)
+            .await
+            .expect("order");
+        broken.carry_out_orders().await.expect("carry out");
+        let after_failed_retry = consumers::list_dead_letters(&db.db).await.expect("list");
+        drop(broken);
+        // Fixed (a new release, running): the same order now applies it.
+        let fixed = Arc::new(
+            release(
+                &db,
+                &js,
+                Release {
+                    cured: true,
+                    knows: 1,
+                },
+            )
+            .await,
+        );
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = tokio::spawn({
+            let fixed = fixed.clone();
+            let shutdown = shutdown.clone();
+            async move { fixed.run(shutdown).await }
+        });
+        let ordered = consumers::order_retry(&db.db, &id, Some("seen-v1"))
+            .await
+            .expect("order");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while consumers::retry_pending(&db.db, &id)
+            .await
+            .expect("pending")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the running consumer never retried"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shutdown.cancel();
+        running.await.expect("stops");
+        let log: Vec<(String, String)> =
+            sqlx::query("SELECT action, outcome FROM dead_letter_log ORDER BY at")
+                .fetch_all(db.db.pool())
+                .await
+                .expect("log")
+                .iter()
+                .map(|r| (r.get("action"), r.get("outcome")))
+                .collect();
+
+        assert_eq!(after_failed_retry.len(), 1, "{}", db.engine());
+        assert_eq!(
+            after_failed_retry[0].attempts, 4,
+            "three deliveries and one retry"
+        );
+        assert!(
+            !after_failed_retry[0].retry_ordered,
+            "the order was carried out"
+        );
+        assert_eq!(ordered, ["seen-v1"]);
+        assert!(
+            consumers::list_dead_letters(&db.db)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert_eq!(seen(&db).await, [("a".into(), 1, "poison".into())]);
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(
+            log[0].1.starts_with("failed again: cannot digest poison"),
+            "{log:?}"
+        );
+        assert_eq!(log[1], ("retry".into(), "applied".into()));
+    }
+}
+
+#[tokio::test]
+async fn a_discarded_dead_letter_leaves_the_list_and_its_reason_stays_in_the_log() {
+    for db in TestDatabase::all().await {
+        let (_server, js) = nats().await;
+        let consumer = release(
+            &db,
+            &js,
+            Release {
+                cured: false,
+                knows: 1,
+            },
+        )
+        .await;
+        let poison = versioned(1, 1, b"poison");
+        send(&js, &poison, "m-poison").await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while dead_letters(&db.db, "seen-v1")
+            .await
+            .expect("dl")
+            .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never dead-lettered"
+            );
+            consumer.process_available(10).await.expect("process");
+        }
+        let id = poison.event_id.to_string();
+
+        let discarded = consumers::discard(&db.db, &id, None, "duplicate of a corrected entry")
+            .await
+            .expect("discard");
+        let unknown = consumers::discard(&db.db, "no-such-event", None, "x")
+            .await
+            .expect("discard");
+
+        assert_eq!(discarded, ["seen-v1"]);
+        assert!(unknown.is_empty());
+        assert!(
+            consumers::list_dead_letters(&db.db)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        let reason: String =
+            sqlx::query("SELECT outcome FROM dead_letter_log WHERE action = 'discard'")
+                .fetch_one(db.db.pool())
+                .await
+                .expect("logged")
+                .get("outcome");
+        assert_eq!(reason, "duplicate of a corrected entry");
+    }
 }

@@ -50,8 +50,7 @@ impl Projection for ReplyDueProjection {
         if event.stream_type != EXECUTION_STREAM {
             return Ok(());
         }
-        let decoded =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = ProgressEvent::decode(event).map_err(ProjectionError::from)?;
         match decoded {
             Some(ProgressEvent::CoordinationRequested(m)) => {
                 sqlx::query(

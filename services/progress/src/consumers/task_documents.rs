@@ -49,8 +49,7 @@ impl Projection for TaskDocumentsProjection {
         if event.stream_type != REGISTER_STREAM {
             return Ok(());
         }
-        let decoded =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = ProgressEvent::decode(event).map_err(ProjectionError::from)?;
         if let Some(ProgressEvent::DocumentRegistered(m)) = decoded
             && !m.task_id.is_empty()
         {

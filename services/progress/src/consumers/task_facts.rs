@@ -96,8 +96,7 @@ impl Projection for TaskFactsProjection {
         if event.stream_type != TASK_STREAM && event.stream_type != LEADER_STREAM {
             return Ok(());
         }
-        let decoded =
-            AssignmentEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = AssignmentEvent::decode(event).map_err(ProjectionError::from)?;
         let task_id = event.stream_id.clone();
         let day_of_event = business_date(event.occurred_at);
         match decoded {

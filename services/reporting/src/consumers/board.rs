@@ -18,7 +18,7 @@ impl TaskBoardProjection {
 }
 
 fn decode(event: &RecordedEvent) -> Result<Option<AssignmentEvent>, ProjectionError> {
-    AssignmentEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))
+    AssignmentEvent::decode(event).map_err(ProjectionError::from)
 }
 
 #[async_trait]

@@ -13,10 +13,6 @@ use sqlx::{AnyConnection, Row};
 
 use crate::domain::report::{DocumentFact, DossierFact};
 
-fn other(e: impl std::fmt::Display) -> ProjectionError {
-    ProjectionError::Other(e.to_string())
-}
-
 fn date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
 }
@@ -68,7 +64,7 @@ impl Projection for DocumentsProjection {
                 .unwrap_or_else(|| business_date(event.occurred_at))
                 .to_string()
         };
-        match ProgressEvent::decode(event).map_err(other)? {
+        match ProgressEvent::decode(event).map_err(ProjectionError::from)? {
             Some(ProgressEvent::DocumentRegistered(d)) => {
                 sqlx::query(
                     "INSERT INTO report_documents_v1 (document_id, register, document_type, \

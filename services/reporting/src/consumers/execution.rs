@@ -59,8 +59,7 @@ impl Projection for TaskExecutionProjection {
             return Ok(());
         }
         let task_id = event.stream_id.clone();
-        let decoded =
-            ProgressEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = ProgressEvent::decode(event).map_err(ProjectionError::from)?;
         let Some(new_execution) = decoded.as_ref().and_then(status_after) else {
             return Ok(());
         };

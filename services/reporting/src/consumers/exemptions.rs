@@ -58,8 +58,7 @@ impl Projection for TimelinessExemptionsProjection {
         if event.stream_type != CASE_STREAM {
             return Ok(());
         }
-        let decoded =
-            DisciplineEvent::decode(event).map_err(|e| ProjectionError::Other(e.to_string()))?;
+        let decoded = DisciplineEvent::decode(event).map_err(ProjectionError::from)?;
         let day = |raw: &str| {
             chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .unwrap_or_else(|_| dondoc_eventsourcing::clock::business_date(event.occurred_at))

@@ -111,7 +111,7 @@ impl Projection for TaskHistoryProjection {
         }
         let task_id = event.stream_id.clone();
         let day = business_date(event.occurred_at);
-        match AssignmentEvent::decode(event).map_err(other)? {
+        match AssignmentEvent::decode(event).map_err(ProjectionError::from)? {
             Some(AssignmentEvent::TaskAssigned(m)) => {
                 let assigned_on = date(&m.assigned_on).unwrap_or(day);
                 let assignment = m.assignment.clone().unwrap_or_default();
@@ -262,7 +262,7 @@ impl Projection for CompletionHistoryProjection {
             return Ok(());
         }
         let day = |raw: &str| date(raw).unwrap_or_else(|| business_date(event.occurred_at));
-        let m = match ProgressEvent::decode(event).map_err(other)? {
+        let m = match ProgressEvent::decode(event).map_err(ProjectionError::from)? {
             Some(ProgressEvent::ResultAccepted(m)) => m,
             Some(ProgressEvent::DifficultyReported(d)) => {
                 sqlx::query(
@@ -394,7 +394,7 @@ impl Projection for LeadershipActionsProjection {
             return Ok(());
         }
         let Some(EscalationEvent::LeadershipActionRecorded(a)) =
-            EscalationEvent::decode(event).map_err(other)?
+            EscalationEvent::decode(event).map_err(ProjectionError::from)?
         else {
             return Ok(());
         };
