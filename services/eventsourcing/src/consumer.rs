@@ -977,21 +977,8 @@ impl<P: Projection> Consumer<P> {
         }
         if event.stream_version > last + 1 {
             // Its predecessor is still on the way (or was lost: `dondoc replay` resends it).
-            sqlx::query(
-                "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
-                 subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (consumer, event_id) DO NOTHING",
-            )
-            .bind(self.name().to_owned())
-            .bind(event.event_id.to_string())
-            .bind(event.source.clone())
-            .bind(event.stream_id.clone())
-            .bind(to_i64(event.stream_version))
-            .bind(subject.to_owned())
-            .bind(message.payload.to_vec())
-            .bind(format_time(chrono::Utc::now()))
-            .execute(&mut *tx)
-            .await?;
+            self.park(&mut tx, &identity(&event), subject, &message.payload)
+                .await?;
             tx.commit().await?;
             ack(message, AckKind::Ack).await;
             return Ok(Disposition::Parked);
@@ -1268,21 +1255,8 @@ impl<P: Projection> Consumer<P> {
                 // Its turn has not come: keep it with the parked ones, so its stream moves past
                 // it when it does (it will be dead-lettered then).
                 let mut tx = self.begin().await?;
-                sqlx::query(
-                    "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
-                     subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                     ON CONFLICT (consumer, event_id) DO NOTHING",
-                )
-                .bind(self.name().to_owned())
-                .bind(identity.event_id.clone())
-                .bind(identity.source.clone())
-                .bind(identity.stream_id.clone())
-                .bind(to_i64(identity.stream_version))
-                .bind(subject.to_owned())
-                .bind(message.payload.to_vec())
-                .bind(format_time(chrono::Utc::now()))
-                .execute(&mut *tx)
-                .await?;
+                self.park(&mut tx, &identity, subject, &message.payload)
+                    .await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -1320,21 +1294,8 @@ impl<P: Projection> Consumer<P> {
         reason: &str,
     ) -> Result<(), ConsumerError> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
-             subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (consumer, event_id) DO NOTHING",
-        )
-        .bind(self.name().to_owned())
-        .bind(event.event_id.to_string())
-        .bind(event.source.clone())
-        .bind(event.stream_id.clone())
-        .bind(to_i64(event.stream_version))
-        .bind(subject.to_owned())
-        .bind(envelope.to_vec())
-        .bind(format_time(chrono::Utc::now()))
-        .execute(&mut *tx)
-        .await?;
+        self.park(&mut tx, &identity(event), subject, envelope)
+            .await?;
         tx.commit().await?;
         self.metrics.newer_version();
         tracing::error!(
@@ -1518,6 +1479,32 @@ impl<P: Projection> Consumer<P> {
             outcome,
             "dead letter retried"
         );
+        Ok(())
+    }
+
+    /// Keeps an event in `parked` until its stream reaches it.
+    async fn park(
+        &self,
+        conn: &mut AnyConnection,
+        event: &Identity,
+        subject: &str,
+        envelope: &[u8],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO parked (consumer, event_id, source, stream_id, stream_version, \
+             subject, envelope, parked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (consumer, event_id) DO NOTHING",
+        )
+        .bind(self.name().to_owned())
+        .bind(event.event_id.clone())
+        .bind(event.source.clone())
+        .bind(event.stream_id.clone())
+        .bind(to_i64(event.stream_version))
+        .bind(subject.to_owned())
+        .bind(envelope.to_vec())
+        .bind(format_time(chrono::Utc::now()))
+        .execute(conn)
+        .await?;
         Ok(())
     }
 

@@ -860,34 +860,42 @@ async fn an_event_newer_than_the_reader_is_held_with_its_stream_and_applied_afte
     }
 }
 
+/// A release that cannot digest "poison", after it dead-lettered one; the event's id.
+async fn with_a_dead_letter(
+    db: &TestDatabase,
+    js: &jetstream::Context,
+) -> (Consumer<Release>, String) {
+    let broken = release(
+        db,
+        js,
+        Release {
+            cured: false,
+            knows: 1,
+        },
+    )
+    .await;
+    let poison = versioned(1, 1, b"poison");
+    send(js, &poison, "m-poison").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while dead_letters(&db.db, "seen-v1")
+        .await
+        .expect("dl")
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never dead-lettered"
+        );
+        broken.process_available(10).await.expect("process");
+    }
+    (broken, poison.event_id.to_string())
+}
+
 #[tokio::test]
 async fn a_dead_letter_retried_on_order_is_applied_once_its_cause_is_fixed_and_the_order_logged() {
     for db in TestDatabase::all().await {
         let (_server, js) = nats().await;
-        let broken = release(
-            &db,
-            &js,
-            Release {
-                cured: false,
-                knows: 1,
-            },
-        )
-        .await;
-        let poison = versioned(1, 1, b"poison");
-        send(&js, &poison, "m-poison").await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while dead_letters(&db.db, "seen-v1")
-            .await
-            .expect("dl")
-            .is_empty()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "never dead-lettered"
-            );
-            broken.process_available(10).await.expect("process");
-        }
-        let id = poison.event_id.to_string();
+        let (broken, id) = with_a_dead_letter(&db, &js).await;
 
         // Still broken: the retry fails again and the dead letter stays, one attempt more.
         consumers::order_retry(&db.db, &id, None)
@@ -969,30 +977,7 @@ async fn a_dead_letter_retried_on_order_is_applied_once_its_cause_is_fixed_and_t
 async fn a_discarded_dead_letter_leaves_the_list_and_its_reason_stays_in_the_log() {
     for db in TestDatabase::all().await {
         let (_server, js) = nats().await;
-        let consumer = release(
-            &db,
-            &js,
-            Release {
-                cured: false,
-                knows: 1,
-            },
-        )
-        .await;
-        let poison = versioned(1, 1, b"poison");
-        send(&js, &poison, "m-poison").await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while dead_letters(&db.db, "seen-v1")
-            .await
-            .expect("dl")
-            .is_empty()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "never dead-lettered"
-            );
-            consumer.process_available(10).await.expect("process");
-        }
-        let id = poison.event_id.to_string();
+        let (_consumer, id) = with_a_dead_letter(&db, &js).await;
 
         let discarded = consumers::discard(&db.db, &id, None, "duplicate of a corrected entry")
             .await
