@@ -569,7 +569,8 @@ impl TestSystem {
             .expect("mint token")
     }
 
-    async fn channel(port: u16) -> Channel {
+    /// A plaintext channel to a service of this system on `port`.
+    pub async fn channel(port: u16) -> Channel {
         Channel::from_shared(format!("http://127.0.0.1:{port}"))
             .expect("endpoint")
             .connect()

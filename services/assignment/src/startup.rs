@@ -208,7 +208,8 @@ impl Application {
                 AuthInterceptor::new(verifier),
                 |routes, auth| {
                     routes.add_service(InterceptedService::new(
-                        AssignmentServiceServer::new(AssignmentApi::new(handlers)),
+                        AssignmentServiceServer::new(AssignmentApi::new(handlers))
+                            .max_decoding_message_size(dondoc_runtime::grpc::MAX_REQUEST_BYTES),
                         auth,
                     ))
                 },

@@ -62,6 +62,14 @@ pub fn is_code(raw: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// An identifier a request names (a task's, a case's, a document's), trimmed: 1–128
+/// characters, none of them a control character — no id contains one, and PostgreSQL cannot
+/// even compare a text holding NUL. `None` when it is not one.
+pub fn identifier(raw: &str) -> Option<&str> {
+    let id = raw.trim();
+    (!id.is_empty() && id.chars().count() <= 128 && !id.chars().any(char::is_control)).then_some(id)
+}
+
 /// A text that must be present and at most `max` characters long.
 pub fn required(raw: &str, max: usize, lines: Lines) -> Result<String, TextError> {
     let text = clean(raw, lines)?;

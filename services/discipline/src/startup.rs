@@ -280,7 +280,8 @@ impl Application {
                 AuthInterceptor::new(verifier),
                 |routes, auth| {
                     routes.add_service(InterceptedService::new(
-                        DisciplineServiceServer::new(api),
+                        DisciplineServiceServer::new(api)
+                            .max_decoding_message_size(dondoc_runtime::grpc::MAX_REQUEST_BYTES),
                         auth,
                     ))
                 },

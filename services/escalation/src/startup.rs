@@ -292,7 +292,8 @@ impl Application {
                 AuthInterceptor::new(verifier),
                 |routes, auth| {
                     routes.add_service(InterceptedService::new(
-                        EscalationServiceServer::new(api),
+                        EscalationServiceServer::new(api)
+                            .max_decoding_message_size(dondoc_runtime::grpc::MAX_REQUEST_BYTES),
                         auth,
                     ))
                 },

@@ -102,6 +102,20 @@ impl Dialect for Postgres {
     }
 }
 
+/// Whether the database refused a text value it cannot store: PostgreSQL holds no NUL
+/// character in `text` (SQLSTATE 22021) nor one outside the database's encoding (22P05). The
+/// request, not the service, is at fault: callers answer INVALID_ARGUMENT, never INTERNAL.
+pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05"))
+    )
+}
+
+/// What to tell a client whose request held such a text.
+pub const UNSTORABLE_TEXT: &str =
+    "contains a character that cannot be stored (NUL, U+0000, or outside UTF-8): remove it";
+
 /// Whether trying the same statement again later may succeed.
 ///
 /// Connection, I/O, pool and lock-contention failures are transient: the database, not the data,

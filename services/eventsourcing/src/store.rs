@@ -165,6 +165,10 @@ pub enum StoreError {
     Upcast(#[from] UpcastError),
     #[error("this database holds no dondoc event log")]
     NoEventLog,
+    /// A text the database cannot store ([`crate::db::is_unstorable_text`]): the request's
+    /// fault, not the store's.
+    #[error("a text the database cannot store: {0}")]
+    UnstorableText(String),
 }
 
 impl StoreError {
@@ -174,13 +178,19 @@ impl StoreError {
         match self {
             StoreError::Database { transient, .. } => *transient,
             StoreError::Closed => true,
-            StoreError::Corrupt { .. } | StoreError::Upcast(_) | StoreError::NoEventLog => false,
+            StoreError::Corrupt { .. }
+            | StoreError::Upcast(_)
+            | StoreError::NoEventLog
+            | StoreError::UnstorableText(_) => false,
         }
     }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if crate::db::is_unstorable_text(&e) {
+            return StoreError::UnstorableText(e.to_string());
+        }
         StoreError::Database {
             transient: crate::db::is_transient(&e),
             message: e.to_string(),

@@ -231,6 +231,8 @@ impl Application {
             task_facts.state(),
             ReadModelState::is_ready,
         );
+        let request_limit = dondoc_runtime::grpc::MAX_REQUEST_BYTES
+            .max(progress.max_document_bytes.saturating_add(64 * 1024));
         server
             .serve_as(
                 &mut supervisor,
@@ -238,7 +240,9 @@ impl Application {
                 AuthInterceptor::new(verifier),
                 |routes, auth| {
                     routes.add_service(InterceptedService::new(
-                        ProgressServiceServer::new(ProgressApi::new(handlers)),
+                        ProgressServiceServer::new(ProgressApi::new(handlers))
+                            // A document travels inside its request: room for the largest one.
+                            .max_decoding_message_size(request_limit),
                         auth,
                     ))
                 },

@@ -234,7 +234,8 @@ impl Application {
                 AuthInterceptor::new(verifier),
                 |routes, auth| {
                     routes.add_service(InterceptedService::new(
-                        ReportingServiceServer::new(reporting),
+                        ReportingServiceServer::new(reporting)
+                            .max_decoding_message_size(dondoc_runtime::grpc::MAX_REQUEST_BYTES),
                         auth,
                     ))
                 },

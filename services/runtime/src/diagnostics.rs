@@ -138,6 +138,7 @@ impl DiagnosticsApi {
         anchorer: Option<std::sync::Arc<dondoc_eventsourcing::anchor::Anchorer>>,
     ) -> DiagnosticsServiceServer<Self> {
         DiagnosticsServiceServer::new(Self { anchorer })
+            .max_decoding_message_size(crate::grpc::MAX_REQUEST_BYTES)
     }
 }
 

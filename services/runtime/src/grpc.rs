@@ -135,6 +135,11 @@ pub async fn serve(
     result
 }
 
+/// Largest request a dondoc server decodes (gRPC's customary 4 MiB, set here on purpose):
+/// anything larger is refused with OUT_OF_RANGE before a handler runs. The progress service
+/// raises it to fit its largest document.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// A gRPC server that is bound but not serving yet: the port is known (tests bind port 0), a
 /// bad certificate has already failed start-up, and health (NOT_SERVING) and reflection are
 /// in place. A service adds its own API and starts it last, once it can answer correctly.

@@ -9,11 +9,12 @@
 
 use std::collections::HashMap;
 
+use dondoc_runtime::status::StatusBuilder;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic_types::ErrorDetails;
 
 use crate::domain::{DirectoryError, HAND_OFF_RULE, HAND_OFF_RULE_VI, TaskError};
-use crate::handlers::error::{ApiError, summary};
+use crate::handlers::error::ApiError;
 
 /// Domain of every `google.rpc.ErrorInfo` this service sends.
 pub const ERROR_DOMAIN: &str = "assignment.dondoc.gov.vn";
@@ -25,48 +26,33 @@ fn status(code: Code, message: String, reason: &str, vi: String, details: ErrorD
     status_with(code, message, reason, HashMap::new(), vi, details)
 }
 
+/// The shared shapes (and limits: a refusal must fit in the headers that carry it).
+const BUILDER: StatusBuilder = StatusBuilder::new(ERROR_DOMAIN);
+
 fn status_with(
     code: Code,
     message: String,
     reason: &str,
     metadata: HashMap<String, String>,
     vi: String,
-    mut details: ErrorDetails,
+    details: ErrorDetails,
 ) -> Status {
-    details.set_error_info(reason, ERROR_DOMAIN, metadata);
-    details.set_localized_message(LOCALE, vi);
-    Status::with_error_details(code, message, details)
+    BUILDER.with_details(code, message, reason, metadata, vi, details)
 }
 
 fn precondition(reason: &str, subject: &str, message: String, vi: String) -> Status {
-    let mut details = ErrorDetails::new();
-    details.add_precondition_failure_violation(reason, subject, message.clone());
-    status(Code::FailedPrecondition, message, reason, vi, details)
+    BUILDER.precondition(reason, subject, message, vi)
 }
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Self {
         match error {
-            ApiError::Invalid(violations) => {
-                let mut details = ErrorDetails::new();
-                for v in &violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
-                }
-                let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-                // The fields in the ErrorInfo too, so a client branching on the reason alone
-                // still knows which inputs to highlight.
-                status_with(
-                    Code::InvalidArgument,
-                    format!("invalid request: {}", summary(&violations)),
-                    "INVALID_FIELDS",
-                    HashMap::from([("fields".to_owned(), fields.join(","))]),
-                    format!(
-                        "Yêu cầu không hợp lệ, xem các trường: {}.",
-                        fields.join(", ")
-                    ),
-                    details,
-                )
-            }
+            ApiError::Invalid(violations) => BUILDER.invalid(
+                &violations
+                    .iter()
+                    .map(|v| (v.field.clone(), v.description.clone()))
+                    .collect::<Vec<_>>(),
+            ),
             ApiError::PermissionDenied(denied) => status(
                 Code::PermissionDenied,
                 denied.message,
@@ -110,20 +96,7 @@ impl From<ApiError> for Status {
                 "Nhiệm vụ vừa được thay đổi bởi người khác; hãy tải lại rồi thử lại.".into(),
                 ErrorDetails::new(),
             ),
-            ApiError::RequestIdReused(request_id) => {
-                let mut details = ErrorDetails::new();
-                details.add_bad_request_violation(
-                    "request_id",
-                    "already used for a different request; use a new request_id",
-                );
-                status(
-                    Code::InvalidArgument,
-                    format!("request_id {request_id} was already used for a different request"),
-                    "REQUEST_ID_REUSED",
-                    "Mã yêu cầu (request_id) đã dùng cho một yêu cầu khác; hãy dùng mã mới.".into(),
-                    details,
-                )
-            }
+            ApiError::RequestIdReused(request_id) => BUILDER.request_id_reused(&request_id),
             ApiError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "unavailable");
                 status(

@@ -61,6 +61,9 @@ impl ApiError {
 
     /// A failed query: transient failures are worth a retry, anything else is a fault.
     pub fn from_sql(error: sqlx::Error) -> Self {
+        if dondoc_eventsourcing::db::is_unstorable_text(&error) {
+            return ApiError::invalid("request", dondoc_eventsourcing::db::UNSTORABLE_TEXT);
+        }
         if dondoc_eventsourcing::db::is_transient(&error) {
             ApiError::Unavailable(error.to_string())
         } else {

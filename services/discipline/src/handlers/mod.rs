@@ -637,7 +637,12 @@ impl Handlers {
     /// One case, as the caller may see it; the read is recorded.
     pub async fn get_case(&self, caller: &Caller, case_id: &str) -> Result<CaseView, ApiError> {
         authorize(Rpc::GetCase, caller)?;
-        let case_id = case_id.trim();
+        let case_id = dondoc_contracts::text::identifier(case_id).ok_or_else(|| {
+            ApiError::invalid(
+                "case_id",
+                "is required: the case's id (at most 128 characters, no control characters)",
+            )
+        })?;
         let full = self.reads_in_full(caller).await?;
         let view = self.view(case_id, !full).await?;
         if caller.role == Role::Unit

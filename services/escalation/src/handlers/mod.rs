@@ -347,10 +347,12 @@ impl Handlers {
     /// One task's watch.
     pub async fn get_watch(&self, caller: &Caller, task_id: &str) -> Result<WatchView, ApiError> {
         authorize(Rpc::GetWatch, caller)?;
-        let task_id = task_id.trim();
-        if task_id.is_empty() {
-            return Err(ApiError::invalid("task_id", "is required: the task's id"));
-        }
+        let task_id = dondoc_contracts::text::identifier(task_id).ok_or_else(|| {
+            ApiError::invalid(
+                "task_id",
+                "is required: the task's id (at most 128 characters, no control characters)",
+            )
+        })?;
         let not_found = || ApiError::NotFound(format!("no watch of task {task_id}"));
         let known = self.facts.task(task_id).await?.ok_or_else(not_found)?;
         if caller.role == Role::Unit {
