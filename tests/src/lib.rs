@@ -149,7 +149,10 @@ impl TestSystem {
     fn assignment_settings(&self) -> AssignmentSettings {
         dondoc_runtime::service::ServiceSettings {
             database_url: self.assignment_db.url.clone(),
+            database_password_file: None,
             nats_url: self.nats.url(),
+            nats_user: None,
+            nats_password_file: None,
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
@@ -197,7 +200,10 @@ impl TestSystem {
         }
         let mut settings = ReportingSettings::from(dondoc_runtime::service::ServiceSettings {
             database_url: self.reporting_db.url.clone(),
+            database_password_file: None,
             nats_url: self.nats.url(),
+            nats_user: None,
+            nats_password_file: None,
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
@@ -225,7 +231,10 @@ impl TestSystem {
         let mut settings =
             dondoc_progress::ProgressSettings::from(dondoc_runtime::service::ServiceSettings {
                 database_url: self.progress_db.url.clone(),
+                database_password_file: None,
                 nats_url: self.nats.url(),
+                nats_user: None,
+                nats_password_file: None,
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
@@ -255,7 +264,10 @@ impl TestSystem {
         let mut settings =
             dondoc_escalation::EscalationSettings::from(dondoc_runtime::service::ServiceSettings {
                 database_url: url,
+                database_password_file: None,
                 nats_url: self.nats.url(),
+                nats_user: None,
+                nats_password_file: None,
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
@@ -290,7 +302,10 @@ impl TestSystem {
         let mut settings =
             dondoc_discipline::DisciplineSettings::from(dondoc_runtime::service::ServiceSettings {
                 database_url: url,
+                database_password_file: None,
                 nats_url: self.nats.url(),
+                nats_user: None,
+                nats_password_file: None,
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),

@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
-use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
-use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
+use dondoc_eventsourcing::{EventStore, VerifyReport};
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::assignment_service_server::AssignmentServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use dondoc_runtime::lifecycle::{Supervisor, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::execution_status::{ExecutionStatusProjection, ExecutionStatusReader};
@@ -77,13 +76,7 @@ impl Application {
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::open_with(
-            &settings.database_url,
-            OpenMode::CreateIfMissing,
-            &settings.database,
-        )
-        .await
-        .context("cannot open the assignment database")?;
+        let db = settings.open_database("the assignment database").await?;
         let store = EventStore::open(db, SERVICE, crate::events::upcasters())
             .await
             .context("cannot open the assignment event store")?;
@@ -99,9 +92,7 @@ impl Application {
         }
 
         // NATS may be down: the client connects in the background and the relay waits.
-        let nats = connect_nats(&settings.nats_url, "dondoc-assignment")
-            .await
-            .context("cannot create the NATS client")?;
+        let nats = settings.connect_nats("dondoc-assignment").await?;
         let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(
             store.clone(),

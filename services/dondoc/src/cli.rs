@@ -151,6 +151,12 @@ pub enum OperatorCommand {
     Replay(ReplayArgs),
     /// Have a service rebuild every read model from the events when it next starts.
     Rebuild(LogArgs),
+    /// Copy every store of a `dondoc up` data directory (databases online, documents) into a
+    /// new directory, with a manifest of SHA-256 hashes.
+    Backup(BackupArgs),
+    /// Put a backup back, in order: all stores to one point, NATS emptied, relays rewound and
+    /// read models marked for rebuilding, logs verified. `dondoc up` must be stopped.
+    Restore(RestoreArgs),
     /// Dead letters: events a read model could not apply, set aside with their error (list,
     /// retry after the cause is fixed, or discard with a reason kept for audit).
     Dlq {
@@ -160,6 +166,28 @@ pub enum OperatorCommand {
     /// Ask a service's gRPC health service; prints the status and exits 0 only on SERVING
     /// (the probe of compose healthchecks and Kubernetes).
     Health(HealthArgs),
+}
+
+/// `dondoc backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Data directory of `dondoc up`.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The new (or empty) directory the backup goes into.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+}
+
+/// `dondoc restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Data directory of `dondoc up` (stopped).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The backup directory (`dondoc backup --to`).
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
 }
 
 /// `dondoc dlq`.

@@ -18,6 +18,7 @@
 //! - [`i18n`]: Vietnamese (default) and English labels, dates and times; [`output`]: tables,
 //!   fields and JSON; [`report`]: errors with their gRPC details, localized.
 
+mod backup;
 mod bench;
 mod board;
 mod case;
@@ -125,6 +126,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 OperatorCommand::Verify(args) => log::verify(&args, ui, &mut out).await,
                 OperatorCommand::Anchor(args) => log::anchor(&args, ui, &mut out).await,
                 OperatorCommand::Dlq { command } => log::dlq(command, ui, &mut out).await,
+                OperatorCommand::Backup(args) => backup::backup(&args, &mut out).await,
+                OperatorCommand::Restore(args) => backup::restore(&args, &mut out).await,
                 OperatorCommand::Replay(args) => log::replay(&args, ui, &mut out).await,
                 OperatorCommand::Rebuild(args) => log::rebuild(&args, ui, &mut out).await,
                 OperatorCommand::Health(args) => health::run(&args, &mut out).await,

@@ -234,6 +234,8 @@ impl UpConfig {
 /// Starts everything, prints how to reach it, and stops everything on Ctrl-C or SIGTERM.
 pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     let data_dir = prepare_data_dir(&config.data_dir)?;
+    // Held until this function returns: `dondoc restore` refuses a directory in use.
+    let _lock = crate::backup::lock_data_dir(&data_dir)?;
     let keys = keys::load_or_generate(&data_dir)?;
     let verifier = Arc::new(keys.verifier()?);
     let admin_token = keys
@@ -282,6 +284,10 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
                 file: Some(data_dir.join("anchors").join(format!("{name}.jsonl"))),
                 interval: config.anchor_interval,
             }),
+            // One machine, loopback, a private data directory: no passwords to keep.
+            database_password_file: None,
+            nats_user: None,
+            nats_password_file: None,
         })
     };
     let assignment = dondoc_assignment::Application::build(

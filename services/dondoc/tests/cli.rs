@@ -668,6 +668,116 @@ fn dead_letters_are_listed_retried_and_discarded_by_name_with_the_cli() {
     );
 }
 
+/// SIGTERM, then waits for `dondoc up` to exit.
+fn stop(mut up: Up) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status();
+    let _ = up.child.wait();
+}
+
+/// The ids in `dondoc task list --output json`.
+fn task_ids(data: &Path, up: &Up) -> String {
+    stdout(&dondoc(
+        data,
+        &[
+            "task",
+            "list",
+            "--output",
+            "json",
+            "--endpoint",
+            up.assignment.as_str(),
+        ],
+    ))
+}
+
+#[test]
+fn a_restored_backup_is_the_system_at_the_backup_point_verifies_and_takes_new_work() {
+    let data = tempfile::tempdir().expect("data dir");
+    let backup_dir = data.path().join("backup-2026-12-03");
+    let deadline = (chrono::Utc::now().date_naive() + chrono::Days::new(60)).to_string();
+    let up = start_up(data.path());
+    let endpoint = ["--endpoint", up.assignment.as_str()];
+    import_directories(data.path(), &endpoint);
+    let before_backup = assign_to_sxd(data.path(), &endpoint, "2026-11-20", &deadline, &[]);
+    stop(up);
+    let backed_up = dondoc(
+        data.path(),
+        &["backup", "--to", backup_dir.to_str().expect("path")],
+    );
+    // Work after the backup point, which the restore takes back.
+    let up = start_up(data.path());
+    let after_backup = assign_to_sxd(
+        data.path(),
+        &["--endpoint", up.assignment.as_str()],
+        "2026-11-21",
+        &deadline,
+        &[],
+    );
+    let refused_while_running = dondoc(
+        data.path(),
+        &["restore", "--from", backup_dir.to_str().expect("path")],
+    );
+    stop(up);
+
+    let restored = dondoc(
+        data.path(),
+        &["restore", "--from", backup_dir.to_str().expect("path")],
+    );
+    let verified: Vec<Output> = ["assignment", "progress", "escalation", "discipline"]
+        .into_iter()
+        .map(|service| dondoc(data.path(), &["verify", "--service", service]))
+        .collect();
+    let up = start_up(data.path());
+    let listed = task_ids(data.path(), &up);
+    let new_work = assign_to_sxd(
+        data.path(),
+        &["--endpoint", up.assignment.as_str()],
+        "2026-11-22",
+        &deadline,
+        &[],
+    );
+    // The board is rebuilt from the republished log: both tasks, each once.
+    let limit = Instant::now() + Duration::from_secs(30);
+    let board = loop {
+        let board = stdout(&dondoc(
+            data.path(),
+            &[
+                "board",
+                "--output",
+                "json",
+                "--reporting-endpoint",
+                up.reporting.as_str(),
+            ],
+        ));
+        if board.contains("\"total_tasks\": 2") || Instant::now() > limit {
+            break board;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let listed_after = task_ids(data.path(), &up);
+    stop(up);
+
+    assert!(backed_up.status.success(), "backup: {backed_up:?}");
+    assert!(backup_dir.join("manifest.json").is_file());
+    assert_eq!(refused_while_running.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused_while_running.stderr).contains("stop it first"),
+        "{refused_while_running:?}"
+    );
+    assert!(restored.status.success(), "restore: {restored:?}");
+    for report in &verified {
+        assert!(report.status.success(), "verify: {report:?}");
+    }
+    assert!(listed.contains(&before_backup), "{listed}");
+    assert!(
+        !listed.contains(&after_backup),
+        "work after the backup point is gone: {listed}"
+    );
+    assert!(listed_after.contains(&before_backup) && listed_after.contains(&new_work));
+    assert!(board.contains("\"total_tasks\": 2"), "{board}");
+}
+
 /// Runs one statement on the assignment database of a `dondoc up` data directory, as an
 /// operator's SQL shell would, and returns the first column of its first row (0 if none).
 fn sql(data: &std::path::Path, statement: &'static str) -> i64 {

@@ -10,17 +10,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dondoc_eventsourcing::consumer::Consumer;
-use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
-use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
+use dondoc_eventsourcing::{EventStore, VerifyReport};
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::escalation_service_server::EscalationServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::calendar::WorkingCalendar;
 use dondoc_runtime::clock::SharedClock;
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream, subscribe};
+use dondoc_runtime::lifecycle::{Supervisor, jetstream, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::case_warnings::CaseWarningsProjection;
@@ -125,13 +124,7 @@ impl Application {
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::open_with(
-            &settings.database_url,
-            OpenMode::CreateIfMissing,
-            &settings.database,
-        )
-        .await
-        .context("cannot open the escalation database")?;
+        let db = settings.open_database("the escalation database").await?;
         db.run_schema(crate::delivery::SCHEMA)
             .await
             .context("cannot prepare the delivery checkpoints")?;
@@ -147,9 +140,7 @@ impl Application {
             tracing::warn!(error = %error, "notifications not caught up at start; retrying in the background");
         }
 
-        let nats = connect_nats(&settings.nats_url, "dondoc-escalation")
-            .await
-            .context("cannot create the NATS client")?;
+        let nats = settings.connect_nats("dondoc-escalation").await?;
 
         let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(

@@ -684,7 +684,7 @@ async fn last_row_position(db: &Database) -> Result<Option<u64>, StoreError> {
 }
 
 /// The stored hash of the event at `position`, if there is one.
-pub(crate) async fn hash_at(db: &Database, position: u64) -> Result<Option<String>, StoreError> {
+pub async fn hash_at(db: &Database, position: u64) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT hash FROM events WHERE position = $1")
         .bind(to_i64(position))
         .fetch_optional(db.pool())

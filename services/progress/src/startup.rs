@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dondoc_eventsourcing::consumer::{Consumer, ConsumerConfig};
-use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::{LocalProjector, ReadModelState};
 use dondoc_eventsourcing::relay::{Relay, RelayConfig};
-use dondoc_eventsourcing::{Database, EventStore, VerifyReport};
+use dondoc_eventsourcing::{EventStore, VerifyReport};
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::progress_service_server::ProgressServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::clock::SharedClock;
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, jetstream};
+use dondoc_runtime::lifecycle::{Supervisor, jetstream};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::blobs::BlobStore;
@@ -91,13 +90,7 @@ impl Application {
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::open_with(
-            &settings.database_url,
-            OpenMode::CreateIfMissing,
-            &settings.database,
-        )
-        .await
-        .context("cannot open the progress database")?;
+        let db = settings.open_database("the progress database").await?;
         let store = EventStore::open(db.clone(), SERVICE, crate::events::upcasters())
             .await
             .context("cannot open the progress event store")?;
@@ -118,9 +111,7 @@ impl Application {
             tracing::warn!(error = %error, "reply-due read model not caught up at start; retrying in the background");
         }
 
-        let nats = connect_nats(&settings.nats_url, "dondoc-progress")
-            .await
-            .context("cannot create the NATS client")?;
+        let nats = settings.connect_nats("dondoc-progress").await?;
 
         let anchors_js = jetstream(nats.clone());
         let relay = Relay::new(

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use dondoc_eventsourcing::Database;
 use dondoc_eventsourcing::consumer::Consumer;
-use dondoc_eventsourcing::db::OpenMode;
 use dondoc_eventsourcing::projection::ReadModelState;
 use dondoc_proto::FILE_DESCRIPTOR_SET;
 use dondoc_proto::v1::reporting_service_server::ReportingServiceServer;
 use dondoc_runtime::auth::{AuthInterceptor, TokenVerifier};
 use dondoc_runtime::grpc::PreparedServer;
-use dondoc_runtime::lifecycle::{Supervisor, connect_nats, subscribe};
+use dondoc_runtime::lifecycle::{Supervisor, subscribe};
 use tonic::service::interceptor::InterceptedService;
 
 use crate::consumers::board::TaskBoardProjection;
@@ -78,16 +77,8 @@ impl Application {
                 .await
                 .context("cannot prepare the gRPC server")?;
         let port = server.port();
-        let db = Database::open_with(
-            &settings.database_url,
-            OpenMode::CreateIfMissing,
-            &settings.database,
-        )
-        .await
-        .context("cannot open the reporting database")?;
-        let nats = connect_nats(&settings.nats_url, "dondoc-reporting")
-            .await
-            .context("cannot connect to NATS")?;
+        let db = settings.open_database("the reporting database").await?;
+        let nats = settings.connect_nats("dondoc-reporting").await?;
         use dondoc_contracts::{assignment, discipline, escalation, progress};
         let consumer = subscribe(
             &db,

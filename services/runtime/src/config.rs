@@ -184,6 +184,86 @@ mod tests {
     }
 
     #[test]
+    fn the_secret_settings_compose_sets_reach_a_flattened_service_section() {
+        // A service's section flattens ServiceSettings (e.g. AssignmentSettings), and
+        // deploy/docker-compose.yml sets these for each service.
+        #[derive(Debug, Deserialize)]
+        struct Section {
+            #[serde(flatten)]
+            service: crate::service::ServiceSettings,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Binary {
+            assignment: Section,
+            auth: crate::service::AuthSettings,
+        }
+        const BINARY_DEFAULTS: &str = r#"
+            [assignment]
+            database_url = "sqlite://data/assignment.db"
+            nats_url = "nats://127.0.0.1:4222"
+            listen = "0.0.0.0:50051"
+
+            [auth]
+            public_key_path = "data/keys/dev-ed25519.pub.pem"
+        "#;
+        let env = fake_environment(&[
+            (
+                "DONDOC_ASSIGNMENT__DATABASE_URL",
+                "postgres://assignment@postgres:5432/assignment",
+            ),
+            (
+                "DONDOC_ASSIGNMENT__DATABASE_PASSWORD_FILE",
+                "/run/secrets/pg-assignment-password",
+            ),
+            ("DONDOC_ASSIGNMENT__NATS_USER", "assignment"),
+            (
+                "DONDOC_ASSIGNMENT__NATS_PASSWORD_FILE",
+                "/run/secrets/nats-assignment-password",
+            ),
+            ("DONDOC_ASSIGNMENT__SHUTDOWN_DRAIN", "0s"),
+            ("DONDOC_AUTH__AUDIENCE", ""),
+        ]);
+
+        let settings: Binary = load_layers(None, BINARY_DEFAULTS, env).expect("loads");
+
+        let service = settings.assignment.service;
+        assert_eq!(
+            service.database_url,
+            "postgres://assignment@postgres:5432/assignment"
+        );
+        assert_eq!(
+            service.database_password_file.as_deref(),
+            Some(Path::new("/run/secrets/pg-assignment-password"))
+        );
+        assert_eq!(service.nats_user.as_deref(), Some("assignment"));
+        assert_eq!(
+            service.nats_password_file.as_deref(),
+            Some(Path::new("/run/secrets/nats-assignment-password"))
+        );
+        assert_eq!(service.shutdown_drain, std::time::Duration::ZERO);
+        // Empty means no audience check (service::load_verifier).
+        assert!(
+            settings.auth.audience.as_deref().is_none_or(str::is_empty),
+            "{:?}",
+            settings.auth.audience
+        );
+    }
+
+    #[test]
+    fn without_secret_settings_a_service_has_no_password_files() {
+        let service: crate::service::ServiceSettings = load_layers(
+            None,
+            "database_url = \"sqlite://data/a.db\"\nnats_url = \"nats://127.0.0.1:4222\"\n\
+             listen = \"0.0.0.0:0\"\n",
+            fake_environment(&[]),
+        )
+        .expect("loads");
+
+        assert!(service.database_password_file.is_none());
+        assert!(service.nats_user.is_none() && service.nats_password_file.is_none());
+    }
+
+    #[test]
     fn public_load_reads_defaults() {
         // No DONDOC_TEST_ONLY_* variables exist, so the real environment layer adds nothing
         // for these keys.

@@ -118,15 +118,11 @@ pub async fn serve(
         // One span per call, child of the caller's trace when it sent a `traceparent`, so the
         // events a command records carry the trace on to NATS and the consumers.
         .trace_fn(|request| {
-            let span = tracing::info_span!("grpc.request", rpc = %request.uri().path());
-            if let Some(traceparent) = request
+            let traceparent = request
                 .headers()
                 .get(crate::telemetry::TRACEPARENT)
-                .and_then(|value| value.to_str().ok())
-            {
-                crate::telemetry::set_parent_from_traceparent(&span, traceparent);
-            }
-            span
+                .and_then(|value| value.to_str().ok());
+            crate::telemetry::request_span(request.uri().path(), traceparent)
         })
         .add_routes(routes)
         .serve_with_incoming_shutdown(accepted_connections(listener), shutdown)

@@ -159,16 +159,80 @@ impl Supervisor {
 
 /// Connects to NATS without waiting for the server: commands must keep working while NATS is
 /// down (the outbox holds events), so the client reconnects in the background forever.
+/// Without credentials: [`connect_nats_with`] connects as a NATS user.
 pub async fn connect_nats(
     url: &str,
     name: &str,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
+    connect_nats_with(url, name, None).await
+}
+
+/// [`connect_nats`] as the NATS user of `credentials` (see
+/// [`crate::service::ServiceSettings::nats_credentials`]), whose replies come to its own inbox
+/// prefix, [`NatsCredentials::inbox_prefix`]: deploy/nats/nats.conf lets each user subscribe
+/// there only.
+pub async fn connect_nats_with(
+    url: &str,
+    name: &str,
+    credentials: Option<&NatsCredentials>,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
+    let mut options = async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
-        .max_reconnects(None)
-        .connect(url)
-        .await
+        .max_reconnects(None);
+    if let Some(credentials) = credentials {
+        options = options
+            .user_and_password(credentials.user.clone(), credentials.password.clone())
+            .custom_inbox_prefix(credentials.inbox_prefix());
+    }
+    options.connect(url).await
+}
+
+/// A NATS user and its password. `Debug` shows the user only.
+#[derive(Clone)]
+pub struct NatsCredentials {
+    user: String,
+    password: String,
+}
+
+impl NatsCredentials {
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The prefix of this user's reply subjects, `_INBOX_<user>` (any character of the user
+    /// name other than a letter, a digit, `-` or `_` becomes `_`): deploy/nats/nats.conf
+    /// allows user `assignment` to subscribe to `_INBOX_assignment.>` and nothing else, so no
+    /// service can read the replies, and so the events pulled, of another.
+    pub fn inbox_prefix(&self) -> String {
+        let user: String = self
+            .user
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("_INBOX_{user}")
+    }
+}
+
+impl std::fmt::Debug for NatsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// JetStream context with explicit timeouts (async-nats 0.51 leaves them to defaults that have

@@ -24,7 +24,7 @@ const MAX_TEXT: usize = 500;
 /// Most field violations one refusal lists.
 const MAX_VIOLATIONS: usize = 20;
 
-/// `text`, cut at [`MAX_TEXT`] characters with an ellipsis when longer.
+/// `text`, cut at 500 characters with an ellipsis when longer.
 pub fn clip(text: String) -> String {
     match text.char_indices().nth(MAX_TEXT) {
         None => text,

@@ -306,6 +306,31 @@ pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) {
     }
 }
 
+/// The span of one gRPC call: a child of the caller's trace when it sent a `traceparent`, with
+/// the trace id in its `trace_id` field, so that JSON log lines inside the call can be joined
+/// with the trace (the JSON formatter prints the current span's fields).
+pub fn request_span(rpc: &str, traceparent: Option<&str>) -> tracing::Span {
+    let span = tracing::info_span!("grpc.request", rpc = %rpc, trace_id = tracing::field::Empty);
+    if let Some(traceparent) = traceparent {
+        set_parent_from_traceparent(&span, traceparent);
+    }
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    let trace_id = if span_context.is_valid() {
+        Some(span_context.trace_id().to_string())
+    } else {
+        // Telemetry export is off: the caller's trace id still joins the logs to its trace.
+        traceparent
+            .and_then(|traceparent| traceparent.split('-').nth(1))
+            .filter(|id| id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(str::to_owned)
+    };
+    if let Some(trace_id) = trace_id {
+        span.record("trace_id", trace_id);
+    }
+    span
+}
+
 /// Reads trace context from incoming gRPC metadata.
 #[derive(Debug)]
 pub struct GrpcMetadataExtractor<'a>(pub &'a tonic::metadata::MetadataMap);
@@ -479,6 +504,73 @@ mod tests {
         assert_eq!(parts.len(), 4, "{continued}");
         assert_eq!(parts[1], "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_ne!(parts[2], "00f067aa0ba902b7");
+    }
+
+    /// A `Write` into a shared buffer, for reading back what a fmt layer printed.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_json_log_line_inside_a_call_carries_the_callers_trace_id() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(move || writer.clone()),
+            );
+
+        tracing::subscriber::with_default(subscriber, || {
+            let span = request_span(
+                "/dondoc.v1.AssignmentService/AssignTask",
+                Some(SAMPLE_TRACEPARENT),
+            );
+            span.in_scope(|| tracing::info!("task assigned"));
+        });
+
+        let text = String::from_utf8(captured.0.lock().expect("buffer").clone()).expect("utf-8");
+        let line: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("a JSON line");
+        assert_eq!(
+            line["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_telemetry_export_the_callers_trace_id_is_still_recorded() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(move || writer.clone()),
+        );
+
+        tracing::subscriber::with_default(subscriber, || {
+            let span = request_span("/x", Some(SAMPLE_TRACEPARENT));
+            span.in_scope(|| tracing::info!("inside"));
+        });
+
+        let text = String::from_utf8(captured.0.lock().expect("buffer").clone()).expect("utf-8");
+        assert!(text.contains("4bf92f3577b34da6a3ce929d0e0e4736"), "{text}");
     }
 
     #[test]

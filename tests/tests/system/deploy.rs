@@ -2,23 +2,31 @@
 //!
 //! No Docker engine runs where the tests do, so `docker-compose.yml` is never started here.
 //! Instead these tests parse it (YAML merge keys applied, as Compose does) together with the
-//! Dockerfile, `.env.example`, `postgres/init.sql`, `otel/collector.yaml` and
+//! Dockerfile, `.env.example`, `postgres/init.sh`, `nats/nats.conf`, `otel/collector.yaml` and
 //! `alerts/dondoc.rules.yml`, and hold them to the invariants the design asks of a deployment
-//! (design §3.2, §3.7): one database per service, the pinned nats-server with fsync on every
-//! write, healthchecks that gate start-up, telemetry off the start path, one image built once,
-//! hardened containers (read-only, limited, numeric non-root user) with rotated logs, every
-//! port published on loopback by default (no TLS yet, NATS without authentication), every
+//! (design §3.2, §3.7): one database and one login role per service, the pinned nats-server
+//! with fsync on every write and one user per service, no password in any setting (compose
+//! secrets, each mounted only where needed), healthchecks that gate start-up, telemetry off the
+//! start path, one image built once, hardened containers (read-only, limited, numeric non-root
+//! user) with rotated logs, every port published on loopback by default (no TLS yet), every
 //! setting documented, and alert rules on metrics the services really export.
-//! `nats/nats.conf` is also loaded by the pinned `nats-server -t`, and the README's key
-//! commands are run as written to prove no container can read the private key. (The compose
-//! schema and the Dockerfile lint are CI's: `.ci/run` runs check-jsonschema and hadolint.)
+//! Some files also run: `nats/nats.conf` under the pinned nats-server (through
+//! `nats/entrypoint.sh`, as in the container), where each service's user is tried with the
+//! real client; `postgres/init.sh` against the test PostgreSQL server when there is one
+//! (`DONDOC_TEST_POSTGRES_URL`), where each role is tried; and the README's key and secret
+//! commands, to prove no container can read the private key. (The compose schema and the
+//! Dockerfile lint are CI's: `.ci/run` runs check-jsonschema and hadolint.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use dondoc_eventsourcing::relay::RelayConfig;
 use dondoc_runtime::auth::{Principal, Role, TokenIssuer, TokenVerifier};
+use dondoc_runtime::lifecycle::NatsCredentials;
 use dondoc_runtime::nats::{PINNED_NATS_SERVER_VERSION, locate_or_install};
+use dondoc_runtime::service::ServiceSettings;
 use serde_yaml_ng::{Mapping, Value};
 
 /// Every service of the design (§3), each of which gets a database even before it has a
@@ -344,27 +352,16 @@ fn documented_variables() -> BTreeSet<String> {
         .collect()
 }
 
-/// Databases created by postgres/init.sql.
+/// The services postgres/init.sh makes a role and a database for: its default list,
+/// `services=${DONDOC_SERVICES:-…}`. Each role and database is named after its service.
 fn created_databases() -> BTreeSet<String> {
-    let sql: String = read("postgres/init.sql")
+    let script = read("postgres/init.sh");
+    let list = script
         .lines()
-        .map(|line| line.split_once("--").map_or(line, |(code, _)| code))
-        .collect::<Vec<_>>()
-        .join("\n");
-    sql.split(';')
-        .filter_map(|statement| {
-            let words: Vec<&str> = statement.split_whitespace().collect();
-            match words.as_slice() {
-                [create, database, name, ..]
-                    if create.eq_ignore_ascii_case("create")
-                        && database.eq_ignore_ascii_case("database") =>
-                {
-                    Some(name.trim_matches('"').to_owned())
-                }
-                _ => None,
-            }
-        })
-        .collect()
+        .find_map(|line| line.trim().strip_prefix("services=${DONDOC_SERVICES:-"))
+        .and_then(|rest| rest.strip_suffix('}'))
+        .expect("postgres/init.sh lists its services as services=${DONDOC_SERVICES:-…}");
+    list.split_whitespace().map(str::to_owned).collect()
 }
 
 /// `text` with each `${…}` interpolation (nested ones included) replaced by `VAR`, so that
@@ -809,7 +806,7 @@ fn each_dondoc_service_uses_its_own_database_created_by_the_init_script() {
         let database = database_name(&url);
         assert!(
             created.contains(&database),
-            "{name} uses database {database}, which postgres/init.sql does not create \
+            "{name} uses database {database}, which postgres/init.sh does not create \
              (it creates {created:?})"
         );
         if let Some(other) = owners.insert(database.clone(), name.clone()) {
@@ -832,12 +829,13 @@ fn the_init_script_creates_a_database_for_every_designed_service() {
         .flatten()
         .filter_map(Value::as_str)
         .any(|mount| {
-            mount.starts_with("./postgres/init.sql:/docker-entrypoint-initdb.d/")
-                && mount.contains(".sql")
+            mount.starts_with("./postgres/init.sh:/docker-entrypoint-initdb.d/")
+                && mount.ends_with(".sh:ro")
         });
     assert!(
         mounts_init,
-        "the postgres service must mount postgres/init.sql into /docker-entrypoint-initdb.d"
+        "the postgres service must mount postgres/init.sh read-only into \
+         /docker-entrypoint-initdb.d as a .sh script"
     );
 }
 
@@ -912,12 +910,16 @@ fn nats_conf_enables_jetstream_with_sync_interval_always() {
 fn the_pinned_nats_server_accepts_nats_conf() {
     let server = locate_or_install().expect("the pinned nats-server is available");
     let conf = deploy_dir().join("nats/nats.conf");
-    let output = Command::new(&server)
+    // Through nats/entrypoint.sh with the nats service's secrets, as in the container:
+    // nats.conf reads each user's password from the environment the entrypoint fills.
+    let secrets = tempfile::tempdir().expect("create a secrets directory");
+    nats_secrets(secrets.path());
+    let output = nats_through_entrypoint(&server, secrets.path())
         .arg("-c")
         .arg(&conf)
         .arg("-t")
         .output()
-        .expect("nats-server runs");
+        .expect("sh and nats-server run");
     assert!(
         output.status.success(),
         "nats-server {PINNED_NATS_SERVER_VERSION} rejects {}: {}{}",
@@ -1021,7 +1023,7 @@ fn every_compose_variable_is_documented_in_env_example() {
     let mut used = BTreeSet::new();
     variables_in(&compose(), &mut used);
     assert!(
-        used.contains("POSTGRES_PASSWORD"),
+        used.contains("ADMIN_BIND_ADDRESS"),
         "the scan found no variables: {used:?}"
     );
     let documented = documented_variables();
@@ -1433,7 +1435,7 @@ fn no_port_is_published_on_all_interfaces_by_default() {
             assert!(
                 publishes_on_loopback_only(entry),
                 "{name} publishes {entry:?} on {:?} by default, not on loopback: nothing has \
-                 TLS and NATS has no authentication",
+                 TLS",
                 published_host_ip(entry)
             );
             // One setting moves them all, as .env.example and README.md say.
@@ -1677,4 +1679,1214 @@ fn every_alert_rule_is_complete_and_reads_only_metrics_the_services_export() {
         }
     }
     assert!(!alerts.is_empty(), "alerts/dondoc.rules.yml has no alert");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Least privilege: no password in any setting, one PostgreSQL role and one NATS user per
+// service, each secret mounted only where it is needed.
+
+/// The secrets `service` mounts, by name. Only the short form (`- <name>`) is used, so each is
+/// at `/run/secrets/<name>` in the container.
+fn mounted_secrets(name: &str, service: &Value) -> BTreeSet<String> {
+    service
+        .get("secrets")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            entry
+                .as_str()
+                .unwrap_or_else(|| {
+                    panic!("{name} mounts the secret {entry:?}: use the short form, - <name>")
+                })
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The top-level `secrets`: name → file (relative to deploy/).
+fn defined_secrets(compose: &Value) -> BTreeMap<String, String> {
+    compose
+        .get("secrets")
+        .and_then(Value::as_mapping)
+        .expect("docker-compose.yml defines its secrets at the top level")
+        .iter()
+        .map(|(name, secret)| {
+            let name = name.as_str().expect("secret names are strings").to_owned();
+            let file = secret
+                .get("file")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("the secret {name} must be a file"))
+                .to_owned();
+            (name, file)
+        })
+        .collect()
+}
+
+/// A random password like those `openssl rand -base64 32` makes (README.md, "Secrets"), with
+/// `+`, `/` and `=`, which mean something in URLs.
+fn random_password() -> String {
+    use rand::Rng as _;
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = rand::thread_rng();
+    let mut password: String = (0..43)
+        .map(|_| char::from(BASE64[rng.gen_range(0..BASE64.len())]))
+        .collect();
+    password.push_str("+/=");
+    password
+}
+
+/// The nats service's secrets, a random password each, written into `dir` as compose mounts
+/// them into /run/secrets: secret name → password.
+fn nats_secrets(dir: &Path) -> BTreeMap<String, String> {
+    let compose = compose();
+    mounted_secrets("nats", compose_service(&compose, "nats"))
+        .into_iter()
+        .map(|name| {
+            let password = random_password();
+            std::fs::write(dir.join(&name), format!("{password}\n"))
+                .unwrap_or_else(|err| panic!("cannot write the secret {name}: {err}"));
+            (name, password)
+        })
+        .collect()
+}
+
+/// `sh nats/entrypoint.sh <server> …` with the secrets in `secrets`: the server as the compose
+/// nats container starts it (add the server's arguments).
+fn nats_through_entrypoint(server: &Path, secrets: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg(deploy_dir().join("nats/entrypoint.sh"))
+        .arg(server)
+        .env("NATS_SECRETS_DIR", secrets);
+    command
+}
+
+/// What a service does on NATS, read from its sources: whether it keeps an event log (its
+/// startup.rs starts a relay: it publishes its stream and anchors it), whether it publishes
+/// notices (the DONDOC_NOTIFY stream), and whose streams it reads (the other services whose
+/// `<service>::SERVICE` its startup.rs names).
+struct NatsNeeds {
+    publishes_events: bool,
+    publishes_notices: bool,
+    reads: BTreeSet<&'static str>,
+}
+
+fn nats_needs(service: &str) -> NatsNeeds {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../services")
+        .join(service)
+        .join("src");
+    let startup = std::fs::read_to_string(src.join("startup.rs"))
+        .unwrap_or_else(|err| panic!("cannot read the {service} service's startup.rs: {err}"));
+    let mut sources = Vec::new();
+    rust_sources(&src, &mut sources);
+    let publishes_notices = sources
+        .iter()
+        .any(|file| std::fs::read_to_string(file).is_ok_and(|text| text.contains("NOTIFY_STREAM")));
+    NatsNeeds {
+        publishes_events: startup.contains("Relay::new("),
+        publishes_notices,
+        reads: DESIGNED_SERVICES
+            .into_iter()
+            .filter(|other| *other != service && startup.contains(&format!("{other}::SERVICE")))
+            .collect(),
+    }
+}
+
+/// The subjects the NATS user of `service` must be allowed to publish to and subscribe to,
+/// and no more: its own events and anchors, the JetStream requests for the streams it writes
+/// (INFO, CREATE; MSG.GET reads its latest anchor back) and for those it reads (INFO, its
+/// consumers' API, the pull requests and the acknowledgements), and its own inbox.
+fn expected_nats_permissions(service: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    use dondoc_contracts::escalation::{NOTIFY_STREAM, NOTIFY_SUBJECTS};
+    use dondoc_eventsourcing::anchor::{ANCHOR_STREAM, anchor_subject};
+    let needs = nats_needs(service);
+    let api = |request: String| format!("$JS.API.{request}");
+    let mut publish = BTreeSet::new();
+    if needs.publishes_events {
+        let own = RelayConfig::for_service(service);
+        publish.insert(format!("{}.>", own.subject_prefix));
+        publish.insert(api(format!("STREAM.INFO.{}", own.stream_name)));
+        publish.insert(api(format!("STREAM.CREATE.{}", own.stream_name)));
+        publish.insert(anchor_subject(service));
+        for request in ["STREAM.INFO", "STREAM.CREATE", "STREAM.MSG.GET"] {
+            publish.insert(api(format!("{request}.{ANCHOR_STREAM}")));
+        }
+    }
+    if needs.publishes_notices {
+        publish.insert(NOTIFY_SUBJECTS.to_owned());
+        for request in ["STREAM.INFO", "STREAM.CREATE"] {
+            publish.insert(api(format!("{request}.{NOTIFY_STREAM}")));
+        }
+    }
+    for read in &needs.reads {
+        let stream = RelayConfig::for_service(read).stream_name;
+        publish.insert(api(format!("STREAM.INFO.{stream}")));
+        publish.insert(api(format!("CONSUMER.*.{stream}.>")));
+        publish.insert(api(format!("CONSUMER.MSG.NEXT.{stream}.*")));
+        publish.insert(format!("$JS.ACK.{stream}.>"));
+    }
+    let inbox = NatsCredentials::new(service, "").inbox_prefix();
+    (publish, BTreeSet::from([format!("{inbox}.>")]))
+}
+
+/// A user of nats.conf (`authorization { users = [ … ] }`): its password as written and, when
+/// it has permissions, the subjects it may publish and subscribe to (`None`: everything).
+struct NatsUser {
+    name: String,
+    password: String,
+    publish: Option<BTreeSet<String>>,
+    subscribe: Option<BTreeSet<String>>,
+}
+
+/// The strings between double quotes in `text`.
+fn quoted_strings(text: &str) -> BTreeSet<String> {
+    text.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The users of nats.conf.
+fn nats_users() -> Vec<NatsUser> {
+    let code = nats_conf_code();
+    let authorization =
+        nats_block(&code, "authorization").expect("nats.conf has an authorization { } block");
+    let users_at = authorization
+        .find("users")
+        .expect("the authorization block lists users");
+    let open = users_at + authorization[users_at..].find('[').expect("users = [ … ]");
+    let mut users = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (offset, c) in authorization[open + 1..].char_indices() {
+        let at = open + 1 + offset;
+        match c {
+            '{' => {
+                if depth == 0 {
+                    start = at + 1;
+                }
+                depth += 1;
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    let body = &authorization[start..at];
+                    let permissions = nats_block(body, "permissions");
+                    let allowed = |kind: &str| {
+                        permissions
+                            .map(|p| nats_block(p, kind).map(quoted_strings).unwrap_or_default())
+                    };
+                    users.push(NatsUser {
+                        name: nats_value(body, "user")
+                            .expect("each NATS user has a name")
+                            .to_owned(),
+                        password: nats_value(body, "password").unwrap_or_default().to_owned(),
+                        publish: allowed("publish"),
+                        subscribe: allowed("subscribe"),
+                    });
+                }
+            }
+            ']' if depth == 0 => break,
+            _ => {}
+        }
+    }
+    users
+}
+
+#[test]
+fn no_password_is_in_any_setting_variable_or_url() {
+    let compose = compose();
+    let mut used = BTreeSet::new();
+    variables_in(&compose, &mut used);
+    let password_variables: Vec<&String> = used
+        .iter()
+        .filter(|name| name.contains("PASSWORD"))
+        .collect();
+    assert!(
+        password_variables.is_empty(),
+        "docker-compose.yml interpolates {password_variables:?}: a password goes in a file in \
+         deploy/secrets, mounted as a compose secret"
+    );
+    for name in documented_variables() {
+        assert!(
+            !name.contains("PASSWORD") || name.ends_with("_FILE"),
+            ".env.example documents {name}: no password belongs in .env"
+        );
+    }
+    for (name, service) in services(&compose) {
+        for (key, value) in environment(service) {
+            let value = with_defaults(&value);
+            if key.contains("PASSWORD") {
+                assert!(
+                    key.ends_with("_PASSWORD_FILE") && value.starts_with("/run/secrets/"),
+                    "{name} sets {key}={value}: a password setting must name a secret file \
+                     under /run/secrets"
+                );
+            }
+            if let Some((_, rest)) = value.split_once("://") {
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+                let userinfo = authority
+                    .rsplit_once('@')
+                    .map_or("", |(userinfo, _)| userinfo);
+                assert!(
+                    !userinfo.contains(':'),
+                    "{name}'s {key} has a password in its URL: {value}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_container_is_handed_a_whole_env_file() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        assert!(
+            service.get("env_file").is_none(),
+            "{name} reads an env_file: name each setting in its `environment` instead, so \
+             that nothing else put in that file (a password, one day) reaches the container"
+        );
+    }
+}
+
+#[test]
+fn each_container_mounts_only_the_secrets_it_needs() {
+    let compose = compose();
+    let mut mounted_anywhere = BTreeSet::new();
+    for (name, service) in services(&compose) {
+        let mounted = mounted_secrets(&name, service);
+        let expected: BTreeSet<String> = match name.as_str() {
+            // The superuser's password, and the roles' to create them.
+            "postgres" => std::iter::once("pg-superuser-password".to_owned())
+                .chain(
+                    DESIGNED_SERVICES
+                        .iter()
+                        .map(|service| format!("pg-{service}-password")),
+                )
+                .collect(),
+            // Every user's password, for nats.conf.
+            "nats" => std::iter::once("nats-operator-password".to_owned())
+                .chain(
+                    DESIGNED_SERVICES
+                        .iter()
+                        .map(|service| format!("nats-{service}-password")),
+                )
+                .collect(),
+            own if runs_dondoc_image(service) => {
+                BTreeSet::from([format!("pg-{own}-password"), format!("nats-{own}-password")])
+            }
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(mounted, expected, "the secrets {name} mounts");
+        mounted_anywhere.extend(mounted);
+    }
+
+    // Every secret is defined, mounted somewhere, and a file of deploy/secrets, which is
+    // git-ignored and outside the image build context.
+    let defined = defined_secrets(&compose);
+    assert_eq!(
+        defined.keys().cloned().collect::<BTreeSet<_>>(),
+        mounted_anywhere,
+        "the secrets defined and those mounted"
+    );
+    for (name, file) in &defined {
+        assert_eq!(
+            file,
+            &format!("./secrets/{name}"),
+            "the secret {name} must be the file deploy/secrets/{name}"
+        );
+    }
+    assert!(
+        read(".gitignore")
+            .lines()
+            .any(|line| line.trim() == "secrets/"),
+        "deploy/.gitignore must ignore secrets/"
+    );
+    assert!(
+        read("Dockerfile.dockerignore")
+            .lines()
+            .any(|line| line.trim() == "deploy/secrets"),
+        "Dockerfile.dockerignore must keep deploy/secrets out of the build context"
+    );
+
+    // Each service connects as its own PostgreSQL role and NATS user, with its own secrets.
+    for (name, service) in dondoc_services(&compose) {
+        assert_eq!(
+            setting(&name, service, "__DATABASE_URL"),
+            format!("postgres://{name}@postgres:5432/{name}"),
+            "{name} connects to its own database as its own role, no password in the URL"
+        );
+        assert_eq!(
+            setting(&name, service, "__DATABASE_PASSWORD_FILE"),
+            format!("/run/secrets/pg-{name}-password")
+        );
+        assert_eq!(setting(&name, service, "__NATS_USER"), name);
+        assert_eq!(
+            setting(&name, service, "__NATS_PASSWORD_FILE"),
+            format!("/run/secrets/nats-{name}-password")
+        );
+    }
+    let postgres = environment(compose_service(&compose, "postgres"));
+    assert_eq!(
+        postgres.get("POSTGRES_PASSWORD_FILE").map(String::as_str),
+        Some("/run/secrets/pg-superuser-password")
+    );
+    assert!(!postgres.contains_key("POSTGRES_PASSWORD"));
+}
+
+#[test]
+fn the_init_script_makes_a_login_role_owning_each_database_closed_to_public() {
+    let created = created_databases();
+    let expected: BTreeSet<String> = DESIGNED_SERVICES.iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(
+        created, expected,
+        "the services postgres/init.sh makes roles for"
+    );
+
+    let script = read("postgres/init.sh");
+    // A quoted heredoc: the shell splices nothing, the password least of all, into the SQL.
+    let sql = script
+        .split_once("<<'SQL'\n")
+        .and_then(|(_, rest)| rest.split_once("\nSQL\n"))
+        .map(|(sql, _)| sql)
+        .expect("postgres/init.sh feeds psql its SQL as a quoted heredoc, <<'SQL' … SQL");
+    let statements = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    for statement in [
+        // The password only as a psql variable, which psql quotes itself.
+        r"\getenv password DONDOC_ROLE_PASSWORD",
+        r#"CREATE ROLE :"service" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD :'password';"#,
+        r#"CREATE DATABASE :"service" OWNER :"service";"#,
+        r#"ALTER DATABASE :"service" OWNER TO :"service";"#,
+        r#"REVOKE ALL ON DATABASE :"service" FROM PUBLIC;"#,
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC;",
+        "SET log_min_error_statement = 'panic';",
+    ] {
+        assert!(
+            statements.contains(statement),
+            "postgres/init.sh must run `{statement}`"
+        );
+    }
+    assert!(
+        script.contains("secrets_dir=${DONDOC_SECRETS_DIR:-/run/secrets}")
+            && script.contains(r#"secret="$secrets_dir/pg-$service-password""#),
+        "postgres/init.sh reads each role's password from /run/secrets/pg-<service>-password"
+    );
+}
+
+#[test]
+fn nats_conf_has_a_user_per_service_that_may_publish_only_its_own_subjects() {
+    use dondoc_eventsourcing::anchor::anchor_subject;
+    let users = nats_users();
+    let names: BTreeSet<&str> = users.iter().map(|user| user.name.as_str()).collect();
+    let expected: BTreeSet<&str> = DESIGNED_SERVICES.into_iter().chain(["operator"]).collect();
+    assert_eq!(
+        names, expected,
+        "the users of nats.conf: one per service, and operator"
+    );
+
+    let compose = compose();
+    let nats = compose_service(&compose, "nats");
+    let secrets = mounted_secrets("nats", nats);
+    assert_eq!(
+        nats.get("entrypoint")
+            .and_then(Value::as_sequence)
+            .and_then(|parts| parts.last())
+            .and_then(Value::as_str),
+        Some("/etc/nats/entrypoint.sh"),
+        "the nats container starts through nats/entrypoint.sh, which exports the passwords"
+    );
+    for user in &users {
+        // The password is no literal: nats/entrypoint.sh exports it from the user's secret.
+        let variable = format!(
+            "$NATS_{}_PASSWORD",
+            user.name.to_ascii_uppercase().replace('-', "_")
+        );
+        assert_eq!(user.password, variable, "the password of {}", user.name);
+        assert!(
+            secrets.contains(&format!("nats-{}-password", user.name)),
+            "the nats service must mount the secret nats-{}-password",
+            user.name
+        );
+        if user.name == "operator" {
+            continue;
+        }
+        let (publish, subscribe) = expected_nats_permissions(&user.name);
+        assert_eq!(
+            user.publish.as_ref(),
+            Some(&publish),
+            "what {} may publish: its own events and anchors, and the JetStream requests for \
+             the streams it writes and reads",
+            user.name
+        );
+        assert_eq!(
+            user.subscribe.as_ref(),
+            Some(&subscribe),
+            "what {} may subscribe to: its own inbox",
+            user.name
+        );
+        for other in DESIGNED_SERVICES
+            .into_iter()
+            .filter(|other| *other != user.name)
+        {
+            let prefix = format!("{}.", RelayConfig::for_service(other).subject_prefix);
+            for subject in &publish {
+                assert!(
+                    !subject.starts_with(&prefix) && *subject != anchor_subject(other),
+                    "{} may publish {subject}, which is {other}'s",
+                    user.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_readme_secret_commands_make_every_secret_compose_mounts() {
+    let section = readme_section("Secrets");
+    let blocks = shell_blocks(&section);
+    let make = blocks
+        .first()
+        .expect("README.md \"Secrets\" starts with an sh block that makes the secret files");
+
+    // As written, from a stand-in repository root.
+    let root = tempfile::tempdir().expect("create a temporary repository root");
+    let output = Command::new("sh")
+        .args(["-eu", "-c", make])
+        .current_dir(root.path())
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "the README's secret commands fail (openssl is needed): {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let deploy = root.path().join("deploy");
+    assert_eq!(
+        mode(&deploy.join("secrets")) & 0o077,
+        0,
+        "deploy/secrets must be owner-only"
+    );
+    for (name, file) in defined_secrets(&compose()) {
+        let path = deploy.join(&file);
+        assert!(
+            path.is_file(),
+            "the README's commands do not make {file} (secret {name})"
+        );
+        assert_eq!(
+            mode(&path) & 0o077,
+            0,
+            "{file} must be made owner-only (README.md then hands it to its readers)"
+        );
+        let password = std::fs::read_to_string(&path).expect("read the secret");
+        let password = password.trim_end_matches('\n');
+        assert!(
+            password.len() >= 32
+                && password
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')),
+            "{file} must hold a long base64 password, which both nats/entrypoint.sh and a \
+             percent-encoded URL take"
+        );
+    }
+}
+
+#[test]
+fn the_nats_entrypoint_refuses_a_password_nats_conf_could_not_read_back() {
+    let server = locate_or_install().expect("the pinned nats-server is available");
+    let secrets = tempfile::tempdir().expect("create a secrets directory");
+    nats_secrets(secrets.path());
+    std::fs::write(
+        secrets.path().join("nats-bad-password"),
+        "with \"quotes\"\n",
+    )
+    .expect("write a bad secret");
+
+    let output = nats_through_entrypoint(&server, secrets.path())
+        .arg("-c")
+        .arg(deploy_dir().join("nats/nats.conf"))
+        .arg("-t")
+        .output()
+        .expect("sh runs");
+
+    // A password nats.conf could not read back is refused before the server starts.
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("nats-bad-password"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The pinned nats-server running deploy/nats/nats.conf through nats/entrypoint.sh, as the
+/// compose nats container does: the nats service's secrets with random passwords, a random
+/// loopback port, JetStream in a temporary directory. Killed when dropped.
+struct ComposeNats {
+    child: std::process::Child,
+    port: u16,
+    /// User → password.
+    passwords: BTreeMap<String, String>,
+    _scratch: tempfile::TempDir,
+}
+
+impl ComposeNats {
+    async fn start() -> Self {
+        let server = locate_or_install().expect("the pinned nats-server is available");
+        let scratch = tempfile::tempdir().expect("create a scratch directory");
+        let secrets = scratch.path().join("secrets");
+        std::fs::create_dir(&secrets).expect("create the secrets directory");
+        let passwords = nats_secrets(&secrets)
+            .into_iter()
+            .filter_map(|(name, password)| {
+                let user = name.strip_prefix("nats-")?.strip_suffix("-password")?;
+                Some((user.to_owned(), password))
+            })
+            .collect();
+        // The compose configuration with the JetStream store moved out of /data (the server
+        // refuses a store directory on its command line next to one in the file).
+        let text = read("nats/nats.conf");
+        let store = scratch.path().join("store");
+        let moved = text.replace(
+            "store_dir: \"/data\"",
+            &format!("store_dir: \"{}\"", store.display()),
+        );
+        assert_ne!(
+            moved, text,
+            "nats.conf keeps its store at store_dir: \"/data\""
+        );
+        let conf = scratch.path().join("nats.conf");
+        std::fs::write(&conf, moved).expect("write the configuration");
+        let log = scratch.path().join("nats-server.log");
+        let errors = scratch.path().join("stderr");
+        let mut child = nats_through_entrypoint(&server, &secrets)
+            .arg("-c")
+            .arg(&conf)
+            .args(["-a", "127.0.0.1", "-p", "-1", "-m", "-1"])
+            .arg("-l")
+            .arg(&log)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&errors).expect("create the stderr file"))
+            .spawn()
+            .expect("sh runs");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Server is ready") {
+                let port = text.lines().find_map(|line| {
+                    let (_, address) = line.split_once("Listening for client connections on ")?;
+                    address.trim().rsplit_once(':')?.1.parse::<u16>().ok()
+                });
+                break port.expect("the log names the client port");
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "nats-server exited ({status}): {}{text}",
+                    std::fs::read_to_string(&errors).unwrap_or_default()
+                );
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("nats-server is not ready after 15 s: {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        Self {
+            child,
+            port,
+            passwords,
+            _scratch: scratch,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn password(&self, user: &str) -> &str {
+        self.passwords
+            .get(user)
+            .unwrap_or_else(|| panic!("the nats service has no secret for {user}"))
+    }
+}
+
+impl Drop for ComposeNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the server refuses a JetStream publish to `subject` (no acknowledgement comes).
+async fn publish_refused(js: &async_nats::jetstream::Context, subject: String) -> bool {
+    match js.publish(subject, "forged".into()).await {
+        Err(_) => true,
+        Ok(acknowledgement) => acknowledgement.await.is_err(),
+    }
+}
+
+#[tokio::test]
+async fn each_nats_user_can_do_what_its_service_needs_and_nothing_of_another() {
+    use async_nats::jetstream::{self, consumer::pull, stream};
+    use dondoc_eventsourcing::anchor::{ANCHOR_STREAM, anchor_subject};
+    use dondoc_runtime::lifecycle::{connect_nats_with, jetstream as service_jetstream};
+    use futures::StreamExt as _;
+
+    let nats = ComposeNats::start().await;
+    let url = nats.url();
+
+    // Nobody connects without a user, or with a wrong password.
+    assert!(
+        async_nats::connect(&url).await.is_err(),
+        "an anonymous client connected"
+    );
+    assert!(
+        async_nats::ConnectOptions::with_user_and_password(
+            "assignment".to_owned(),
+            "wrong".to_owned()
+        )
+        .connect(&url)
+        .await
+        .is_err(),
+        "a wrong password was accepted"
+    );
+
+    // Each service connects as its runtime does.
+    let mut clients = BTreeMap::new();
+    for service in DESIGNED_SERVICES {
+        let credentials = NatsCredentials::new(service, nats.password(service));
+        let client = connect_nats_with(&url, &format!("dondoc-{service}"), Some(&credentials))
+            .await
+            .expect("the NATS client is created");
+        clients.insert(service, client);
+    }
+    let client_of = |service: &str| {
+        clients
+            .get(service)
+            .cloned()
+            .unwrap_or_else(|| panic!("no client for {service}"))
+    };
+
+    // What each service writes: its stream, an event, an anchor read back, notices.
+    for service in DESIGNED_SERVICES {
+        let needs = nats_needs(service);
+        let js = service_jetstream(client_of(service));
+        if needs.publishes_events {
+            let own = RelayConfig::for_service(service);
+            dondoc_eventsourcing::relay::ensure_stream(&js, &own)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot create its stream: {err}"));
+            js.publish(
+                format!("{}.deploy.event-1", own.subject_prefix),
+                "event".into(),
+            )
+            .await
+            .unwrap_or_else(|err| panic!("{service} cannot publish its events: {err}"))
+            .await
+            .unwrap_or_else(|err| panic!("{service}'s event is not stored: {err}"));
+            dondoc_eventsourcing::anchor::ensure_anchor_stream(&js)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot create the anchor stream: {err}"));
+            let anchor = anchor_subject(service);
+            js.publish(anchor.clone(), "{}".into())
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot publish its anchors: {err}"))
+                .await
+                .unwrap_or_else(|err| panic!("{service}'s anchor is not stored: {err}"));
+            js.get_stream(ANCHOR_STREAM)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot look at the anchors: {err}"))
+                .get_last_raw_message_by_subject(&anchor)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot read its anchor back: {err}"));
+        }
+        if needs.publishes_notices {
+            use dondoc_contracts::escalation::{NOTIFY_STREAM, NOTIFY_SUBJECTS, unit_subject};
+            js.get_or_create_stream(stream::Config {
+                name: NOTIFY_STREAM.to_owned(),
+                subjects: vec![NOTIFY_SUBJECTS.to_owned()],
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_else(|err| panic!("{service} cannot create the notify stream: {err}"));
+            js.publish(unit_subject("deploy-test"), "notice".into())
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot publish notices: {err}"))
+                .await
+                .unwrap_or_else(|err| panic!("{service}'s notice is not stored: {err}"));
+        }
+    }
+
+    // What each service reads: a durable pull consumer on each stream it reads, as
+    // dondoc_eventsourcing::consumer does it: created, pulled from, acknowledged, looked at,
+    // deleted (a read model's reset).
+    for service in DESIGNED_SERVICES {
+        let js = service_jetstream(client_of(service));
+        for read in nats_needs(service).reads {
+            let source = RelayConfig::for_service(read);
+            let stream = js
+                .get_stream(&source.stream_name)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot look at the {read} stream: {err}"));
+            let name = format!("{service}-deploy-test");
+            let consumer = stream
+                .get_or_create_consumer(
+                    &name,
+                    pull::Config {
+                        durable_name: Some(name.clone()),
+                        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                        max_deliver: -1,
+                        filter_subjects: vec![format!("{}.>", source.subject_prefix)],
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot consume the {read} stream: {err}"));
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1)
+                .expires(Duration::from_secs(2))
+                .messages()
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot pull {read}'s events: {err}"));
+            let message = batch
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("{service} pulled none of {read}'s events"))
+                .unwrap_or_else(|err| panic!("{service} cannot pull {read}'s events: {err}"));
+            message
+                .double_ack()
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot acknowledge {read}'s event: {err}"));
+            stream
+                .consumer_info(&name)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot look at its consumer: {err}"));
+            stream
+                .delete_consumer(&name)
+                .await
+                .unwrap_or_else(|err| panic!("{service} cannot delete its consumer: {err}"));
+        }
+    }
+
+    // What no service may do: write another's events or anchors, look at a stream it does
+    // not read, delete or purge a stream (its own included). Tried all at once: a refused
+    // request is only seen as an answer that never comes.
+    let mut attempts = tokio::task::JoinSet::new();
+    for service in DESIGNED_SERVICES {
+        let needs = nats_needs(service);
+        let js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build(client_of(service));
+        for other in DESIGNED_SERVICES
+            .into_iter()
+            .filter(|other| *other != service)
+        {
+            let other_stream = RelayConfig::for_service(other);
+            for subject in [
+                format!("{}.deploy.forged", other_stream.subject_prefix),
+                anchor_subject(other),
+            ] {
+                let js = js.clone();
+                let what = format!("{service} publishing to {subject}");
+                attempts.spawn(async move { (what, publish_refused(&js, subject).await) });
+            }
+            if nats_needs(other).publishes_events && !needs.reads.contains(other) {
+                let js = js.clone();
+                let what = format!("{service} looking at {}", other_stream.stream_name);
+                attempts.spawn(async move {
+                    (what, js.get_stream(other_stream.stream_name).await.is_err())
+                });
+            }
+        }
+        let mut streams = vec![ANCHOR_STREAM.to_owned()];
+        if needs.publishes_events {
+            streams.push(RelayConfig::for_service(service).stream_name);
+        }
+        for stream_name in streams {
+            let js = js.clone();
+            let what = format!("{service} deleting {stream_name}");
+            attempts.spawn(async move { (what, js.delete_stream(stream_name).await.is_err()) });
+        }
+    }
+    let mut allowed = Vec::new();
+    while let Some(attempt) = attempts.join_next().await {
+        let (what, refused) = attempt.expect("the attempt ran");
+        if !refused {
+            allowed.push(what);
+        }
+    }
+    assert!(allowed.is_empty(), "nats.conf allows {allowed:?}");
+
+    // Nor read what another receives: every subscription outside its own inbox is refused.
+    for service in DESIGNED_SERVICES {
+        let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let credentials = NatsCredentials::new(service, nats.password(service));
+        let client = async_nats::ConnectOptions::with_user_and_password(
+            service.to_owned(),
+            nats.password(service).to_owned(),
+        )
+        .custom_inbox_prefix(credentials.inbox_prefix())
+        .event_callback(move |event| {
+            let _ = events_tx.send(event.to_string());
+            async {}
+        })
+        .connect(&url)
+        .await
+        .unwrap_or_else(|err| panic!("{service} cannot connect: {err}"));
+        let mut forbidden = vec!["_INBOX.>".to_owned(), "dondoc.>".to_owned()];
+        forbidden.extend(
+            DESIGNED_SERVICES
+                .into_iter()
+                .filter(|other| *other != service)
+                .map(|other| format!("{}.>", NatsCredentials::new(other, "").inbox_prefix())),
+        );
+        let mut subscriptions = Vec::new();
+        for subject in &forbidden {
+            subscriptions.push(
+                client
+                    .subscribe(subject.clone())
+                    .await
+                    .expect("the client sends the subscription"),
+            );
+        }
+        client
+            .flush()
+            .await
+            .expect("the subscriptions reach the server");
+        let mut refused = BTreeSet::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while refused.len() < forbidden.len() {
+            let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await else {
+                break;
+            };
+            if !event.contains("Permissions Violation for Subscription") {
+                continue;
+            }
+            if let Some(subject) = forbidden
+                .iter()
+                .find(|subject| event.contains(&format!("\"{subject}\"")))
+            {
+                refused.insert(subject.clone());
+            }
+        }
+        let allowed: Vec<&String> = forbidden
+            .iter()
+            .filter(|subject| !refused.contains(*subject))
+            .collect();
+        assert!(allowed.is_empty(), "{service} may subscribe to {allowed:?}");
+    }
+
+    // And nothing forged got in: each stream holds the one event its own service published.
+    let operator = async_nats::ConnectOptions::with_user_and_password(
+        "operator".to_owned(),
+        nats.password("operator").to_owned(),
+    )
+    .connect(&url)
+    .await
+    .expect("the operator connects");
+    let js = service_jetstream(operator);
+    for service in DESIGNED_SERVICES
+        .into_iter()
+        .filter(|service| nats_needs(service).publishes_events)
+    {
+        let stream = js
+            .get_stream(RelayConfig::for_service(service).stream_name)
+            .await
+            .expect("the operator looks at every stream");
+        assert_eq!(
+            stream.cached_info().state.messages,
+            1,
+            "the {service} stream holds its own event only"
+        );
+    }
+}
+
+/// The server of `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) as libpq's environment
+/// for psql (and POSTGRES_USER for postgres/init.sh), and its `HOST:PORT`.
+fn libpq_environment(url: &str) -> (Vec<(&'static str, String)>, String) {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (userinfo, host_port) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let (user, password) = userinfo
+        .split_once(':')
+        .map_or((userinfo, None), |(user, password)| (user, Some(password)));
+    let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
+    let user = if user.is_empty() { "postgres" } else { user };
+    let mut environment = vec![
+        ("PGHOST", host.to_owned()),
+        ("PGPORT", port.to_owned()),
+        ("POSTGRES_USER", user.to_owned()),
+    ];
+    if let Some(password) = password {
+        environment.push(("PGPASSWORD", password.to_owned()));
+    }
+    (environment, format!("{host}:{port}"))
+}
+
+/// postgres/init.sh as written, for `services` (their passwords in `secrets`), against the
+/// server of `admin_url`.
+fn run_init_script(admin_url: &str, services: &[&str], secrets: &Path) -> std::process::Output {
+    let (environment, _) = libpq_environment(admin_url);
+    Command::new("bash")
+        .arg(deploy_dir().join("postgres/init.sh"))
+        .env("DONDOC_SERVICES", services.join(" "))
+        .env("DONDOC_SECRETS_DIR", secrets)
+        .envs(environment)
+        .output()
+        .expect("bash runs")
+}
+
+/// A service's settings as compose gives them: a URL without a password, the password in a
+/// file.
+fn settings_with_password_file(database_url: String, password_file: PathBuf) -> ServiceSettings {
+    ServiceSettings {
+        database_url,
+        database_password_file: Some(password_file),
+        nats_url: "nats://127.0.0.1:4222".to_owned(),
+        nats_user: None,
+        nats_password_file: None,
+        listen: "127.0.0.1:0".to_owned(),
+        tls: None,
+        database: Default::default(),
+        shutdown_drain: Duration::ZERO,
+        anchor: None,
+    }
+}
+
+/// postgres/init.sh run against the test PostgreSQL server (`DONDOC_TEST_POSTGRES_URL`, a
+/// superuser) for two services under throwaway names. The CI server trusts 127.0.0.1, so the
+/// passwords themselves are not checked here (the stored SCRAM verifier is); privileges are.
+#[tokio::test]
+async fn the_init_script_gives_each_service_a_role_that_can_use_its_own_database_only() {
+    use dondoc_eventsourcing::testing::POSTGRES_URL_VAR;
+    use sqlx::Connection as _;
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
+    use std::str::FromStr as _;
+
+    let admin_url = match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("DONDOC_REQUIRE_POSTGRES").is_err(),
+                "{POSTGRES_URL_VAR} must be set when DONDOC_REQUIRE_POSTGRES is"
+            );
+            return;
+        }
+    };
+    // `dondoc_t_<seconds>_…` databases a failed run leaves behind are dropped an hour later by
+    // the other PostgreSQL tests (dondoc_eventsourcing::testing).
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let prefix = format!("dondoc_t_{seconds}_{:08x}", rand::random::<u32>());
+    let own = format!("{prefix}_assignment");
+    let other = format!("{prefix}_reporting");
+    let secrets = tempfile::tempdir().expect("create a secrets directory");
+    let secret = |service: &str| secrets.path().join(format!("pg-{service}-password"));
+    // Quotes, a backslash, URL delimiters, non-ASCII and an attempted injection: spliced into
+    // SQL or a URL as text, any of them would break the script or the connection.
+    let own_password = "p@ss:w/o'rd;\"$x\\ é'); DROP ROLE IF EXISTS dondoc_nobody; --";
+    std::fs::write(secret(&own), format!("{own_password}\n")).expect("write a secret");
+    std::fs::write(secret(&other), format!("{}\n", random_password())).expect("write a secret");
+
+    let first_run = run_init_script(&admin_url, &[own.as_str(), other.as_str()], secrets.path());
+    assert!(
+        first_run.status.success(),
+        "postgres/init.sh fails (it needs psql 15 or later): {}{}",
+        String::from_utf8_lossy(&first_run.stdout),
+        String::from_utf8_lossy(&first_run.stderr)
+    );
+
+    // The roles and databases, as the superuser sees them.
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .expect("connect as the test superuser");
+    let attributes: (bool, bool, bool, bool, bool) = sqlx::query_as(
+        "SELECT rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication \
+         FROM pg_roles WHERE rolname = $1",
+    )
+    .bind(&own)
+    .fetch_one(&mut admin)
+    .await
+    .expect("the role exists");
+    let verifier: Option<String> =
+        sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+            .bind(&own)
+            .fetch_one(&mut admin)
+            .await
+            .expect("the role is in pg_authid");
+    let owner: String = sqlx::query_scalar(
+        "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
+    )
+    .bind(&own)
+    .fetch_one(&mut admin)
+    .await
+    .expect("the database exists");
+    let anyone_may_connect: bool =
+        sqlx::query_scalar("SELECT has_database_privilege('public', $1, 'CONNECT')")
+            .bind(&own)
+            .fetch_one(&mut admin)
+            .await
+            .expect("ask about PUBLIC");
+    let other_may_connect: bool =
+        sqlx::query_scalar("SELECT has_database_privilege($1, $2, 'CONNECT')")
+            .bind(&other)
+            .bind(&own)
+            .fetch_one(&mut admin)
+            .await
+            .expect("ask about the other role");
+
+    // The service, as it opens its database: the URL from its settings, the Any driver.
+    let (_, host_port) = libpq_environment(&admin_url);
+    let own_url =
+        settings_with_password_file(format!("postgres://{own}@{host_port}/{own}"), secret(&own))
+            .database_url_with_secret()
+            .expect("the URL with the password");
+    let own_db = dondoc_eventsourcing::Database::connect(&own_url)
+        .await
+        .expect("the service's role opens its own database");
+    sqlx::query("CREATE TABLE events (position BIGINT PRIMARY KEY)")
+        .execute(own_db.pool())
+        .await
+        .expect("the role creates tables in its own database");
+    sqlx::query("INSERT INTO events (position) VALUES (1)")
+        .execute(own_db.pool())
+        .await
+        .expect("and writes to them");
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(own_db.pool())
+        .await
+        .expect("and reads them");
+    let current_user: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(own_db.pool())
+        .await
+        .expect("ask who it is");
+    own_db.close().await;
+
+    // Neither service reaches the other's database.
+    let refusal = |result: Result<PgConnection, sqlx::Error>| match result {
+        Ok(_) => "connected".to_owned(),
+        Err(error) => error.to_string(),
+    };
+    let crossing = settings_with_password_file(
+        format!("postgres://{own}@{host_port}/{other}"),
+        secret(&own),
+    )
+    .database_url_with_secret()
+    .expect("the URL with the password");
+    let crossed = refusal(PgConnection::connect(&crossing).await);
+    let reverse = settings_with_password_file(
+        format!("postgres://{other}@{host_port}/{own}"),
+        secret(&other),
+    )
+    .database_url_with_secret()
+    .expect("the URL with the password");
+    let reversed = refusal(PgConnection::connect(&reverse).await);
+
+    // Run again, as on an existing volume: a new password (rotation), and a table the
+    // superuser made before the roles existed, handed over to the service.
+    let admin_options = PgConnectOptions::from_str(&admin_url).expect("the admin URL parses");
+    let mut admin_in_other = PgConnection::connect_with(&admin_options.database(&other))
+        .await
+        .expect("connect to the other database as the superuser");
+    sqlx::query("CREATE TABLE legacy (id BIGINT)")
+        .execute(&mut admin_in_other)
+        .await
+        .expect("create a table as the superuser");
+    std::fs::write(secret(&own), format!("{}\n", random_password())).expect("rotate a secret");
+    let second_run = run_init_script(&admin_url, &[own.as_str(), other.as_str()], secrets.path());
+    let legacy_owner: String =
+        sqlx::query_scalar("SELECT tableowner::text FROM pg_tables WHERE tablename = 'legacy'")
+            .fetch_one(&mut admin_in_other)
+            .await
+            .expect("the table exists");
+    let _ = admin_in_other.close().await;
+    let other_url = settings_with_password_file(
+        format!("postgres://{other}@{host_port}/{other}"),
+        secret(&other),
+    )
+    .database_url_with_secret()
+    .expect("the URL with the password");
+    let legacy_write = match PgConnection::connect(&other_url).await {
+        Ok(mut connection) => {
+            let written = sqlx::query("INSERT INTO legacy (id) VALUES (1)")
+                .execute(&mut connection)
+                .await
+                .map(|_| ())
+                .map_err(|error| error.to_string());
+            let _ = connection.close().await;
+            written
+        }
+        Err(error) => Err(error.to_string()),
+    };
+
+    // Clean up before judging, so a failure leaves nothing behind.
+    for name in [&own, &other] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("drop a test database");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP ROLE IF EXISTS \"{name}\""
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("drop a test role");
+    }
+    let _ = admin.close().await;
+
+    assert_eq!(
+        attributes,
+        (true, false, false, false, false),
+        "the role {own} may log in, and do nothing else beyond its database"
+    );
+    assert!(
+        verifier
+            .as_deref()
+            .is_some_and(|verifier| verifier.starts_with("SCRAM-SHA-256$")),
+        "the role's password is stored as a SCRAM verifier: {verifier:?}"
+    );
+    assert_eq!(owner, own, "the service's role owns its database");
+    assert!(
+        !anyone_may_connect,
+        "PUBLIC may still connect to the database"
+    );
+    assert!(
+        !other_may_connect,
+        "another service's role may connect to the database"
+    );
+    assert_eq!(
+        (written, current_user.as_str()),
+        (1, own.as_str()),
+        "the service works in its own database as its own role"
+    );
+    for (who, outcome) in [(&own, &crossed), (&other, &reversed)] {
+        assert!(
+            outcome.contains("permission denied for database"),
+            "{who} reached the other service's database: {outcome}"
+        );
+    }
+    assert!(
+        second_run.status.success(),
+        "postgres/init.sh fails on its second run: {}{}",
+        String::from_utf8_lossy(&second_run.stdout),
+        String::from_utf8_lossy(&second_run.stderr)
+    );
+    assert_eq!(
+        legacy_owner, other,
+        "a second run hands the tables of the database over to its service"
+    );
+    assert_eq!(
+        legacy_write,
+        Ok(()),
+        "the service writes to the table it was handed"
+    );
 }
