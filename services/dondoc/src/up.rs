@@ -288,6 +288,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             database_password_file: None,
             nats_user: None,
             nats_password_file: None,
+            nats_ca_path: None,
         })
     };
     let assignment = dondoc_assignment::Application::build(

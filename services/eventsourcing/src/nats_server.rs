@@ -245,6 +245,24 @@ impl NatsServer {
     /// Starts a throwaway server for tests: random loopback port, store and log in a fresh
     /// temporary directory that lives as long as this value.
     pub async fn start() -> Result<NatsServer, NatsLaunchError> {
+        Self::start_with_args(&[]).await
+    }
+
+    /// [`NatsServer::start`] requiring TLS from every client, with this certificate and key
+    /// (PEM): for tests of encrypted connections.
+    pub async fn start_with_tls(cert: &Path, key: &Path) -> Result<NatsServer, NatsLaunchError> {
+        Self::start_with_args(&[
+            "--tls".into(),
+            "--tlscert".into(),
+            cert.as_os_str().to_owned(),
+            "--tlskey".into(),
+            key.as_os_str().to_owned(),
+        ])
+        .await
+    }
+
+    /// [`NatsServer::start`] with further command-line options (TLS, cluster routes).
+    pub async fn start_with_args(extra: &[OsString]) -> Result<NatsServer, NatsLaunchError> {
         let binary = tokio::task::spawn_blocking(locate_or_install).await??;
         let scratch = tempfile::Builder::new()
             .prefix("dondoc-nats-")
@@ -252,7 +270,7 @@ impl NatsServer {
             .map_err(io_error("creating temporary NATS directory"))?;
         let store_dir = scratch.path().join("store");
         let log_file = scratch.path().join("nats-server.log");
-        let (child, port) = launch(&binary, &store_dir, &log_file, None).await?;
+        let (child, port) = launch_with(&binary, &store_dir, &log_file, None, extra).await?;
         Ok(NatsServer {
             binary,
             store_dir,
@@ -346,6 +364,17 @@ async fn launch(
     log_file: &Path,
     port: Option<u16>,
 ) -> Result<(Child, u16), NatsLaunchError> {
+    launch_with(binary, store_dir, log_file, port, &[]).await
+}
+
+/// [`launch`] with extra command-line arguments (TLS).
+async fn launch_with(
+    binary: &Path,
+    store_dir: &Path,
+    log_file: &Path,
+    port: Option<u16>,
+    extra: &[OsString],
+) -> Result<(Child, u16), NatsLaunchError> {
     // The log file is appended to across restarts; only lines written after this offset belong
     // to the launch being waited for.
     let log_offset = tokio::fs::metadata(log_file)
@@ -365,6 +394,7 @@ async fn launch(
         .arg(store_dir)
         .arg("-l")
         .arg(log_file)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

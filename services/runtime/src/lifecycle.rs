@@ -176,6 +176,18 @@ pub async fn connect_nats_with(
     name: &str,
     credentials: Option<&NatsCredentials>,
 ) -> Result<async_nats::Client, async_nats::ConnectError> {
+    connect_nats_secured(url, name, credentials, None).await
+}
+
+/// [`connect_nats_with`] over TLS when `ca` names the CA certificate (PEM) that signed the
+/// server's: TLS is then required (a server that offers none is refused) and the server's
+/// certificate must chain to that CA and name the host of `url`.
+pub async fn connect_nats_secured(
+    url: &str,
+    name: &str,
+    credentials: Option<&NatsCredentials>,
+    ca: Option<&std::path::Path>,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
     let mut options = async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
@@ -184,6 +196,11 @@ pub async fn connect_nats_with(
         options = options
             .user_and_password(credentials.user.clone(), credentials.password.clone())
             .custom_inbox_prefix(credentials.inbox_prefix());
+    }
+    if let Some(ca) = ca {
+        options = options
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true);
     }
     options.connect(url).await
 }

@@ -37,6 +37,10 @@ pub struct ServiceSettings {
     /// A file holding the password of `nats_user` (trailing line breaks are ignored).
     #[serde(default)]
     pub nats_password_file: Option<PathBuf>,
+    /// The CA certificate (PEM) that signed the NATS server's: the connection then requires
+    /// TLS and checks the server against it. Plaintext when absent (loopback, `dondoc up`).
+    #[serde(default)]
+    pub nats_ca_path: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port.
     pub listen: String,
     /// Serve over TLS with this certificate and key; plaintext when absent.
@@ -114,9 +118,14 @@ impl ServiceSettings {
         let credentials = self
             .nats_credentials()
             .context("cannot read the NATS password")?;
-        crate::lifecycle::connect_nats_with(&self.nats_url, name, credentials.as_ref())
-            .await
-            .context("cannot create the NATS client")
+        crate::lifecycle::connect_nats_secured(
+            &self.nats_url,
+            name,
+            credentials.as_ref(),
+            self.nats_ca_path.as_deref(),
+        )
+        .await
+        .context("cannot create the NATS client")
     }
 }
 
@@ -516,6 +525,7 @@ mod tests {
             nats_url: "nats://127.0.0.1:4222".to_owned(),
             nats_user: None,
             nats_password_file: None,
+            nats_ca_path: None,
             listen: "127.0.0.1:0".to_owned(),
             tls: None,
             database: Default::default(),

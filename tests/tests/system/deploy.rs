@@ -2651,6 +2651,7 @@ fn settings_with_password_file(database_url: String, password_file: PathBuf) -> 
         nats_url: "nats://127.0.0.1:4222".to_owned(),
         nats_user: None,
         nats_password_file: None,
+        nats_ca_path: None,
         listen: "127.0.0.1:0".to_owned(),
         tls: None,
         database: Default::default(),

@@ -12,4 +12,5 @@ mod hostile;
 mod office;
 mod progress;
 mod reporting;
+mod tls;
 mod tracing;
