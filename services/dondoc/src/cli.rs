@@ -171,23 +171,43 @@ pub enum OperatorCommand {
 /// `dondoc backup`.
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Data directory of `dondoc up`.
+    /// Data directory of `dondoc up` (its SQLite databases and documents).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// The new (or empty) directory the backup goes into.
     #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
+    /// The services' databases are on PostgreSQL: a URL with `{service}` where each database
+    /// name goes (e.g. `postgres://dondoc@127.0.0.1:5432/{service}`), dumped with `pg_dump`.
+    /// Give the password in PGPASSWORD or ~/.pgpass, not in the URL.
+    #[arg(long, value_name = "URL_TEMPLATE")]
+    pub postgres: Option<String>,
 }
 
 /// `dondoc restore`.
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Data directory of `dondoc up` (stopped).
+    /// Data directory of `dondoc up` (stopped); what is replaced is kept under it.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// The backup directory (`dondoc backup --to`).
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
+    /// Restore a PostgreSQL backup into these databases (`{service}` as for `dondoc backup`),
+    /// with `pg_restore`. Each database is dumped under the data directory first.
+    #[arg(long, value_name = "URL_TEMPLATE")]
+    pub postgres: Option<String>,
+    /// A NATS server the services use (compose): the services' event streams are deleted
+    /// there, to be published again from the restored logs. Without it, the NATS store under
+    /// the data directory (`dondoc up`) is set aside.
+    #[arg(long, value_name = "URL")]
+    pub nats_url: Option<String>,
+    /// The NATS user allowed to delete streams (compose: `operator`).
+    #[arg(long, value_name = "USER", requires = "nats_password_file")]
+    pub nats_user: Option<String>,
+    /// A file holding that user's password.
+    #[arg(long, value_name = "FILE", requires = "nats_user")]
+    pub nats_password_file: Option<PathBuf>,
 }
 
 /// `dondoc dlq`.
@@ -365,6 +385,11 @@ pub struct UpArgs {
     /// Use this NATS server instead of starting the pinned nats-server.
     #[arg(long, value_name = "URL")]
     pub nats_url: Option<String>,
+    /// Keep the services' databases on PostgreSQL instead of SQLite files: a URL with
+    /// `{service}` where each database name goes (the databases must exist), e.g.
+    /// `postgres://dondoc@127.0.0.1:5432/{service}`.
+    #[arg(long, value_name = "URL_TEMPLATE")]
+    pub postgres: Option<String>,
     /// Load the directories and play a deterministic three months of the Office's work
     /// (15/8 → 14/11/2026) on a demo clock, then write November's report in every format
     /// under `<data>/reports/`. Use a fresh --data-dir.
@@ -1467,6 +1492,144 @@ mod tests {
 
     fn date(text: &str) -> NaiveDate {
         text.parse().expect("valid test date")
+    }
+
+    /// A shell line's words as `sh` would split them (quotes removed), up to the first
+    /// comment, pipe, redirection or `&`; `[` and `]` around optional parts are dropped.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quote = None;
+        let mut in_word = false;
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    in_word = true;
+                }
+                (None, '#') if !in_word => break,
+                (None, '|' | '>' | '<' | '&') => break,
+                (None, c) if c.is_whitespace() => {
+                    if in_word {
+                        words.push(std::mem::take(&mut word));
+                        in_word = false;
+                    }
+                }
+                (None, c) => {
+                    word.push(c);
+                    in_word = true;
+                }
+            }
+        }
+        if in_word {
+            words.push(word);
+        }
+        words
+            .into_iter()
+            .map(|word| {
+                word.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned()
+            })
+            .filter(|word| !word.is_empty())
+            .collect()
+    }
+
+    /// The `dondoc …` commands that begin a line (or follow `;`) in the fenced code blocks of
+    /// a Markdown text, continuation lines joined.
+    fn runbook_commands(text: &str) -> Vec<Vec<String>> {
+        let mut commands = Vec::new();
+        let mut in_block = false;
+        let mut joined = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_block = !in_block;
+                continue;
+            }
+            if !in_block {
+                continue;
+            }
+            if let Some(start) = line.strip_suffix('\\') {
+                joined.push_str(start);
+                joined.push(' ');
+                continue;
+            }
+            joined.push_str(line);
+            let full = std::mem::take(&mut joined);
+            for part in full.split(';') {
+                let words = shell_words(part);
+                if words.first().map(String::as_str) == Some("dondoc") {
+                    commands.push(words);
+                }
+            }
+        }
+        commands
+    }
+
+    /// Placeholders in the runbooks whose value the CLI parses as a number or date.
+    const TYPED_PLACEHOLDERS: &[(&str, &str)] = &[("CURSOR", "0")];
+
+    /// Operators copy the runbooks' commands: a flag or command renamed in the code and not in
+    /// the documents fails here, not at three in the morning.
+    #[test]
+    fn every_dondoc_command_in_the_runbooks_is_one_the_cli_accepts() {
+        let runbooks = [
+            ("README.md", include_str!("../../../README.md")),
+            (
+                "deploy/README.md",
+                include_str!("../../../deploy/README.md"),
+            ),
+            ("UPGRADING.md", include_str!("../../../UPGRADING.md")),
+        ];
+        let mut checked = 0;
+        for (name, text) in runbooks {
+            for mut command in runbook_commands(text) {
+                // Placeholders of typed values stand for a value of that type.
+                for word in &mut command {
+                    if let Some((_, sample)) = TYPED_PLACEHOLDERS.iter().find(|(p, _)| p == word) {
+                        *word = (*sample).to_owned();
+                    }
+                }
+                let parsed = Cli::try_parse_from(&command);
+                assert!(
+                    parsed.is_ok(),
+                    "{name}: `{}` is refused: {}",
+                    command.join(" "),
+                    parsed.err().map(|e| e.to_string()).unwrap_or_default()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 30, "only {checked} runbook commands found");
+    }
+
+    #[test]
+    fn runbook_lines_split_like_the_shell() {
+        let commands = runbook_commands(
+            "```sh\ndondoc case show ID; dondoc case list   # all\n\
+             dondoc escalation evaluate [--as-of 2026-12-07]\n\
+             dondoc restore --postgres 'postgres://u@h/{service}' \\\n  --from \"b c\" > log\n```\n\
+             dondoc outside a block\n",
+        );
+
+        assert_eq!(
+            commands,
+            vec![
+                vec!["dondoc", "case", "show", "ID"],
+                vec!["dondoc", "case", "list"],
+                vec!["dondoc", "escalation", "evaluate", "--as-of", "2026-12-07"],
+                vec![
+                    "dondoc",
+                    "restore",
+                    "--postgres",
+                    "postgres://u@h/{service}",
+                    "--from",
+                    "b c"
+                ],
+            ]
+        );
     }
 
     #[test]

@@ -174,6 +174,9 @@ pub struct UpConfig {
     pub escalation_policy: Option<PathBuf>,
     /// An external NATS server; `None` starts the pinned one.
     pub nats_url: Option<String>,
+    /// `--postgres`: the services' databases on PostgreSQL (`{service}` in the URL), instead
+    /// of SQLite files in the data directory.
+    pub postgres: Option<crate::backup::PostgresTemplate>,
     pub telemetry: TelemetrySettings,
     /// Serve both services over TLS with this certificate.
     pub tls: Option<TlsSettings>,
@@ -197,10 +200,10 @@ impl UpConfig {
     pub fn load(args: &UpArgs) -> anyhow::Result<Self> {
         let file: FileConfig = dondoc_runtime::config::load(args.config.as_deref(), DEFAULTS)
             .context("cannot load the dondoc configuration")?;
-        Ok(Self::from_layers(file, args))
+        Self::from_layers(file, args)
     }
 
-    fn from_layers(file: FileConfig, args: &UpArgs) -> Self {
+    fn from_layers(file: FileConfig, args: &UpArgs) -> anyhow::Result<Self> {
         // An empty URL (say `DONDOC_NATS__URL=` in a compose file) means "not set", like absence.
         let nats_url = args
             .nats_url
@@ -208,7 +211,12 @@ impl UpConfig {
             .or(file.nats.url)
             .map(|url| url.trim().to_owned())
             .filter(|url| !url.is_empty());
-        Self {
+        let postgres = args
+            .postgres
+            .as_deref()
+            .map(crate::backup::PostgresTemplate::parse)
+            .transpose()?;
+        Ok(Self {
             data_dir: args.data_dir.clone().unwrap_or(file.data_dir),
             bind: file.bind,
             assignment_port: args.assignment_port.unwrap_or(file.assignment.port),
@@ -219,6 +227,7 @@ impl UpConfig {
             smtp: file.escalation.smtp,
             escalation_policy: file.escalation.policy_file,
             nats_url,
+            postgres,
             telemetry: file.telemetry,
             tls: file.tls,
             shutdown_drain: file.shutdown_drain,
@@ -227,7 +236,7 @@ impl UpConfig {
                 tasks: args.demo_tasks,
                 exit: args.demo_exit,
             }),
-        }
+        })
     }
 }
 
@@ -273,7 +282,10 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
     // Every service on its own owner-only SQLite file beside the others, on the same NATS.
     let service_settings = |name: &str, port: u16| -> anyhow::Result<ServiceSettings> {
         Ok(ServiceSettings {
-            database_url: owner_only_sqlite(&data_dir, &format!("{name}.db"))?,
+            database_url: match &config.postgres {
+                Some(template) => template.url_for(name),
+                None => owner_only_sqlite(&data_dir, &format!("{name}.db"))?,
+            },
             nats_url: nats_url.clone(),
             listen: listen_address(&config.bind, port),
             tls: config.tls.clone(),
@@ -699,6 +711,7 @@ mod tests {
             escalation_port: None,
             discipline_port: None,
             nats_url: None,
+            postgres: None,
             demo: false,
             demo_tasks: 300,
             demo_exit: false,
@@ -733,7 +746,7 @@ mod tests {
         let file: FileConfig =
             dondoc_runtime::config::load(None, DEFAULTS).expect("defaults deserialise");
 
-        let config = UpConfig::from_layers(file, &no_flags());
+        let config = UpConfig::from_layers(file, &no_flags()).expect("valid layers");
 
         assert_eq!(config.assignment_port, 50051);
         assert_eq!(config.reporting_port, 50052);
@@ -750,7 +763,7 @@ mod tests {
 
     #[test]
     fn without_flags_the_configuration_stands() {
-        let config = UpConfig::from_layers(file_config(), &no_flags());
+        let config = UpConfig::from_layers(file_config(), &no_flags()).expect("valid layers");
 
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
         assert_eq!(config.shutdown_drain, std::time::Duration::from_secs(7));
@@ -770,13 +783,21 @@ mod tests {
             escalation_port: Some(0),
             discipline_port: Some(0),
             nats_url: Some("nats://flag:4222".to_owned()),
+            postgres: Some("postgres://dondoc@db:5432/dondoc_{service}".to_owned()),
             demo: true,
             demo_tasks: 50,
             demo_exit: false,
         };
 
-        let config = UpConfig::from_layers(file_config(), &args);
+        let config = UpConfig::from_layers(file_config(), &args).expect("valid layers");
 
+        assert_eq!(
+            config
+                .postgres
+                .as_ref()
+                .map(|template| template.url_for("progress")),
+            Some("postgres://dondoc@db:5432/dondoc_progress".to_owned())
+        );
         assert_eq!(
             config.demo,
             Some(Demo {
@@ -795,7 +816,7 @@ mod tests {
         let mut file = file_config();
         file.nats.url = Some("  ".to_owned());
 
-        let config = UpConfig::from_layers(file, &no_flags());
+        let config = UpConfig::from_layers(file, &no_flags()).expect("valid layers");
 
         assert_eq!(config.nats_url, None);
     }
@@ -887,6 +908,7 @@ mod demo_tests {
             smtp: None,
             escalation_policy: None,
             nats_url: None,
+            postgres: None,
             telemetry: TelemetrySettings::default(),
             tls: None,
             shutdown_drain: std::time::Duration::ZERO,

@@ -693,20 +693,63 @@ fn task_ids(data: &Path, up: &Up) -> String {
 
 #[test]
 fn a_restored_backup_is_the_system_at_the_backup_point_verifies_and_takes_new_work() {
+    backup_restore_drill(None);
+}
+
+/// The same drill with every service on PostgreSQL: `pg_dump` from one snapshot per database,
+/// `pg_restore` back, and the streams of an external NATS server deleted (compose's layout).
+#[test]
+fn a_restored_postgres_backup_is_the_system_at_the_backup_point_verifies_and_takes_new_work() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(template) = runtime.block_on(
+        dondoc_eventsourcing::testing::TestDatabase::postgres_per_service(&[
+            "assignment",
+            "progress",
+            "escalation",
+            "discipline",
+            "reporting",
+        ]),
+    ) else {
+        return;
+    };
+    let nats = runtime
+        .block_on(dondoc_eventsourcing::nats_server::NatsServer::start())
+        .expect("nats-server");
+    backup_restore_drill(Some((&template, &nats.url())));
+}
+
+/// Back up, keep working, restore, and show that the restored system equals the backup point,
+/// verifies, and takes new commands without losing or skipping any. `postgres`: the services'
+/// databases (`--postgres` template) and an external NATS server, instead of the data
+/// directory's SQLite files and NATS store.
+fn backup_restore_drill(postgres: Option<(&str, &str)>) {
     let data = tempfile::tempdir().expect("data dir");
     let backup_dir = data.path().join("backup-2026-12-03");
+    let backup_path = backup_dir.to_str().expect("path");
     let deadline = (chrono::Utc::now().date_naive() + chrono::Days::new(60)).to_string();
-    let up = start_up(data.path());
+    let storage: Vec<&str> = match postgres {
+        Some((template, _)) => vec!["--postgres", template],
+        None => vec![],
+    };
+    let mut up_args = storage.clone();
+    let mut restore_args = vec!["restore", "--from", backup_path];
+    restore_args.extend(&storage);
+    if let Some((_, nats_url)) = postgres {
+        up_args.extend(["--nats-url", nats_url]);
+        restore_args.extend(["--nats-url", nats_url]);
+    }
+    let mut backup_args = vec!["backup", "--to", backup_path];
+    backup_args.extend(&storage);
+    let start = || start_up_with(data.path(), &up_args, "http");
+
+    let up = start();
     let endpoint = ["--endpoint", up.assignment.as_str()];
     import_directories(data.path(), &endpoint);
     let before_backup = assign_to_sxd(data.path(), &endpoint, "2026-11-20", &deadline, &[]);
     stop(up);
-    let backed_up = dondoc(
-        data.path(),
-        &["backup", "--to", backup_dir.to_str().expect("path")],
-    );
+    let backed_up = dondoc(data.path(), &backup_args);
     // Work after the backup point, which the restore takes back.
-    let up = start_up(data.path());
+    let up = start();
     let after_backup = assign_to_sxd(
         data.path(),
         &["--endpoint", up.assignment.as_str()],
@@ -714,21 +757,22 @@ fn a_restored_backup_is_the_system_at_the_backup_point_verifies_and_takes_new_wo
         &deadline,
         &[],
     );
-    let refused_while_running = dondoc(
-        data.path(),
-        &["restore", "--from", backup_dir.to_str().expect("path")],
-    );
+    let refused_while_running = dondoc(data.path(), &restore_args);
     stop(up);
 
-    let restored = dondoc(
-        data.path(),
-        &["restore", "--from", backup_dir.to_str().expect("path")],
-    );
+    let restored = dondoc(data.path(), &restore_args);
     let verified: Vec<Output> = ["assignment", "progress", "escalation", "discipline"]
         .into_iter()
-        .map(|service| dondoc(data.path(), &["verify", "--service", service]))
+        .map(|service| {
+            let url = postgres.map(|(template, _)| template.replace("{service}", service));
+            let mut args = vec!["verify", "--service", service];
+            if let Some(url) = &url {
+                args.extend(["--database-url", url.as_str()]);
+            }
+            dondoc(data.path(), &args)
+        })
         .collect();
-    let up = start_up(data.path());
+    let up = start();
     let listed = task_ids(data.path(), &up);
     let new_work = assign_to_sxd(
         data.path(),

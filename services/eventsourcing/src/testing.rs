@@ -69,6 +69,28 @@ impl TestDatabase {
         })
     }
 
+    /// A fresh PostgreSQL database for each of `services`, as `URL_TEMPLATE` with `{service}`
+    /// where the name goes (`dondoc up --postgres`, `dondoc backup --postgres`); `None` when
+    /// no server is configured (and not required).
+    pub async fn postgres_per_service(services: &[&str]) -> Option<String> {
+        let first = Self::postgres().await?;
+        let base = first
+            .url
+            .rsplit_once('/')
+            .map(|(_, database)| database.split('?').next().unwrap_or(database).to_owned())
+            .expect("a database name in the URL");
+        for service in services {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {base}_{service}"
+            )))
+            .execute(first.db.pool())
+            .await
+            .expect("create a service's test database");
+        }
+        first.db.close().await;
+        Some(replace_database(&first.url, &format!("{base}_{{service}}")))
+    }
+
     /// Every engine available to this run: SQLite always, PostgreSQL when configured.
     pub async fn all() -> Vec<Self> {
         let mut all = vec![Self::sqlite().await];

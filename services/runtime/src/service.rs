@@ -152,7 +152,7 @@ pub enum SecretError {
 
 /// The contents of the password file `path` without trailing line breaks (`echo` and `openssl
 /// rand` end the file with one).
-fn read_secret(field: &'static str, path: &Path) -> Result<String, SecretError> {
+pub fn read_secret(field: &'static str, path: &Path) -> Result<String, SecretError> {
     let text = std::fs::read_to_string(path).map_err(|source| SecretError::Unreadable {
         field,
         path: path.to_path_buf(),
