@@ -40,6 +40,24 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>, defaults: &str) -> Result<
     load_layers(file, defaults, environment(ENV_PREFIX))
 }
 
+/// [`load`] with the `DONDOC_*` variables given instead of read from the process: how a test
+/// feeds a deployment's environment (compose's `environment:` blocks) through the same layers
+/// and parsing a service's `main` uses, without touching the test process's environment.
+pub fn load_with_environment<T: DeserializeOwned>(
+    file: Option<&Path>,
+    defaults: &str,
+    variables: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    let variables = variables
+        .into_iter()
+        .collect::<config::Map<String, String>>();
+    load_layers(
+        file,
+        defaults,
+        environment(ENV_PREFIX).source(Some(variables)),
+    )
+}
+
 /// The environment layer for `prefix`, e.g. `PREFIX_A__B=1` sets `a.b`.
 fn environment(prefix: &str) -> Environment {
     Environment::with_prefix(prefix)

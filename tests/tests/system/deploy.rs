@@ -2660,16 +2660,12 @@ fn settings_with_password_file(database_url: String, password_file: PathBuf) -> 
     }
 }
 
-/// postgres/init.sh run against the test PostgreSQL server (`DONDOC_TEST_POSTGRES_URL`, a
-/// superuser) for two services under throwaway names. The CI server trusts 127.0.0.1, so the
-/// passwords themselves are not checked here (the stored SCRAM verifier is); privileges are.
-#[tokio::test]
-async fn the_init_script_gives_each_service_a_role_that_can_use_its_own_database_only() {
+/// The test PostgreSQL server's superuser URL (`DONDOC_TEST_POSTGRES_URL`) and a fresh prefix
+/// for throwaway role and database names; `None` when no server is configured (and none is
+/// required). `dondoc_t_<seconds>_…` names a failed run leaves behind are dropped an hour later
+/// by the other PostgreSQL tests (dondoc_eventsourcing::testing).
+fn test_postgres() -> Option<(String, String)> {
     use dondoc_eventsourcing::testing::POSTGRES_URL_VAR;
-    use sqlx::Connection as _;
-    use sqlx::postgres::{PgConnectOptions, PgConnection};
-    use std::str::FromStr as _;
-
     let admin_url = match std::env::var(POSTGRES_URL_VAR) {
         Ok(url) if !url.is_empty() => url,
         _ => {
@@ -2677,15 +2673,28 @@ async fn the_init_script_gives_each_service_a_role_that_can_use_its_own_database
                 std::env::var("DONDOC_REQUIRE_POSTGRES").is_err(),
                 "{POSTGRES_URL_VAR} must be set when DONDOC_REQUIRE_POSTGRES is"
             );
-            return;
+            return None;
         }
     };
-    // `dondoc_t_<seconds>_…` databases a failed run leaves behind are dropped an hour later by
-    // the other PostgreSQL tests (dondoc_eventsourcing::testing).
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
     let prefix = format!("dondoc_t_{seconds}_{:08x}", rand::random::<u32>());
+    Some((admin_url, prefix))
+}
+
+/// postgres/init.sh run against the test PostgreSQL server (`DONDOC_TEST_POSTGRES_URL`, a
+/// superuser) for two services under throwaway names. The CI server trusts 127.0.0.1, so the
+/// passwords themselves are not checked here (the stored SCRAM verifier is); privileges are.
+#[tokio::test]
+async fn the_init_script_gives_each_service_a_role_that_can_use_its_own_database_only() {
+    use sqlx::Connection as _;
+    use sqlx::postgres::{PgConnectOptions, PgConnection};
+    use std::str::FromStr as _;
+
+    let Some((admin_url, prefix)) = test_postgres() else {
+        return;
+    };
     let own = format!("{prefix}_assignment");
     let other = format!("{prefix}_reporting");
     let secrets = tempfile::tempdir().expect("create a secrets directory");
@@ -2889,5 +2898,274 @@ async fn the_init_script_gives_each_service_a_role_that_can_use_its_own_database
         legacy_write,
         Ok(()),
         "the service writes to the table it was handed"
+    );
+}
+
+/// Every dondoc service's settings as compose would load them: the union of the services'
+/// `environment` blocks, through the services' own settings types.
+#[derive(serde::Deserialize)]
+struct ComposeSettings {
+    assignment: dondoc_assignment::AssignmentSettings,
+    progress: dondoc_progress::ProgressSettings,
+    escalation: dondoc_escalation::EscalationSettings,
+    discipline: dondoc_discipline::DisciplineSettings,
+    reporting: dondoc_reporting::ReportingSettings,
+    auth: dondoc_runtime::service::AuthSettings,
+}
+
+/// Compose as written, without Docker. Each dondoc service's `environment` (with compose's
+/// defaults, and its host names and secret paths pointed at this machine) goes through the
+/// real settings loader; the services start against the pinned nats-server running nats.conf's
+/// users and the local PostgreSQL with postgres/init.sh's roles; each answers SERVING; a task
+/// assigned through one reaches the board of another (so the NATS permissions a flow needs
+/// are granted); and one service's role cannot open another's database.
+#[tokio::test]
+async fn the_compose_services_start_as_their_own_roles_and_users_and_serve() {
+    use dondoc_proto::v1 as pb;
+    use dondoc_runtime::auth::BearerToken;
+    use tonic_health::pb::health_check_response::ServingStatus;
+
+    let Some((admin_url, prefix)) = test_postgres() else {
+        return;
+    };
+    let nats = ComposeNats::start().await;
+    let secrets = tempfile::tempdir().expect("create a secrets directory");
+    let keys = tempfile::tempdir().expect("create a keys directory");
+    let prefixed = |name: &str| format!("{prefix}_{name}");
+    let (_, host_port) = libpq_environment(&admin_url);
+
+    // The secrets compose mounts, as files: PostgreSQL role passwords for init.sh and the
+    // services, the NATS passwords the server was started with.
+    for service in DESIGNED_SERVICES {
+        std::fs::write(
+            secrets
+                .path()
+                .join(format!("pg-{}-password", prefixed(service))),
+            format!("{}\n", random_password()),
+        )
+        .expect("write a secret");
+        std::fs::write(
+            secrets.path().join(format!("nats-{service}-password")),
+            format!("{}\n", nats.password(service)),
+        )
+        .expect("write a secret");
+    }
+    let roles: Vec<String> = DESIGNED_SERVICES.iter().map(|s| prefixed(s)).collect();
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let init = run_init_script(&admin_url, &roles, secrets.path());
+    assert!(
+        init.status.success(),
+        "postgres/init.sh: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let (private, public) = dondoc_runtime::auth::generate_dev_keypair().expect("a key pair");
+
+    // Compose's environment blocks, pointed at this machine.
+    let compose = compose();
+    let mut variables = BTreeMap::new();
+    for (name, service) in dondoc_services(&compose) {
+        for (key, value) in environment(service) {
+            let value = with_defaults(&value);
+            let value = if let Some(secret) = value.strip_prefix("/run/secrets/") {
+                let file = match secret.strip_prefix("pg-") {
+                    Some(rest) => format!("pg-{prefix}_{rest}"),
+                    None => secret.to_owned(),
+                };
+                secrets.path().join(file).display().to_string()
+            } else if let Some(file) = value.strip_prefix("/etc/dondoc/keys/") {
+                let path = keys.path().join(file);
+                std::fs::write(&path, &public).expect("write the public key");
+                path.display().to_string()
+            } else if let Some(rest) = value.strip_prefix("postgres://") {
+                let (user, database) = rest
+                    .split_once("@postgres:5432/")
+                    .unwrap_or_else(|| panic!("{key}: {value} is not on the postgres service"));
+                format!(
+                    "postgres://{}@{host_port}/{}",
+                    prefixed(user),
+                    prefixed(database)
+                )
+            } else if value == "nats://nats:4222" {
+                nats.url()
+            } else if key.ends_with("__LISTEN") {
+                "127.0.0.1:0".to_owned()
+            } else {
+                // Telemetry settings among them: parsed here, not started.
+                value
+            };
+            for compose_only in ["@postgres:", "nats://nats", "/run/secrets", "/etc/dondoc"] {
+                assert!(
+                    !value.contains(compose_only),
+                    "{name}: {key}={value} still names a compose-only place"
+                );
+            }
+            if let Some(earlier) = variables.insert(key.clone(), value.clone()) {
+                assert_eq!(earlier, value, "{key} differs between services");
+            }
+        }
+    }
+    let mut settings: ComposeSettings =
+        dondoc_runtime::config::load_with_environment(None, "", variables)
+            .expect("compose's environment loads through the settings loader");
+    let verifier =
+        dondoc_runtime::service::load_verifier(&settings.auth).expect("the public key loads");
+    let clock = dondoc_runtime::clock::SystemClock::shared();
+
+    let assignment = dondoc_assignment::Application::build(
+        &settings.assignment,
+        verifier.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("assignment starts as its role and user");
+    let progress =
+        dondoc_progress::Application::build(&settings.progress, verifier.clone(), clock.clone())
+            .await
+            .expect("progress starts as its role and user");
+    let escalation = dondoc_escalation::Application::build(
+        &settings.escalation,
+        verifier.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("escalation starts as its role and user");
+    let discipline = dondoc_discipline::Application::build(
+        &settings.discipline,
+        verifier.clone(),
+        clock.clone(),
+    )
+    .await
+    .expect("discipline starts as its role and user");
+    assert_eq!(
+        settings.reporting.progress_url.as_deref(),
+        Some("http://progress:50053")
+    );
+    settings.reporting.progress_url = Some(format!("http://127.0.0.1:{}", progress.port()));
+    let reporting =
+        dondoc_reporting::Application::build(&settings.reporting, verifier.clone(), clock.clone())
+            .await
+            .expect("reporting starts as its role and user");
+    let ports = [
+        ("assignment", assignment.port()),
+        ("progress", progress.port()),
+        ("escalation", escalation.port()),
+        ("discipline", discipline.port()),
+        ("reporting", reporting.port()),
+    ];
+
+    // Each answers SERVING (database, schema and catch-up ready), as `dondoc health` asks.
+    let mut serving = BTreeMap::new();
+    for (service, port) in ports {
+        let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("an endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .map_or(-1, |response| response.into_inner().status);
+            if status == ServingStatus::Serving as i32 || tokio::time::Instant::now() > deadline {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        serving.insert(service, status);
+    }
+
+    // A flow across services: units imported and a task assigned on assignment, read back
+    // from reporting's board (assignment publishes, reporting consumes).
+    let office = TokenIssuer::from_private_pem(&private)
+        .expect("an issuer")
+        .mint(
+            &Principal {
+                subject: "office-user".into(),
+                role: Role::Office,
+                unit_code: None,
+                leader_id: None,
+            },
+            Duration::from_secs(600),
+        )
+        .expect("a token");
+    let channel = |port: u16| {
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("an endpoint")
+            .connect_lazy()
+    };
+    let mut assign = pb::assignment_service_client::AssignmentServiceClient::with_interceptor(
+        channel(assignment.port()),
+        BearerToken::new(office.clone()),
+    );
+    assign
+        .import_units(pb::ImportUnitsRequest {
+            request_id: dondoc_tests::request_id(),
+            toml: dondoc_tests::SEED_UNITS.to_owned(),
+        })
+        .await
+        .expect("units import");
+    assign
+        .import_leaders(pb::ImportLeadersRequest {
+            request_id: dondoc_tests::request_id(),
+            toml: dondoc_tests::SEED_LEADERS.to_owned(),
+        })
+        .await
+        .expect("leaders import");
+    assign
+        .assign_task(dondoc_tests::assignment_request("Rà soát hồ sơ đất đai"))
+        .await
+        .expect("a task is assigned");
+    let mut report = pb::reporting_service_client::ReportingServiceClient::with_interceptor(
+        channel(reporting.port()),
+        BearerToken::new(office),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let board = loop {
+        let board = report
+            .get_task_board(pb::GetTaskBoardRequest::default())
+            .await
+            .expect("the board")
+            .into_inner();
+        if board.total_tasks == 1 || tokio::time::Instant::now() > deadline {
+            break board;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // One service's role, with its own password, against another's database.
+    let crossing = settings_with_password_file(
+        format!(
+            "postgres://{}@{host_port}/{}",
+            prefixed("assignment"),
+            prefixed("discipline")
+        ),
+        secrets
+            .path()
+            .join(format!("pg-{}-password", prefixed("assignment"))),
+    )
+    .database_url_with_secret()
+    .expect("the URL with the password");
+    let crossed = dondoc_eventsourcing::Database::connect(&crossing).await;
+
+    assignment.stop().await;
+    progress.stop().await;
+    escalation.stop().await;
+    discipline.stop().await;
+    reporting.stop().await;
+
+    for (service, status) in &serving {
+        assert_eq!(
+            *status,
+            ServingStatus::Serving as i32,
+            "{service} is not SERVING"
+        );
+    }
+    assert_eq!(board.total_tasks, 1, "{board:?}");
+    let refusal = crossed.expect_err("assignment's role cannot open discipline's database");
+    assert!(
+        refusal.to_string().contains("permission denied"),
+        "{refusal}"
     );
 }
