@@ -8,6 +8,7 @@ mod discipline;
 mod escalation;
 mod faults;
 mod flows;
+mod helm;
 mod hostile;
 mod office;
 mod progress;
