@@ -157,6 +157,7 @@ impl TestSystem {
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
+            stream: Default::default(),
             shutdown_drain: Default::default(),
             anchor: None,
         }
@@ -209,6 +210,7 @@ impl TestSystem {
             listen: "127.0.0.1:0".into(),
             tls: None,
             database: Default::default(),
+            stream: Default::default(),
             shutdown_drain: Default::default(),
             anchor: None,
         });
@@ -241,6 +243,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                stream: Default::default(),
                 shutdown_drain: Default::default(),
                 anchor: None,
             });
@@ -275,6 +278,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                stream: Default::default(),
                 shutdown_drain: Default::default(),
                 anchor: None,
             });
@@ -314,6 +318,7 @@ impl TestSystem {
                 listen: "127.0.0.1:0".into(),
                 tls: None,
                 database: Default::default(),
+                stream: Default::default(),
                 shutdown_drain: Default::default(),
                 anchor: None,
             });

@@ -132,7 +132,7 @@ impl Application {
         let relay = Relay::new(
             store.clone(),
             jetstream(nats.clone()),
-            RelayConfig::for_service(SERVICE),
+            RelayConfig::for_service(SERVICE).with_stream(settings.stream.clone()),
         )
         .await
         .context("cannot prepare the outbox relay")?;
@@ -182,7 +182,7 @@ impl Application {
         let mut supervisor = Supervisor::new();
         supervisor.set_drain(settings.shutdown_drain);
         dondoc_runtime::anchoring::start(
-            settings.anchor.as_ref(),
+            settings,
             store.database(),
             SERVICE,
             anchors_js,

@@ -290,6 +290,7 @@ pub async fn run(config: UpConfig, out: &mut impl Write) -> anyhow::Result<()> {
             listen: listen_address(&config.bind, port),
             tls: config.tls.clone(),
             database: Default::default(),
+            stream: Default::default(),
             shutdown_drain: config.shutdown_drain,
             anchor: Some(AnchorSettings {
                 key_path: anchor_key.clone(),

@@ -332,13 +332,20 @@ pub fn read_file(path: &Path) -> Result<Vec<SignedCheckpoint>, AnchorError> {
 
 /// Creates the anchor stream if missing. It refuses deletes and purges, so a NATS client can
 /// add anchors but not take them away.
-pub async fn ensure_anchor_stream(js: &jetstream::Context) -> Result<(), AnchorError> {
+/// Made with `replicas` copies on a cluster, like the services' event streams, and no age or
+/// size limit, since an anchor dropped is evidence lost. An existing anchor stream is never
+/// updated by a service (its NATS user may not): the operator changes its replicas.
+pub async fn ensure_anchor_stream(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<(), AnchorError> {
     js.get_or_create_stream(jetstream::stream::Config {
         name: ANCHOR_STREAM.to_owned(),
         subjects: vec!["dondoc.anchors.>".to_owned()],
         storage: jetstream::stream::StorageType::File,
         deny_delete: true,
         deny_purge: true,
+        num_replicas: replicas.max(1),
         ..Default::default()
     })
     .await
@@ -489,6 +496,8 @@ pub struct Anchorer {
     /// from there.
     last: tokio::sync::Mutex<Option<SignedCheckpoint>>,
     refusals: Mutex<u64>,
+    /// Copies of the anchor stream on a NATS cluster.
+    stream_replicas: usize,
 }
 
 impl std::fmt::Debug for Anchorer {
@@ -526,7 +535,14 @@ impl Anchorer {
             clock,
             last: tokio::sync::Mutex::new(last),
             refusals: Mutex::new(0),
+            stream_replicas: 1,
         })
+    }
+
+    /// Keeps the anchor stream in `replicas` copies on a NATS cluster (default 1).
+    pub fn with_stream_replicas(mut self, replicas: usize) -> Self {
+        self.stream_replicas = replicas;
+        self
     }
 
     /// Anchors the log as it stands; `None` while it is empty. If nothing was committed since
@@ -602,7 +618,7 @@ impl Anchorer {
             None => Ok(false),
         };
         let published = match &self.js {
-            Some(js) => match ensure_anchor_stream(js).await {
+            Some(js) => match ensure_anchor_stream(js, self.stream_replicas).await {
                 Ok(()) => publish(js, &anchor).await.map(|()| true),
                 Err(error) => Err(error),
             },

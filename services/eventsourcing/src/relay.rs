@@ -64,6 +64,88 @@ pub const STREAM_ID_HEADER: &str = "Dondoc-Stream-Id";
 /// Header giving the event's version in its stream.
 pub const STREAM_VERSION_HEADER: &str = "Dondoc-Stream-Version";
 
+/// How a service's JetStream stream is kept (`[<service>.stream]`,
+/// `DONDOC_<SERVICE>__STREAM__REPLICAS`): its copies on a NATS cluster and its limits. Applied
+/// when the stream is created and, at every start, to a stream that already exists, so a
+/// deployment moved onto a cluster gets its streams replicated by changing one setting.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamSettings {
+    /// Copies of every message across the cluster's servers (JetStream allows 1 to 5): 1 on a
+    /// single server, 3 on a three-server cluster, which then survives losing any one server.
+    pub replicas: usize,
+    /// Messages older than this are dropped; zero (the default) keeps them all. Longer than
+    /// any consumer may be down: a consumer that finds events gone waits for them (parked)
+    /// until `dondoc replay` republishes them from the SQL log.
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// The most bytes the stream keeps, oldest dropped first; unlimited when absent.
+    pub max_bytes: Option<i64>,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            max_age: Duration::ZERO,
+            max_bytes: None,
+        }
+    }
+}
+
+impl StreamSettings {
+    /// `config` with these settings in the form the server reports them back (0 replicas is
+    /// 1, no byte limit is -1), so a stream that matches compares equal.
+    pub fn apply_to(&self, config: &mut stream::Config) {
+        config.num_replicas = self.replicas.max(1);
+        config.max_age = self.max_age;
+        config.max_bytes = self.max_bytes.unwrap_or(-1);
+    }
+
+    /// Whether `config` (as the server reports it) already has these settings.
+    pub fn matches(&self, config: &stream::Config) -> bool {
+        config.num_replicas.max(1) == self.replicas.max(1)
+            && config.max_age == self.max_age
+            && config.max_bytes == self.max_bytes.unwrap_or(-1)
+    }
+}
+
+/// Creates `wanted` if missing; an existing stream of that name whose replicas or limits
+/// differ from `settings` is updated to them (its subjects and other settings kept).
+pub async fn ensure_stream_with(
+    js: &jetstream::Context,
+    mut wanted: stream::Config,
+    settings: &StreamSettings,
+) -> Result<(), RelayError> {
+    settings.apply_to(&mut wanted);
+    let mut stream = js
+        .get_or_create_stream(wanted)
+        .await
+        .map_err(|e| RelayError::JetStream(e.to_string()))?;
+    let current = stream
+        .info()
+        .await
+        .map_err(|e| RelayError::JetStream(e.to_string()))?
+        .config
+        .clone();
+    if settings.matches(&current) {
+        return Ok(());
+    }
+    let mut updated = current;
+    let (name, replicas_before) = (updated.name.clone(), updated.num_replicas);
+    settings.apply_to(&mut updated);
+    js.update_stream(&updated)
+        .await
+        .map_err(|e| RelayError::JetStream(format!("cannot update stream {name}: {e}")))?;
+    tracing::info!(
+        stream = name,
+        replicas_before,
+        replicas = updated.num_replicas,
+        "stream brought to its configured replicas and limits"
+    );
+    Ok(())
+}
+
 /// Where a service publishes.
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
@@ -73,6 +155,8 @@ pub struct RelayConfig {
     pub subject_prefix: String,
     /// Events read and published per round.
     pub batch_size: u32,
+    /// Replicas and limits of the stream.
+    pub stream: StreamSettings,
 }
 
 impl RelayConfig {
@@ -83,7 +167,14 @@ impl RelayConfig {
             stream_name: format!("DONDOC_{}", service.to_ascii_uppercase()),
             subject_prefix: format!("dondoc.{service}"),
             batch_size: 256,
+            stream: StreamSettings::default(),
         }
+    }
+
+    /// This configuration with the stream kept as `stream` says.
+    pub fn with_stream(mut self, stream: StreamSettings) -> Self {
+        self.stream = stream;
+        self
     }
 }
 
@@ -112,21 +203,24 @@ pub fn subject_for(prefix: &str, event: &RecordedEvent) -> String {
     )
 }
 
-/// Creates the service's stream if missing (file storage, long duplicate window).
+/// Creates the service's stream if missing (file storage, long duplicate window), and brings
+/// an existing one to the configured replicas and limits.
 pub async fn ensure_stream(
     js: &jetstream::Context,
     config: &RelayConfig,
 ) -> Result<(), RelayError> {
-    js.get_or_create_stream(stream::Config {
-        name: config.stream_name.clone(),
-        subjects: vec![format!("{}.>", config.subject_prefix)],
-        storage: stream::StorageType::File,
-        duplicate_window: DUPLICATE_WINDOW,
-        ..Default::default()
-    })
+    ensure_stream_with(
+        js,
+        stream::Config {
+            name: config.stream_name.clone(),
+            subjects: vec![format!("{}.>", config.subject_prefix)],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        },
+        &config.stream,
+    )
     .await
-    .map_err(|e| RelayError::JetStream(e.to_string()))?;
-    Ok(())
 }
 
 /// Sets a service's relay checkpoint back to `position` from outside the running service (the

@@ -34,10 +34,10 @@ fn default_interval() -> Duration {
     Duration::from_secs(5 * 60)
 }
 
-/// Starts anchoring `db`'s log when `settings` ask for it: the periodic task under
+/// Starts anchoring `db`'s log when the service's `anchor` settings ask for it: the periodic task under
 /// `supervisor`, and `AnchorLog` on `server`.
 pub fn start(
-    settings: Option<&AnchorSettings>,
+    service_settings: &crate::service::ServiceSettings,
     db: &Database,
     service: &str,
     js: jetstream::Context,
@@ -45,18 +45,21 @@ pub fn start(
     supervisor: &mut Supervisor,
     server: &mut PreparedServer,
 ) -> Result<Option<Arc<Anchorer>>, AnchorError> {
-    let Some(settings) = settings else {
+    let Some(settings) = &service_settings.anchor else {
         return Ok(None);
     };
     let signer = AnchorSigner::from_file(&settings.key_path)?;
-    let anchorer = Arc::new(Anchorer::new(
-        db.clone(),
-        service,
-        signer,
-        settings.file.clone(),
-        Some(js),
-        clock,
-    )?);
+    let anchorer = Arc::new(
+        Anchorer::new(
+            db.clone(),
+            service,
+            signer,
+            settings.file.clone(),
+            Some(js),
+            clock,
+        )?
+        .with_stream_replicas(service_settings.stream.replicas),
+    );
     let interval = settings.interval.max(Duration::from_secs(1));
     let shutdown = supervisor.shutdown_token();
     let task = anchorer.clone();

@@ -202,7 +202,18 @@ pub async fn connect_nats_secured(
             .add_root_certificates(ca.to_path_buf())
             .require_tls(true);
     }
-    options.connect(url).await
+    options.connect(nats_servers(url)).await
+}
+
+/// The servers of a NATS URL setting: one URL, or several separated by commas (the servers of
+/// a cluster, `nats://n1:4222,nats://n2:4222,nats://n3:4222`). The client starts from any of
+/// them and learns the rest of the cluster from the server it reaches.
+pub fn nats_servers(url: &str) -> Vec<String> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A NATS user and its password. `Debug` shows the user only.
@@ -317,6 +328,18 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+
+    #[test]
+    fn a_nats_url_setting_names_one_server_or_a_cluster_separated_by_commas() {
+        assert_eq!(
+            nats_servers("nats://127.0.0.1:4222"),
+            ["nats://127.0.0.1:4222"]
+        );
+        assert_eq!(
+            nats_servers("nats://n1:4222, nats://n2:4222,nats://n3:4222,"),
+            ["nats://n1:4222", "nats://n2:4222", "nats://n3:4222"]
+        );
+    }
 
     #[tokio::test]
     async fn a_loop_that_panics_is_started_again_until_shutdown() {

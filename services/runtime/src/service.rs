@@ -29,6 +29,8 @@ pub struct ServiceSettings {
     /// ignored); open the database with [`ServiceSettings::database_url_with_secret`].
     #[serde(default)]
     pub database_password_file: Option<PathBuf>,
+    /// The NATS server, or the servers of a cluster separated by commas
+    /// (`nats://n1:4222,nats://n2:4222,nats://n3:4222`).
     pub nats_url: String,
     /// The NATS user to connect as (deploy/nats/nats.conf has one per service); set together
     /// with `nats_password_file`, read by [`ServiceSettings::nats_credentials`].
@@ -46,6 +48,10 @@ pub struct ServiceSettings {
     /// Serve over TLS with this certificate and key; plaintext when absent.
     #[serde(default)]
     pub tls: Option<crate::grpc::TlsSettings>,
+    /// Replicas and limits of the service's JetStream stream (`[<service>.stream]`): set
+    /// `replicas = 3` on a three-server NATS cluster.
+    #[serde(default)]
+    pub stream: dondoc_eventsourcing::relay::StreamSettings,
     /// Pool size and timeouts of the database connection (`[<service>.database]`).
     #[serde(default)]
     pub database: dondoc_eventsourcing::db::DbSettings,
@@ -529,6 +535,7 @@ mod tests {
             listen: "127.0.0.1:0".to_owned(),
             tls: None,
             database: Default::default(),
+            stream: Default::default(),
             shutdown_drain: Duration::ZERO,
             anchor: None,
         }

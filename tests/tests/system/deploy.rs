@@ -1809,6 +1809,8 @@ fn expected_nats_permissions(service: &str) -> (BTreeSet<String>, BTreeSet<Strin
         publish.insert(format!("{}.>", own.subject_prefix));
         publish.insert(api(format!("STREAM.INFO.{}", own.stream_name)));
         publish.insert(api(format!("STREAM.CREATE.{}", own.stream_name)));
+        // Replicas and limits follow the settings (relay::ensure_stream_with).
+        publish.insert(api(format!("STREAM.UPDATE.{}", own.stream_name)));
         publish.insert(anchor_subject(service));
         for request in ["STREAM.INFO", "STREAM.CREATE", "STREAM.MSG.GET"] {
             publish.insert(api(format!("{request}.{ANCHOR_STREAM}")));
@@ -2388,7 +2390,7 @@ async fn each_nats_user_can_do_what_its_service_needs_and_nothing_of_another() {
             .unwrap_or_else(|err| panic!("{service} cannot publish its events: {err}"))
             .await
             .unwrap_or_else(|err| panic!("{service}'s event is not stored: {err}"));
-            dondoc_eventsourcing::anchor::ensure_anchor_stream(&js)
+            dondoc_eventsourcing::anchor::ensure_anchor_stream(&js, 1)
                 .await
                 .unwrap_or_else(|err| panic!("{service} cannot create the anchor stream: {err}"));
             let anchor = anchor_subject(service);
@@ -2655,6 +2657,7 @@ fn settings_with_password_file(database_url: String, password_file: PathBuf) -> 
         listen: "127.0.0.1:0".to_owned(),
         tls: None,
         database: Default::default(),
+        stream: Default::default(),
         shutdown_drain: Duration::ZERO,
         anchor: None,
     }

@@ -100,6 +100,7 @@ fn settings(nats_url: String, nats_ca: Option<&Path>) -> ServiceSettings {
         listen: "127.0.0.1:0".into(),
         tls: None,
         database: Default::default(),
+        stream: Default::default(),
         shutdown_drain: Default::default(),
         anchor: None,
     }

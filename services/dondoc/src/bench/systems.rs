@@ -345,11 +345,9 @@ fn log_file(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
 }
 
 /// A gRPC channel with `TCP_NODELAY`, as every dondoc client uses.
+/// Spread over every replica the endpoint's name resolves to, as the CLI's channels are.
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
-    Channel::from_shared(endpoint.to_owned())
-        .with_context(|| format!("invalid endpoint {endpoint}"))?
-        .tcp_nodelay(true)
-        .connect()
+    crate::client::spread_channel(endpoint, |target| Ok(target.tcp_nodelay(true)))
         .await
         .with_context(|| format!("cannot connect to {endpoint}"))
 }

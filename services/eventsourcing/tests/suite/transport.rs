@@ -1003,3 +1003,50 @@ async fn a_discarded_dead_letter_leaves_the_list_and_its_reason_stays_in_the_log
         assert_eq!(reason, "duplicate of a corrected entry");
     }
 }
+
+/// A deployment changes its stream settings (limits now, replicas when it moves onto a
+/// cluster): the next start brings the existing stream to them, keeping its messages; asking a
+/// single server for three replicas fails with the server's reason, never silently.
+#[tokio::test]
+async fn an_existing_stream_is_brought_to_the_configured_limits_and_replicas_at_start() {
+    use dondoc_eventsourcing::relay::StreamSettings;
+    let (_server, js) = nats().await;
+    ensure_stream(&js, &config())
+        .await
+        .expect("stream with defaults");
+    js.publish("dondoc.producer.ledger.1", "kept".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    let limited = StreamSettings {
+        replicas: 1,
+        max_age: Duration::from_secs(400 * 24 * 3600),
+        max_bytes: Some(1 << 30),
+    };
+
+    ensure_stream(&js, &config().with_stream(limited.clone()))
+        .await
+        .expect("the stream is updated");
+    let mut stream = js.get_stream("DONDOC_PRODUCER").await.expect("stream");
+    let info = stream.info().await.expect("info").clone();
+    let three = ensure_stream(
+        &js,
+        &config().with_stream(StreamSettings {
+            replicas: 3,
+            ..limited.clone()
+        }),
+    )
+    .await;
+
+    assert_eq!(info.config.max_age, limited.max_age);
+    assert_eq!(info.config.max_bytes, 1 << 30);
+    assert_eq!(info.config.num_replicas, 1);
+    assert_eq!(info.state.messages, 1, "the update keeps the messages");
+    assert!(limited.matches(&info.config));
+    let refusal = three.expect_err("one server cannot hold three replicas");
+    assert!(
+        refusal.to_string().contains("DONDOC_PRODUCER"),
+        "the error names the stream: {refusal}"
+    );
+}
