@@ -3,6 +3,7 @@
 //! validated (`deploy`), since no Docker engine runs where the tests do.
 
 mod architecture;
+mod cluster;
 mod deploy;
 mod discipline;
 mod escalation;
