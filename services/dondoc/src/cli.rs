@@ -419,6 +419,11 @@ pub struct BenchArgs {
     /// Skip the embedded setup (`dondoc up` on SQLite).
     #[arg(long)]
     pub no_embedded: bool,
+    /// Also measure the same workload on a cluster: a three-server NATS cluster with R3
+    /// streams and two processes per service on the same PostgreSQL server, the clients
+    /// spreading calls over both (needs --postgres-url).
+    #[arg(long, requires = "postgres_url")]
+    pub cluster: bool,
     /// Which phases to run (e.g. `--phases assign` while profiling).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BenchPhase::Baselines, BenchPhase::Assign, BenchPhase::Reads])]
     pub phases: Vec<BenchPhase>,

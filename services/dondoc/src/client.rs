@@ -107,7 +107,9 @@ pub async fn channel(
     service: &str,
     ca_cert: Option<&Path>,
 ) -> anyhow::Result<Channel> {
-    let target = Endpoint::from_shared(endpoint.to_owned())
+    // Replicas may be listed (`http://a:1,http://b:2`); they share a scheme and TLS settings.
+    let first = endpoint.split(',').next().unwrap_or(endpoint).trim();
+    let target = Endpoint::from_shared(first.to_owned())
         .with_context(|| format!("invalid {service} endpoint {endpoint:?}"))?;
     if ca_cert.is_some() && !endpoint.starts_with("https://") {
         tracing::warn!(
@@ -151,6 +153,8 @@ pub async fn channel(
 
 /// A channel over every address `endpoint`'s host resolves to, each endpoint set up by
 /// `configure`; a single address (an IP, `localhost` with one entry) is a plain connection.
+/// `endpoint` may also list replicas, separated by commas (`http://10.0.0.7:50051,http://
+/// 10.0.0.8:50051`): their addresses are pooled.
 ///
 /// A service run as several replicas behind one name — a Kubernetes headless Service, or any
 /// DNS name with one record per replica — resolves to each of them (DNS round robin). One
@@ -161,14 +165,33 @@ pub async fn spread_channel(
     endpoint: &str,
     configure: impl Fn(Endpoint) -> anyhow::Result<Endpoint>,
 ) -> anyhow::Result<Channel> {
+    let listed: Vec<&str> = endpoint
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect();
+    let first = *listed.first().context("no endpoint given")?;
+    let mut addresses = Vec::new();
+    for part in &listed {
+        addresses.extend(addresses_of(part).await?);
+    }
+    addresses.sort();
+    addresses.dedup();
+    if addresses.len() <= 1 {
+        let target = Endpoint::from_shared(first.to_owned())
+            .with_context(|| format!("invalid endpoint {first:?}"))?;
+        return Ok(configure(target)?.connect().await?);
+    }
+    channel_over(first, &addresses, configure)
+}
+
+/// The socket addresses `endpoint`'s host stands for: itself for an IP, what the resolver
+/// returns for a name.
+async fn addresses_of(endpoint: &str) -> anyhow::Result<Vec<std::net::SocketAddr>> {
     let target = Endpoint::from_shared(endpoint.to_owned())
         .with_context(|| format!("invalid endpoint {endpoint:?}"))?;
     let uri = target.uri();
     let host = uri.host().context("the endpoint names no host")?;
-    let is_ip = host
-        .trim_matches(['[', ']'])
-        .parse::<std::net::IpAddr>()
-        .is_ok();
     let port = uri
         .port_u16()
         .unwrap_or(if uri.scheme_str() == Some("https") {
@@ -176,21 +199,13 @@ pub async fn spread_channel(
         } else {
             80
         });
-    let addresses = if is_ip {
-        Vec::new()
-    } else {
-        let mut found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .with_context(|| format!("cannot resolve {host}"))?
-            .collect();
-        found.sort();
-        found.dedup();
-        found
-    };
-    if addresses.len() <= 1 {
-        return Ok(configure(target)?.connect().await?);
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
     }
-    channel_over(endpoint, &addresses, configure)
+    Ok(tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("cannot resolve {host}"))?
+        .collect())
 }
 
 /// A balanced channel to `addresses`, each dialled as `endpoint` with its host and port
@@ -288,14 +303,16 @@ mod tests {
         seen
     }
 
-    /// Two replicas behind one name: calls reach both (each answers differently here), and
-    /// when one stops the calls go on through the other.
+    /// Two replicas listed in one endpoint: calls reach both (each answers differently here),
+    /// and when one stops the calls go on through the other. (A name resolving to both takes
+    /// the same path after the lookup.)
     #[tokio::test]
     async fn calls_are_spread_over_every_replica_and_go_on_when_one_stops() {
         use tonic_health::ServingStatus;
         let (first, stop_first) = replica(ServingStatus::Serving).await;
         let (second, _keep_second) = replica(ServingStatus::NotServing).await;
-        let channel = channel_over("http://assignment:50051", &[first, second], Ok)
+        let channel = spread_channel(&format!("http://{first}, http://{second}"), Ok)
+            .await
             .expect("a balanced channel");
 
         let spread = statuses(&channel, 40).await;

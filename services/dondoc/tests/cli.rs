@@ -901,6 +901,68 @@ fn dondoc_bench_measures_the_embedded_system_and_prints_the_table() {
     );
 }
 
+/// `--cluster` runs the same workload on two processes per service over a three-server NATS
+/// cluster, beside the single-process split setup: both setups are in the table, and the
+/// cluster's CPU and statements are counted in each of its four processes (so calls reached
+/// both replicas of each service: a replica that got none would count none).
+#[test]
+fn dondoc_bench_measures_the_cluster_beside_the_split_setup() {
+    let Some(server_url) = std::env::var(dondoc_eventsourcing::testing::POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        assert!(
+            std::env::var("DONDOC_REQUIRE_POSTGRES").is_err(),
+            "DONDOC_TEST_POSTGRES_URL must be set when DONDOC_REQUIRE_POSTGRES is"
+        );
+        return;
+    };
+    let work = tempfile::tempdir().expect("work dir");
+
+    let bench = Command::new(DONDOC)
+        .args([
+            "bench",
+            "--clients",
+            "4",
+            "--duration",
+            "2s",
+            "--no-embedded",
+        ])
+        .args(["--postgres-url", &server_url, "--cluster"])
+        .args(["--phases", "baselines,assign", "--work-dir"])
+        .arg(work.path().join("run"))
+        .output()
+        .expect("run dondoc bench");
+
+    assert!(bench.status.success(), "{bench:?}");
+    let table = stdout(&bench);
+    for setup in [
+        "split: PostgreSQL + NATS, one process per service",
+        "cluster: PostgreSQL + 3-server NATS cluster (R3), two processes per service",
+    ] {
+        assert!(table.contains(setup), "{setup:?} in:\n{table}");
+    }
+    let statements = table
+        .lines()
+        .find(|line| {
+            line.starts_with("- SQL statements per AssignTask (counted pass): assignment #1")
+        })
+        .expect("the cluster's statement counts");
+    for process in [
+        "assignment #1",
+        "assignment #2",
+        "reporting #1",
+        "reporting #2",
+    ] {
+        let counted = statements
+            .split_once(process)
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|value| value.trim_end_matches(',').parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("a count for {process} in {statements:?}"));
+        assert!(counted > 0.0, "{process} did work: {statements}");
+    }
+}
+
 #[test]
 fn a_lead_unit_carries_its_task_out_with_dondoc_progress() {
     let data = tempfile::tempdir().expect("data dir");

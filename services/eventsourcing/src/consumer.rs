@@ -929,8 +929,20 @@ impl<P: Projection> Consumer<P> {
     /// one or while a reset waits to be carried out — checked in the database, so a message
     /// that another replica (or this one) was already handling when a rebuild emptied the read
     /// model never lands in it from the old durable consumer.
+    ///
+    /// On PostgreSQL the transaction first takes this consumer's lock, so replicas handle its
+    /// messages one transaction at a time. Without it, one replica could park version 2 of a
+    /// stream (version 1 not yet applied, as far as it can see) while another applies version
+    /// 1 and, not seeing the uncommitted park, never applies version 2: it would wait in
+    /// `parked` for an event that had already come (the cluster fault test found this).
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, ConsumerError> {
         let mut tx = self.db.begin_write().await?;
+        if let Some(lock) = self.db.dialect().lock_name_statement() {
+            sqlx::query(lock)
+                .bind(format!("dondoc.consumer:{}", self.name()))
+                .execute(&mut *tx)
+                .await?;
+        }
         match check_active(&self.db, &mut tx, self.projection.as_ref()).await {
             Ok(()) => {}
             Err(ProjectionError::Refused(reason)) => return Err(ConsumerError::Refused(reason)),

@@ -40,6 +40,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// there) and one would fail.
     fn lock_schema_statement(&self) -> Option<&'static str>;
 
+    /// A statement taking a transaction-level lock on the name bound as `$1`, held until
+    /// commit, so transactions of several replicas about the same thing run one after the
+    /// other (`None` on SQLite, whose single writer already does that).
+    fn lock_name_statement(&self) -> Option<&'static str>;
+
     /// What to append to a `SELECT` that must hold its rows until the transaction ends, so a
     /// concurrent change waits for it (`FOR SHARE` on PostgreSQL; SQLite has a single writer).
     fn share_lock_suffix(&self) -> &'static str;
@@ -63,6 +68,9 @@ impl Dialect for Sqlite {
         "BLOB"
     }
     fn lock_schema_statement(&self) -> Option<&'static str> {
+        None
+    }
+    fn lock_name_statement(&self) -> Option<&'static str> {
         None
     }
     fn share_lock_suffix(&self) -> &'static str {
@@ -96,6 +104,11 @@ impl Dialect for Postgres {
     }
     fn lock_schema_statement(&self) -> Option<&'static str> {
         Some(SCHEMA_LOCK_KEY)
+    }
+    fn lock_name_statement(&self) -> Option<&'static str> {
+        // A 64-bit hash of the name: another name may collide, which only serialises two
+        // unrelated transactions, never lets two related ones overlap.
+        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
     }
     fn share_lock_suffix(&self) -> &'static str {
         " FOR SHARE"

@@ -79,10 +79,70 @@ pub enum NatsLaunchError {
         /// The last lines of its log.
         log_tail: String,
     },
+    /// A cluster's servers started but JetStream could not place a replicated stream in time.
+    #[error("the {size}-server JetStream cluster was not ready within {timeout:?}: {last_error}")]
+    ClusterNotReady {
+        /// Servers in the cluster.
+        size: usize,
+        /// How long we waited.
+        timeout: Duration,
+        /// Why the last attempt failed.
+        last_error: String,
+    },
     /// A blocking helper task panicked or was cancelled.
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
+
+/// The client URLs of `servers` as one setting, `nats://a,nats://b,…`.
+pub fn cluster_url(servers: &[NatsServer]) -> String {
+    servers
+        .iter()
+        .map(NatsServer::url)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Waits until the cluster at `url` creates a stream of `replicas` copies (then deletes it).
+async fn wait_for_replicated_streams(url: &str, replicas: usize) -> Result<(), NatsLaunchError> {
+    let servers: Vec<&str> = url.split(',').collect();
+    let deadline = Instant::now() + CLUSTER_READY_TIMEOUT;
+    let mut last_error = String::from("not tried");
+    while Instant::now() < deadline {
+        let attempt = async {
+            let client = async_nats::connect(servers.as_slice())
+                .await
+                .map_err(|e| e.to_string())?;
+            let js = async_nats::jetstream::new(client);
+            js.get_or_create_stream(async_nats::jetstream::stream::Config {
+                name: "DONDOC_CLUSTER_PROBE".into(),
+                subjects: vec!["dondoc.cluster.probe".into()],
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            js.delete_stream("DONDOC_CLUSTER_PROBE")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => last_error = error,
+            Err(_) => last_error = "an attempt took over 10 s".into(),
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+    Err(NatsLaunchError::ClusterNotReady {
+        size: replicas,
+        timeout: CLUSTER_READY_TIMEOUT,
+        last_error,
+    })
+}
+
+/// How long a new cluster may take to elect its meta leader and take replicated streams.
+const CLUSTER_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn io_error(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> NatsLaunchError {
     let context = context.into();
@@ -259,6 +319,41 @@ impl NatsServer {
             key.as_os_str().to_owned(),
         ])
         .await
+    }
+
+    /// `size` throwaway servers named `n0`, `n1`, … routed to each other on loopback as one
+    /// JetStream cluster (`dondoc`), returned once the cluster can place a stream in `size`
+    /// copies (every server joined, a meta leader elected). For the cluster fault test and
+    /// `dondoc bench --cluster`; [`cluster_url`] is the services' `nats_url`.
+    pub async fn start_cluster(size: usize) -> Result<Vec<NatsServer>, NatsLaunchError> {
+        // Route ports are chosen before any server starts, since each must know the others'.
+        let mut routes = Vec::with_capacity(size);
+        for _ in 0..size {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map_err(io_error("choosing a cluster port"))?
+                .port();
+            routes.push(format!("nats://127.0.0.1:{port}"));
+        }
+        let mut servers = Vec::with_capacity(size);
+        for (index, listen) in routes.iter().enumerate() {
+            let args: Vec<OsString> = [
+                "--server_name".to_owned(),
+                format!("n{index}"),
+                "--cluster_name".to_owned(),
+                "dondoc".to_owned(),
+                "--cluster".to_owned(),
+                listen.clone(),
+                "--routes".to_owned(),
+                routes.join(","),
+            ]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+            servers.push(Self::start_with_args(&args).await?);
+        }
+        wait_for_replicated_streams(&cluster_url(&servers), size).await?;
+        Ok(servers)
     }
 
     /// [`NatsServer::start`] with further command-line options (TLS, cluster routes).

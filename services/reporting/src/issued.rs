@@ -20,8 +20,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS issued_reports_v1 (
 )";
 
 pub async fn create_table(db: &Database) -> Result<(), sqlx::Error> {
-    sqlx::query(SCHEMA).execute(db.pool()).await?;
-    Ok(())
+    // Under the schema lock: replicas starting together on a fresh database would otherwise
+    // race on the catalog and one would fail to start (`IF NOT EXISTS` is not atomic).
+    db.run_schema(&[SCHEMA]).await
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -7,13 +7,12 @@
 //! figures this prints are the README's fault table ("Running on a cluster").
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use dondoc_eventsourcing::Database;
-use dondoc_eventsourcing::nats_server::NatsServer;
+use dondoc_eventsourcing::nats_server::{NatsServer, cluster_url};
 use dondoc_eventsourcing::relay::{RelayConfig, StreamSettings};
 use dondoc_eventsourcing::testing::TestDatabase;
 use dondoc_proto::v1 as pb;
@@ -34,53 +33,6 @@ const TASKS_PER_PHASE: usize = 8;
 /// The services that keep an event log and publish it.
 const PRODUCERS: [&str; 4] = ["assignment", "progress", "escalation", "discipline"];
 
-/// A free loopback port, for the cluster routes (chosen before the servers start, since
-/// each must know the others').
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Three servers named n0, n1, n2, routed to each other, JetStream on.
-async fn nats_cluster() -> Vec<NatsServer> {
-    let routes: Vec<String> = (0..3)
-        .map(|_| format!("nats://127.0.0.1:{}", free_port()))
-        .collect();
-    let mut servers = Vec::new();
-    for (index, listen) in routes.iter().enumerate() {
-        let args: Vec<OsString> = [
-            "--server_name".to_owned(),
-            format!("n{index}"),
-            "--cluster_name".to_owned(),
-            "dondoc".to_owned(),
-            "--cluster".to_owned(),
-            listen.clone(),
-            "--routes".to_owned(),
-            routes.join(","),
-        ]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
-        servers.push(
-            NatsServer::start_with_args(&args)
-                .await
-                .expect("a cluster server starts"),
-        );
-    }
-    servers
-}
-
-/// The cluster's client URLs as one setting (`nats://a,nats://b,nats://c`).
-fn cluster_url(servers: &[NatsServer]) -> String {
-    servers
-        .iter()
-        .map(NatsServer::url)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Polls `check` until it returns `Some`, failing with `what` after [`PATIENCE`].
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -95,25 +47,6 @@ where
         assert!(Instant::now() < deadline, "timed out waiting: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// The JetStream cluster can place a stream in three copies (a meta leader is elected and
-/// every server has joined).
-async fn wait_for_jetstream_cluster(js: &jetstream::Context) {
-    eventually("a JetStream cluster that takes R3 streams", || async {
-        let probe = js
-            .get_or_create_stream(jetstream::stream::Config {
-                name: "CLUSTER_PROBE".into(),
-                subjects: vec!["cluster.probe".into()],
-                num_replicas: 3,
-                ..Default::default()
-            })
-            .await
-            .ok()?;
-        drop(probe);
-        js.delete_stream("CLUSTER_PROBE").await.ok()
-    })
-    .await;
 }
 
 /// A service's settings on the cluster: its database, every NATS server, R3 streams, and a
@@ -300,13 +233,14 @@ async fn a_cluster_that_loses_a_stream_leader_and_the_relay_leaseholder_applies_
         .iter()
         .map(|(service, db)| (*service, db.url.clone()))
         .collect();
-    let mut servers = nats_cluster().await;
+    let mut servers = NatsServer::start_cluster(3)
+        .await
+        .expect("a three-server JetStream cluster");
     let nats_url = cluster_url(&servers);
     let operator = dondoc_runtime::lifecycle::connect_nats(&nats_url, "cluster-test-operator")
         .await
         .expect("an operator client");
     let js = dondoc_runtime::lifecycle::jetstream(operator);
-    wait_for_jetstream_cluster(&js).await;
 
     let (private, public) = dondoc_runtime::auth::generate_dev_keypair().expect("a key pair");
     let issuer = TokenIssuer::from_private_pem(&private).expect("an issuer");
@@ -330,8 +264,12 @@ async fn a_cluster_that_loses_a_stream_leader_and_the_relay_leaseholder_applies_
         leader_id: None,
     });
 
-    let first = start_replicas(&urls, &nats_url, &verifier, &clock).await;
-    let second = start_replicas(&urls, &nats_url, &verifier, &clock).await;
+    // Both replicas start together on the fresh databases, as a rollout starts them: schema
+    // creation must not race.
+    let (first, second) = tokio::join!(
+        start_replicas(&urls, &nats_url, &verifier, &clock),
+        start_replicas(&urls, &nats_url, &verifier, &clock)
+    );
     let assignment_client = |port: u16| {
         pb::assignment_service_client::AssignmentServiceClient::with_interceptor(
             channel(port),

@@ -110,14 +110,16 @@ pub async fn raw_insert(
     Ok(measured)
 }
 
-/// Acknowledged JetStream publishes: one at a time (`window` = 1), or with `window` in flight.
-/// Each "op" of the result is one acknowledged message.
+/// Acknowledged JetStream publishes: one at a time (`window` = 1), or with `window` in flight,
+/// into a stream of `replicas` copies (the services' own, so a cluster's floor includes its
+/// replication). Each "op" of the result is one acknowledged message.
 pub async fn jetstream_publish(
     nats_url: &str,
+    replicas: usize,
     window: usize,
     duration: Duration,
 ) -> anyhow::Result<Measured> {
-    let client = async_nats::connect(nats_url)
+    let client = async_nats::connect(dondoc_runtime::lifecycle::nats_servers(nats_url))
         .await
         .with_context(|| format!("cannot connect to NATS at {nats_url}"))?;
     let jetstream = async_nats::jetstream::new(client);
@@ -127,6 +129,7 @@ pub async fn jetstream_publish(
         .get_or_create_stream(async_nats::jetstream::stream::Config {
             name: stream.clone(),
             subjects: vec![subject.clone()],
+            num_replicas: replicas,
             ..Default::default()
         })
         .await

@@ -69,10 +69,16 @@ pub async fn run(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             report.setups.push(measured?);
         }
         if let Some(url) = &args.postgres_url {
-            let system = System::split(&work, url).await?;
-            let measured = measure(&system, &args).await;
-            system.stop().await?;
-            report.setups.push(measured?);
+            let mut layouts = vec![systems::Layout::Split];
+            if args.cluster {
+                layouts.push(systems::Layout::Cluster);
+            }
+            for layout in layouts {
+                let system = System::on_postgres(&work, url, layout).await?;
+                let measured = measure(&system, &args).await;
+                system.stop().await?;
+                report.setups.push(measured?);
+            }
         }
         if report.setups.is_empty() {
             bail!("nothing to measure: --no-embedded needs --postgres-url");
@@ -100,10 +106,17 @@ async fn measure(system: &System, args: &BenchArgs) -> anyhow::Result<SetupRepor
         setup.floor_one = Some(baselines::grpc_floor(&system.assignment, 1, short).await?);
         setup.raw_insert =
             Some(baselines::raw_insert(&system.raw_database_url, system.engine, n, d).await?);
-        setup.publish_one = Some(baselines::jetstream_publish(&system.nats_url, 1, short).await?);
+        let replicas = system.stream_replicas;
+        setup.publish_one =
+            Some(baselines::jetstream_publish(&system.nats_url, replicas, 1, short).await?);
         setup.publish_window = Some(
-            baselines::jetstream_publish(&system.nats_url, baselines::PUBLISH_WINDOW, short)
-                .await?,
+            baselines::jetstream_publish(
+                &system.nats_url,
+                replicas,
+                baselines::PUBLISH_WINDOW,
+                short,
+            )
+            .await?,
         );
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use dondoc_eventsourcing::Database;
-use dondoc_eventsourcing::nats_server::NatsServer;
+use dondoc_eventsourcing::nats_server::{NatsServer, cluster_url};
 use dondoc_proto::v1 as pb;
 use dondoc_proto::v1::assignment_service_client::AssignmentServiceClient;
 use dondoc_proto::v1::diagnostics_service_client::DiagnosticsServiceClient;
@@ -36,6 +36,52 @@ const SEED_LEADERS: &str = include_str!("../../../assignment/seed/haiphong-leade
 /// How long a service may take to report SERVING.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How a PostgreSQL setup runs its parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One process per service and one nats-server, as docker-compose runs them.
+    Split,
+    /// Two processes per service and a three-server NATS cluster with R3 streams, as the Helm
+    /// chart runs them (on one machine here).
+    Cluster,
+}
+
+impl Layout {
+    fn directory(self) -> &'static str {
+        match self {
+            Layout::Split => "split",
+            Layout::Cluster => "cluster",
+        }
+    }
+
+    fn replicas(self) -> usize {
+        match self {
+            Layout::Split => 1,
+            Layout::Cluster => 2,
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Layout::Split => "split: PostgreSQL + NATS, one process per service",
+            Layout::Cluster => {
+                "cluster: PostgreSQL + 3-server NATS cluster (R3), two processes per service"
+            }
+        }
+    }
+
+    fn process_name(self, service: &str, replica: usize) -> &'static str {
+        match (self, service, replica) {
+            (Layout::Split, "assignment", _) => "assignment",
+            (Layout::Split, _, _) => "reporting",
+            (Layout::Cluster, "assignment", 0) => "assignment #1",
+            (Layout::Cluster, "assignment", _) => "assignment #2",
+            (Layout::Cluster, _, 0) => "reporting #1",
+            (Layout::Cluster, _, _) => "reporting #2",
+        }
+    }
+}
+
 /// A running setup.
 pub struct System {
     /// How it is deployed, for the report.
@@ -44,8 +90,11 @@ pub struct System {
     pub engine: &'static str,
     pub assignment: String,
     pub reporting: String,
-    /// The NATS server its relay publishes to (the raw JetStream baseline uses it too).
+    /// The NATS server (or cluster) its relay publishes to (the raw JetStream baseline uses it
+    /// too).
     pub nats_url: String,
+    /// Copies of each stream (3 on the cluster).
+    pub stream_replicas: usize,
     /// A database on the same engine and disk for the raw INSERT baseline.
     pub raw_database_url: String,
     /// The service processes, by name, with the endpoint that answers for each.
@@ -53,7 +102,7 @@ pub struct System {
     office: String,
     admin: String,
     children: Vec<Child>,
-    nats: Option<NatsServer>,
+    nats: Vec<NatsServer>,
     dropped_databases: Option<(String, Vec<String>)>,
 }
 
@@ -128,17 +177,23 @@ impl System {
             raw_database_url: format!("sqlite://{}", data.join("raw-baseline.db").display()),
             office: mint(&keys, Role::Office)?,
             admin: mint(&keys, Role::Admin)?,
+            stream_replicas: 1,
             children: vec![child],
-            nats: None,
+            nats: Vec::new(),
             dropped_databases: None,
         };
         system.seed().await?;
         Ok(system)
     }
 
-    /// One process per service on fresh PostgreSQL databases of `server_url`.
-    pub async fn split(work: &Path, server_url: &str) -> anyhow::Result<Self> {
-        let data = work.join("split");
+    /// The services on fresh PostgreSQL databases of `server_url`, in processes of their own,
+    /// laid out as `layout` says.
+    pub async fn on_postgres(
+        work: &Path,
+        server_url: &str,
+        layout: Layout,
+    ) -> anyhow::Result<Self> {
+        let data = work.join(layout.directory());
         std::fs::create_dir_all(&data)?;
         let binaries = service_binaries()?;
         let keys = keys::load_or_generate(&data)?;
@@ -158,53 +213,71 @@ impl System {
         }
         admin_db.close().await;
         let url_of = |name: &str| database_url(server_url, name);
-        let nats = NatsServer::start()
-            .await
-            .context("cannot start nats-server")?;
-        let nats_url = nats.url();
+        let nats = match layout {
+            Layout::Split => vec![
+                NatsServer::start()
+                    .await
+                    .context("cannot start nats-server")?,
+            ],
+            Layout::Cluster => NatsServer::start_cluster(3)
+                .await
+                .context("cannot start the NATS cluster")?,
+        };
+        let nats_url = cluster_url(&nats);
         let mut children = Vec::new();
-        let mut endpoints = Vec::new();
-        for ((service, binary), database) in
-            [("assignment", &binaries.0), ("reporting", &binaries.1)]
-                .into_iter()
-                .zip(&names)
-        {
-            let port = free_port()?;
-            let upper = service.to_uppercase();
-            let child = Command::new(binary)
-                .current_dir(&data)
-                .env(format!("DONDOC_{upper}__DATABASE_URL"), url_of(database))
-                .env(format!("DONDOC_{upper}__NATS_URL"), &nats_url)
-                .env(
-                    format!("DONDOC_{upper}__LISTEN"),
-                    format!("127.0.0.1:{port}"),
-                )
-                .env("DONDOC_AUTH__PUBLIC_KEY_PATH", keys::public_key_path(&data))
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log_file(&data, &format!("{service}.log"))?)
-                .kill_on_drop(true)
-                .spawn()
-                .with_context(|| format!("cannot start {}", binary.display()))?;
-            children.push(child);
-            endpoints.push(format!("http://127.0.0.1:{port}"));
+        let mut processes = Vec::new();
+        let mut endpoints: [Vec<String>; 2] = Default::default();
+        for replica in 0..layout.replicas() {
+            for (index, (service, binary)) in
+                [("assignment", &binaries.0), ("reporting", &binaries.1)]
+                    .into_iter()
+                    .enumerate()
+            {
+                let port = free_port()?;
+                let upper = service.to_uppercase();
+                let child = Command::new(binary)
+                    .current_dir(&data)
+                    .env(
+                        format!("DONDOC_{upper}__DATABASE_URL"),
+                        url_of(&names[index]),
+                    )
+                    .env(format!("DONDOC_{upper}__NATS_URL"), &nats_url)
+                    .env(
+                        format!("DONDOC_{upper}__STREAM__REPLICAS"),
+                        nats.len().to_string(),
+                    )
+                    .env(
+                        format!("DONDOC_{upper}__LISTEN"),
+                        format!("127.0.0.1:{port}"),
+                    )
+                    .env("DONDOC_AUTH__PUBLIC_KEY_PATH", keys::public_key_path(&data))
+                    .env("RUST_LOG", "warn")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log_file(&data, &format!("{service}-{replica}.log"))?)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .with_context(|| format!("cannot start {}", binary.display()))?;
+                children.push(child);
+                let endpoint = format!("http://127.0.0.1:{port}");
+                processes.push((layout.process_name(service, replica), endpoint.clone()));
+                endpoints[index].push(endpoint);
+            }
         }
         let system = Self {
-            name: "split: PostgreSQL + NATS, one process per service",
+            name: layout.description(),
             engine: "PostgreSQL",
-            assignment: endpoints[0].clone(),
-            reporting: endpoints[1].clone(),
-            processes: vec![
-                ("assignment", endpoints[0].clone()),
-                ("reporting", endpoints[1].clone()),
-            ],
+            // The replicas of a service, listed: clients spread their calls over them.
+            assignment: endpoints[0].join(","),
+            reporting: endpoints[1].join(","),
+            processes,
+            stream_replicas: nats.len(),
             nats_url,
             raw_database_url: url_of(&names[2]),
             office: mint(&keys, Role::Office)?,
             admin: mint(&keys, Role::Admin)?,
             children,
-            nats: Some(nats),
+            nats,
             dropped_databases: Some((server_url.to_owned(), names)),
         };
         for (_, endpoint) in &system.processes {
@@ -292,7 +365,7 @@ impl System {
         for child in &mut self.children {
             terminate(child).await;
         }
-        if let Some(mut nats) = self.nats.take() {
+        for nats in &mut self.nats {
             nats.stop().await;
         }
         if let Some((server_url, names)) = self.dropped_databases.take() {
