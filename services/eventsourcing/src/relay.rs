@@ -118,16 +118,12 @@ pub async fn ensure_stream_with(
     settings: &StreamSettings,
 ) -> Result<(), RelayError> {
     settings.apply_to(&mut wanted);
-    let mut stream = js
+    // The server answers create and lookup with the stream's info: no second request.
+    let stream = js
         .get_or_create_stream(wanted)
         .await
         .map_err(|e| RelayError::JetStream(e.to_string()))?;
-    let current = stream
-        .info()
-        .await
-        .map_err(|e| RelayError::JetStream(e.to_string()))?
-        .config
-        .clone();
+    let current = stream.cached_info().config.clone();
     if settings.matches(&current) {
         return Ok(());
     }
