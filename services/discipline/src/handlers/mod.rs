@@ -398,23 +398,27 @@ impl Handlers {
     /// Drafts a case for every trigger of the policy that has none yet; the number drafted.
     /// A trigger's key is the request id of its draft, so the same facts never open two
     /// cases, whichever replica drafts and however often.
+    ///
+    /// Counted are the cases this call opened: a trigger another replica (or the periodic
+    /// drafter) was drafting at the same moment comes back as its case, marked, not counted.
     pub async fn draft_pending(&self) -> Result<usize, ApiError> {
         let mut drafted = 0;
         for trigger in self.facts.pending_triggers().await? {
-            let case_id = self.draft(&trigger).await?;
+            let (case_id, opened_here) = self.draft(&trigger).await?;
             self.facts.mark_drafted(&trigger.key, &case_id).await?;
-            drafted += 1;
+            drafted += usize::from(opened_here);
         }
         Ok(drafted)
     }
 
-    async fn draft(&self, trigger: &Trigger) -> Result<String, ApiError> {
+    /// The case drafted for `trigger`, and whether this call opened it (not found it opened).
+    async fn draft(&self, trigger: &Trigger) -> Result<(String, bool), ApiError> {
         let key = RequestKey {
             request_id: format!("policy:{}", trigger.key),
             fingerprint: format!("discipline-draft:{}", trigger.key),
         };
         if let Some(first) = self.store.replay(&key).await? {
-            return Ok(first.message);
+            return Ok((first.message, false));
         }
         let group = self.policy.default_group.clone();
         let Some(regime) = self.law.regime(&group, trigger.detected_on).cloned() else {
@@ -470,7 +474,9 @@ impl Handlers {
                 None,
             )
             .await?;
-        Ok(view.case_id)
+        // A concurrent draft of the same trigger committed first: its case comes back.
+        let opened_here = view.case_id == case_id;
+        Ok((view.case_id, opened_here))
     }
 
     /// A change to a case.
